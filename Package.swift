@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "pkgfetch",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pkgfetch", targets: ["pkgfetch"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // C shims: typed wrappers over libcurl's variadic calls; libarchive's headers.
+        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CSystem", path: "Sources/CSystem"),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+
+        .target(name: "Pipeline", dependencies: [
+            "CSystem",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Sources/Pipeline"),
+        .target(name: "SourcesHTTP", dependencies: ["Pipeline", "CCurl"], path: "Sources/Sources-HTTP"),
+        .target(name: "SourcesORAS", dependencies: ["Pipeline", "SourcesHTTP"], path: "Sources/Sources-ORAS"),
+        .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
+        .executableTarget(name: "pkgfetch", dependencies: [
+            "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/pkgfetch"),
+
+        // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
+        .target(name: "TestSupport", dependencies: ["Pipeline"], path: "Tests/TestSupport"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "TestSupport"]),
+        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "TestSupport"]),
+        .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

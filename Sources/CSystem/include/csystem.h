@@ -1,0 +1,19 @@
+// System calls Swift cannot reach directly: syscall(2) is variadic and renameat2 needs _GNU_SOURCE.
+#ifndef PKGFETCH_CSYSTEM_H
+#define PKGFETCH_CSYSTEM_H
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+/// Swaps two paths in one step (renameat2 with RENAME_EXCHANGE); -1 with errno when unsupported.
+static inline int csystem_rename_exchange(const char *a, const char *b) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+#else
+static inline int csystem_rename_exchange(const char *a, const char *b) { (void)a; (void)b; return -1; }
+#endif
+
+#endif

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Resolves a package's CDN URL with a table of rules. With a bootstrap registry, the first matching
+/// rule maps the URL to an OCI reference; without one, any http(s) URL is fetched as it is, and a
+/// matching rule only adds what it knows (package, version, platform).
+public struct CDNURLResolver: Resolver {
+    private let rules: [CompiledRule]
+
+    /// `extraRules` go ahead of the built-ins. Throws a usage error naming a malformed rule.
+    public init(extraRules: [CDNRule] = [], includeBuiltIns: Bool = true) throws {
+        rules = try (extraRules + (includeBuiltIns ? BuiltInRules.all : [])).map(CompiledRule.init)
+    }
+
+    /// Reads a rules file: a JSON array of rules, or `{"rules": [...]}`.
+    public static func loadRules(from path: String) throws -> [CDNRule] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PkgfetchError(.usage, "--rules \(path): cannot read the file")
+        }
+        struct Wrapped: Decodable { var rules: [CDNRule] }
+        let decoder = JSONDecoder()
+        do {
+            if let list = try? decoder.decode([CDNRule].self, from: data) { return list }
+            return try decoder.decode(Wrapped.self, from: data).rules
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw PkgfetchError(.usage, "--rules \(path): \(where_(context)) is missing '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw PkgfetchError(.usage, "--rules \(path): \(where_(context)) has the wrong type")
+        } catch {
+            throw PkgfetchError(.usage, "--rules \(path): not a JSON list of rules")
+        }
+    }
+
+    private static func where_(_ context: DecodingError.Context) -> String {
+        let path = context.codingPath.map { $0.intValue.map { "rule #\($0 + 1)" } ?? $0.stringValue }
+        return path.isEmpty ? "the file" : path.joined(separator: ".")
+    }
+
+    public func resolve(_ request: PackageRequest) throws -> Plan {
+        guard let components = URLComponents(string: request.url),
+              let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = components.host, !host.isEmpty else {
+            throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' is not an http(s) URL")
+        }
+        let path = components.percentEncodedPath
+        let fileName = (path.removingPercentEncoding.map { ($0 as NSString).lastPathComponent }) ?? ""
+        guard !fileName.isEmpty, fileName != "/" else {
+            throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no file")
+        }
+        let cdn = Source.url(request.url)
+        let matched = rules.lazy.compactMap { rule in rule.match(host: host, path: path).map { (rule, $0) } }.first
+
+        guard let (rule, parts) = matched else {
+            if request.bootstrapRegistry != nil {
+                throw PkgfetchError(.resolveFailed, "no rule maps '\(Redaction.url(request.url))' to a registry reference (add one with --rules)")
+            }
+            return Plan(rule: "url", package: Self.stem(of: fileName), fileName: fileName,
+                        format: ArchiveFormat.infer(fromFileName: fileName), platform: request.platform,
+                        sources: [cdn])
+        }
+        var platform = request.platform
+        if platform == nil, let os = parts["os"], let arch = parts["arch"] {
+            platform = Platform(os: os, architecture: arch)
+        }
+        var plan = Plan(rule: rule.rule.name, package: parts["package"] ?? Self.stem(of: fileName),
+                        version: parts["version"], fileName: fileName,
+                        format: ArchiveFormat.infer(fromFileName: fileName), platform: platform)
+        if let registry = request.bootstrapRegistry {
+            let reference = "\(registry.base)/\(rule.fill(parts))"
+            plan.reference = reference
+            plan.sources = [Source(scheme: "oci", location: reference)]
+            if request.fallbackToCDN { plan.sources.append(cdn) }
+        } else {
+            plan.sources = [cdn]
+        }
+        return plan
+    }
+
+    /// A file name without its archive extension.
+    static func stem(of fileName: String) -> String {
+        for suffix in [".tar.gz", ".tar.xz", ".tar.zst", ".tgz", ".txz", ".tzst", ".tar", ".zip"]
+        where fileName.lowercased().hasSuffix(suffix) {
+            return String(fileName.dropLast(suffix.count))
+        }
+        return fileName
+    }
+}

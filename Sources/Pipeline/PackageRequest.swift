@@ -1,0 +1,45 @@
+/// What the caller asked for: the package's CDN URL and everything configured around it.
+public struct PackageRequest: Sendable {
+    public var url: String
+    public var bootstrapRegistry: RegistryAddress?
+    public var cacheDirectories: [String]
+    public var expectedDigest: SHA256Digest?
+    public var platform: Platform?
+    /// With a registry set, also list the CDN URL as a last source.
+    public var fallbackToCDN: Bool
+    public var target: InstallTarget
+
+    public init(url: String, bootstrapRegistry: RegistryAddress? = nil, cacheDirectories: [String] = [],
+                expectedDigest: SHA256Digest? = nil, platform: Platform? = nil, fallbackToCDN: Bool = false,
+                target: InstallTarget) {
+        self.url = url
+        self.bootstrapRegistry = bootstrapRegistry
+        self.cacheDirectories = cacheDirectories
+        self.expectedDigest = expectedDigest
+        self.platform = platform
+        self.fallbackToCDN = fallbackToCDN
+        self.target = target
+    }
+}
+
+/// Where the package ends up.
+public enum InstallTarget: Sendable, Equatable {
+    /// `--output FILE`: the fetched file itself, renamed into place.
+    case file(path: String)
+    /// `--dest DIR`: unpacked (or, with `unpack: false`, placed under its own name) into DIR.
+    case directory(path: String, mode: InstallMode, unpack: Bool)
+
+    public var path: String {
+        switch self {
+        case .file(let path), .directory(let path, _, _): path
+        }
+    }
+}
+
+/// How a package's files meet a destination directory that already has content.
+public enum InstallMode: String, Sendable, Equatable, CaseIterable {
+    /// Each file is renamed over its old version; files the package lacks are kept (like `tar -x`).
+    case merge
+    /// The whole directory is swapped for the package's content.
+    case replace
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+
+/// Runs the flow: resolve → for each source in order: fetch with retries → verify → then unpack (or
+/// keep the file) → install. The first source that succeeds wins; if none does, the last error is thrown.
+public struct PipelineRunner: Sendable {
+    public var plugins: PluginRegistry
+    public var resolverName: String
+    public var retry: RetryPolicy
+    public var events: EventEmitter
+    public var clock: any RetryClock
+    public var progress: any ProgressReporter
+    public var unpackLimits: UnpackLimits
+    public var logger: Logger
+
+    public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
+                events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
+                progress: any ProgressReporter = SilentProgress(), unpackLimits: UnpackLimits = UnpackLimits(),
+                logger: Logger = Logger(label: "pkgfetch")) {
+        self.plugins = plugins
+        self.resolverName = resolverName
+        self.retry = retry
+        self.events = events
+        self.clock = clock
+        self.progress = progress
+        self.unpackLimits = unpackLimits
+        self.logger = logger
+    }
+
+    /// The plan for a request: the resolver's sources, with a cache hit put first.
+    public func plan(for request: PackageRequest) throws -> Plan {
+        var plan = try plugins.resolver(named: resolverName).resolve(request)
+        if let cached = CacheLookup.find(plan.fileName, in: request.cacheDirectories) {
+            plan.sources.insert(Source(scheme: "file", location: cached), at: 0)
+        }
+        if let digest = request.expectedDigest { plan.expectedDigest = digest }
+        return plan
+    }
+
+    public func run(_ request: PackageRequest) async throws -> RunResult {
+        let start = clock.now
+        let deadline = retry.deadline.map { start + $0 }
+        let plan: Plan
+        do {
+            plan = try self.plan(for: request)
+            events.emit(task: "resolve", since: start, outcome: "ok")
+        } catch {
+            let failure = PkgfetchError.from(error)
+            events.emit(task: "resolve", since: start, outcome: "failed", error: failure)
+            throw failure
+        }
+        guard plan.sources.contains(where: { plugins.handles(scheme: $0.scheme) }) else {
+            let schemes = Set(plan.sources.map(\.scheme)).sorted().joined(separator: ", ")
+            throw PkgfetchError(.noSource, "no registered fetcher handles the plan's sources (\(schemes.isEmpty ? "none" : schemes))")
+        }
+
+        let staging = try StagingArea(near: request.target.path)
+        defer { staging.remove() }
+        let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
+        let installStart = clock.now
+        do {
+            let entries = try await install(fetched, plan: plan, target: request.target, staging: staging)
+            events.emit(task: "install", source: fetched.source, bytes: fetched.size, since: installStart, outcome: "ok")
+            return RunResult(plan: plan, source: fetched.source, digest: fetched.digest, bytes: fetched.size,
+                             destination: FileSystem.absolute(request.target.path), unpackedEntries: entries,
+                             durationMs: Int((clock.now - start).milliseconds))
+        } catch {
+            let failure = PkgfetchError.from(error)
+            events.emit(task: "install", source: fetched.source, since: installStart, outcome: "failed", error: failure)
+            throw failure
+        }
+    }
+
+    struct Fetched {
+        var source: Source
+        var file: StagingFile
+        var content: FetchedContent
+        var digest: SHA256Digest
+        var size: Int64
+    }
+
+    private func fetchFirstAvailable(_ plan: Plan, staging: StagingArea, deadline: ContinuousClock.Instant?) async throws -> Fetched {
+        var lastError: PkgfetchError?
+        for (index, source) in plan.sources.enumerated() {
+            guard let fetcher = try? plugins.fetcher(forScheme: source.scheme) else {
+                events.emit(task: "fetch", source: source, outcome: "skipped")
+                continue
+            }
+            if let deadline, clock.now >= deadline { break }
+            do {
+                logger.info("fetching \(source)")
+                return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, index: index, deadline: deadline)
+            } catch {
+                let failure = PkgfetchError.from(error)
+                logger.warning("\(source) failed: \(failure)")
+                lastError = failure
+            }
+        }
+        throw lastError ?? PkgfetchError(.networkTimeout, "the overall deadline was reached before any source was tried")
+    }
+
+    private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea,
+                                  index: Int, deadline: ContinuousClock.Instant?) async throws -> Fetched {
+        let file = try staging.file(named: "source-\(index)")
+        for attempt in 1...retry.attempts {
+            let attemptStart = clock.now
+            var attemptDeadline = attemptStart + retry.perAttemptTimeout
+            if let deadline { attemptDeadline = min(attemptDeadline, deadline) }
+            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events, progress: progress)
+            do {
+                try Task.checkCancellation()
+                let content = try await fetcher.fetch(source, into: file, context: context)
+                let (digest, size) = try file.finish()
+                try content.expected.verify(digest: digest, size: size, of: source.redacted)
+                try ExpectedContent(digest: plan.expectedDigest, size: plan.expectedSize)
+                    .verify(digest: digest, size: size, of: source.redacted)
+                events.emit(task: "fetch", source: source, bytes: size, since: attemptStart, outcome: "ok", attempt: attempt)
+                return Fetched(source: source, file: file, content: content, digest: digest, size: size)
+            } catch {
+                let failure = PkgfetchError.from(error)
+                let wait = retry.wait(afterFailedAttempts: attempt, retryAfter: failure.retryAfter, unit: clock.randomUnit())
+                let resumeAt = clock.now + wait
+                let fitsDeadline = deadline.map { resumeAt < $0 } ?? true
+                guard failure.retryable, attempt < retry.attempts, fitsDeadline else {
+                    events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "failed",
+                                error: failure, attempt: attempt, status: failure.status)
+                    throw failure
+                }
+                events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "retry",
+                            error: failure, attempt: attempt, status: failure.status, retryReason: failure.message)
+                logger.info("attempt \(attempt) of \(source) failed (\(failure.message)); retrying in \(wait)")
+                try await clock.sleep(until: resumeAt)
+            }
+        }
+        throw PkgfetchError(.internal, "retry loop ended without a result (a bug in pkgfetch)")
+    }
+
+    /// Unpacks (or places) the fetched file into a staged tree, then installs it; returns the entry count.
+    private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> Int? {
+        switch target {
+        case .file(let path):
+            try fetched.file.sync()
+            try Installer.installFile(fetched.file.path, to: path)
+            return nil
+        case .directory(let path, let mode, let unpack):
+            let tree = try staging.directory(named: "tree")
+            var entries = 1
+            if unpack, let format = fetched.content.format ?? plan.format {
+                let unpacker = try plugins.unpacker(for: format)
+                let started = clock.now
+                do {
+                    let report = try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: unpackLimits)
+                    events.emit(task: "unpack", source: fetched.source, bytes: report.bytes, since: started, outcome: "ok")
+                    entries = report.entries
+                } catch {
+                    let failure = PkgfetchError.from(error, default: .unpackFailed)
+                    events.emit(task: "unpack", source: fetched.source, since: started, outcome: "failed", error: failure)
+                    throw failure
+                }
+            } else {
+                try fetched.file.sync()
+                try FileSystem.rename(fetched.file.path, to: (tree as NSString).appendingPathComponent(plan.fileName))
+            }
+            try Installer.installTree(tree, into: path, mode: mode)
+            return entries
+        }
+    }
+}
+
+/// What a successful run did.
+public struct RunResult: Sendable {
+    public var plan: Plan
+    public var source: Source
+    public var digest: SHA256Digest
+    public var bytes: Int64
+    public var destination: String
+    public var unpackedEntries: Int?
+    public var durationMs: Int
+}

@@ -1,0 +1,55 @@
+/// The implementations pkgfetch can use, keyed by what they handle: resolvers by name, fetchers by
+/// source scheme, unpackers by archive format. Built once at the composition root (the CLI).
+public struct PluginRegistry: Sendable {
+    private var resolvers: [String: any Resolver] = [:]
+    private var fetchers: [String: any Fetcher] = [:]
+    private var unpackers: [ArchiveFormat: any Unpacker] = [:]
+
+    public init() {}
+
+    public mutating func register(resolver: any Resolver, named name: String) {
+        resolvers[name.lowercased()] = resolver
+    }
+
+    public mutating func register(fetcher: any Fetcher, forSchemes schemes: String...) {
+        for scheme in schemes { fetchers[scheme.lowercased()] = fetcher }
+    }
+
+    public mutating func register(unpacker: any Unpacker, for formats: [ArchiveFormat]) {
+        for format in formats { unpackers[format] = unpacker }
+    }
+
+    public func resolver(named name: String) throws -> any Resolver {
+        guard let resolver = resolvers[name.lowercased()] else {
+            throw PkgfetchError(.usage, "no resolver named '\(name)' (registered: \(resolverNames.joined(separator: ", ")))")
+        }
+        return resolver
+    }
+
+    public func fetcher(forScheme scheme: String) throws -> any Fetcher {
+        guard let fetcher = fetchers[scheme.lowercased()] else {
+            throw PkgfetchError(.noSource, "no fetcher registered for scheme '\(scheme)' (registered: \(fetcherSchemes.joined(separator: ", ")))")
+        }
+        return fetcher
+    }
+
+    public func unpacker(for format: ArchiveFormat) throws -> any Unpacker {
+        guard let unpacker = unpackers[format] else {
+            throw PkgfetchError(.unpackFailed, "no unpacker registered for format '\(format)' (registered: \(unpackerFormats.map(\.name).joined(separator: ", ")))")
+        }
+        return unpacker
+    }
+
+    public func handles(scheme: String) -> Bool { fetchers[scheme.lowercased()] != nil }
+
+    public var resolverNames: [String] { resolvers.keys.sorted() }
+    public var fetcherSchemes: [String] { fetchers.keys.sorted() }
+    public var unpackerFormats: [ArchiveFormat] { unpackers.keys.sorted { $0.name < $1.name } }
+
+    /// Type names, for `pkgfetch plugins`.
+    public func describe() -> (resolvers: [(String, String)], fetchers: [(String, String)], unpackers: [(String, String)]) {
+        (resolvers.sorted { $0.key < $1.key }.map { ($0.key, String(describing: type(of: $0.value))) },
+         fetchers.sorted { $0.key < $1.key }.map { ($0.key, String(describing: type(of: $0.value))) },
+         unpackers.sorted { $0.key.name < $1.key.name }.map { ($0.key.name, String(describing: type(of: $0.value))) })
+    }
+}

@@ -1,0 +1,33 @@
+/// Extracts the archive at `archive` into the empty directory `directory`, refusing any entry that
+/// would land outside it. Throws `unpack-failed` for a bad archive and `unsafe-archive` for a hostile one.
+public protocol Unpacker: Sendable {
+    func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) async throws -> UnpackReport
+}
+
+/// Bounds against archive bombs; the defaults fit node packages with room to spare.
+public struct UnpackLimits: Sendable, Equatable {
+    public var maxTotalBytes: Int64
+    public var maxEntries: Int
+    /// Unpacked bytes per archive byte.
+    public var maxCompressionRatio: Double
+
+    public init(maxTotalBytes: Int64 = 4 << 30, maxEntries: Int = 100_000, maxCompressionRatio: Double = 200) {
+        self.maxTotalBytes = maxTotalBytes
+        self.maxEntries = maxEntries
+        self.maxCompressionRatio = maxCompressionRatio
+    }
+}
+
+/// What an unpacker wrote.
+public struct UnpackReport: Sendable, Equatable {
+    public var entries: Int
+    public var bytes: Int64
+    /// The format found by content, e.g. "ZIP 2.0 (deflation)".
+    public var detectedFormat: String
+
+    public init(entries: Int, bytes: Int64, detectedFormat: String) {
+        self.entries = entries
+        self.bytes = bytes
+        self.detectedFormat = detectedFormat
+    }
+}
