@@ -92,7 +92,7 @@ public struct PipelineRunner: Sendable {
                 return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, index: index, deadline: deadline)
             } catch {
                 let failure = PkgfetchError.from(error)
-                logger.warning("\(source) failed: \(failure)")
+                if index < plan.sources.count - 1 { logger.warning("\(source) failed, trying the next source: \(failure)") }
                 lastError = failure
             }
         }

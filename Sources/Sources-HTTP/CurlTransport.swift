@@ -1,0 +1,275 @@
+import CCurl
+import Foundation
+import Pipeline
+
+/// The one HTTP client pkgfetch has: libcurl, shared by the HTTP fetcher and the registry client.
+/// Handles are pooled, so requests to the same host reuse connections; each transfer runs on a
+/// thread of its own so a long download never blocks Swift's cooperative pool.
+public final class CurlTransport: @unchecked Sendable {
+    public struct Options: Sendable, Equatable {
+        /// A CA bundle used besides the system's (`--ca-file`).
+        public var caFile: String?
+        /// Skip TLS verification (`--insecure`).
+        public var insecure: Bool
+        public var userAgent: String
+
+        public init(caFile: String? = nil, insecure: Bool = false, userAgent: String = "pkgfetch/0.1") {
+            self.caFile = caFile
+            self.insecure = insecure
+            self.userAgent = userAgent
+        }
+    }
+
+    public let options: Options
+    private let lock = NSLock()
+    private var idle: [UnsafeMutableRawPointer] = []
+
+    public init(options: Options = Options()) {
+        _ = CurlTransport.globalInit
+        self.options = options
+    }
+
+    deinit {
+        for handle in idle { curl_easy_cleanup(handle) }
+    }
+
+    /// `curl_global_init` once per process, before any handle exists.
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+
+    /// Sends `request`; once the final status and headers are known, `destination` says where the body goes.
+    public func send(_ request: HTTPRequest,
+                     destination: @escaping @Sendable (HTTPResponseHead) -> HTTPBodyDestination = { _ in .collect(limit: 1 << 20) })
+        async throws -> HTTPResponse {
+        let transfer = Transfer(request: request, destination: destination)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+                let thread = Thread { [self] in
+                    continuation.resume(with: Result { try self.perform(transfer) })
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+        } onCancel: {
+            transfer.cancel()
+        }
+    }
+
+    private func checkout() -> UnsafeMutableRawPointer {
+        if let handle = lock.withLock({ idle.popLast() }) {
+            curl_easy_reset(handle)
+            return handle
+        }
+        return curl_easy_init()!
+    }
+
+    private func checkin(_ handle: UnsafeMutableRawPointer) {
+        lock.withLock { idle.append(handle) }
+    }
+
+    private func perform(_ transfer: Transfer) throws -> HTTPResponse {
+        let handle = checkout()
+        defer { checkin(handle) }
+        transfer.handle = handle
+        let request = transfer.request
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        for field in request.headers.fields {
+            headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
+        }
+        // Empty Accept-less default: libcurl sends "Accept: */*" unless told otherwise, which is fine.
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
+            setString(handle, CURLOPT_URL, request.url)
+            setLong(handle, CURLOPT_NOSIGNAL, 1)
+            setString(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+            setString(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+            setLong(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
+            setLong(handle, CURLOPT_MAXREDIRS, 10)
+            // Authorization stays with the host it was meant for; libcurl's default, stated here on purpose.
+            setLong(handle, CURLOPT_UNRESTRICTED_AUTH, 0)
+            setString(handle, CURLOPT_USERAGENT, options.userAgent)
+            setLong(handle, CURLOPT_BUFFERSIZE, 512 * 1024)
+            setLong(handle, CURLOPT_TCP_KEEPALIVE, 1)
+            setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(request.connectTimeout.milliseconds)))
+            if let deadline = request.deadline {
+                let left = max(1, Int((deadline - .now).milliseconds))
+                setLong(handle, CURLOPT_TIMEOUT_MS, left)
+                setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, min(left, max(1, Int(request.connectTimeout.milliseconds))))
+            }
+            setLong(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+            setLong(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(request.stallTimeout.milliseconds / 1000)))
+            if let caFile = options.caFile { setString(handle, CURLOPT_CAINFO, caFile) }
+            if options.insecure {
+                setLong(handle, CURLOPT_SSL_VERIFYPEER, 0)
+                setLong(handle, CURLOPT_SSL_VERIFYHOST, 0)
+            }
+            if request.bypassProxy { setString(handle, CURLOPT_NOPROXY, "*") }
+            switch request.method.uppercased() {
+            case "GET": setLong(handle, CURLOPT_HTTPGET, 1)
+            case "HEAD": setLong(handle, CURLOPT_NOBODY, 1)
+            case "POST": setLong(handle, CURLOPT_POST, 1)
+            default: setString(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
+            }
+            if let body = request.body {
+                setLong(handle, CURLOPT_POSTFIELDSIZE, body.count)
+                body.withUnsafeBytes { bytes in
+                    _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                }
+            }
+            _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
+
+            let context = Unmanaged.passUnretained(transfer).toOpaque()
+            _ = ccurl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+            _ = ccurl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+            _ = ccurl_setopt_xferinfo_callback(handle, curlProgress)
+            _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
+            setLong(handle, CURLOPT_NOPROGRESS, 0)
+            return curl_easy_perform(handle)
+        }
+        // A handle that saw its header list freed must not keep a pointer to it.
+        _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
+
+        if let failure = transfer.sinkError { throw failure }
+        if code != CURLE_OK {
+            let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            throw TransportError(kind: Self.kind(of: code, cancelled: transfer.isCancelled),
+                                 message: Redaction.url(text),
+                                 curlCode: Int(code.rawValue))
+        }
+        let head = transfer.head ?? transfer.makeHead()
+        if transfer.head == nil { try transfer.begin(head) }
+        return HTTPResponse(head: head, body: transfer.collected, streamedBytes: transfer.streamed)
+    }
+
+    static func kind(of code: CURLcode, cancelled: Bool) -> TransportError.Kind {
+        if cancelled { return .cancelled }
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: return .timedOut
+        case CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2, CURLE_HTTP2_STREAM: return .partial
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SEND_ERROR,
+             CURLE_WEIRD_SERVER_REPLY:
+            return .connection
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE,
+             CURLE_SSL_CIPHER:
+            return .tls
+        case CURLE_TOO_MANY_REDIRECTS: return .tooManyRedirects
+        case CURLE_ABORTED_BY_CALLBACK: return .cancelled
+        default: return .other
+        }
+    }
+}
+
+private func setLong(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: Int) {
+    _ = ccurl_setopt_long(handle, option, value)
+}
+
+private func setString(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: String) {
+    // libcurl copies string options (since 7.17), so the temporary C string may go away after the call.
+    _ = ccurl_setopt_string(handle, option, value)
+}
+
+/// The state of one transfer, reached from libcurl's callbacks through their user-data pointer.
+final class Transfer: @unchecked Sendable {
+    let request: HTTPRequest
+    let destination: @Sendable (HTTPResponseHead) -> HTTPBodyDestination
+    var handle: UnsafeMutableRawPointer?
+    var status = 0
+    var headers = HTTPHeaders()
+    var head: HTTPResponseHead?
+    var sink: ((UnsafeRawBufferPointer) throws -> Void)?
+    var collectLimit = 0
+    var collected = Data()
+    var streamed: Int64 = 0
+    var sinkError: (any Error)?
+    private let cancelLock = NSLock()
+    private var cancelled = false
+
+    init(request: HTTPRequest, destination: @escaping @Sendable (HTTPResponseHead) -> HTTPBodyDestination) {
+        self.request = request
+        self.destination = destination
+    }
+
+    func cancel() { cancelLock.withLock { cancelled = true } }
+    var isCancelled: Bool { cancelLock.withLock { cancelled } }
+
+    func makeHead() -> HTTPResponseHead {
+        var code = 0
+        var effective: UnsafeMutablePointer<CChar>?
+        if let handle {
+            _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
+            _ = ccurl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
+        }
+        return HTTPResponseHead(status: code != 0 ? code : status, headers: headers,
+                                url: effective.map { String(cString: $0) } ?? request.url)
+    }
+
+    /// Called once, when the first body byte (or the end of a bodiless response) arrives.
+    func begin(_ head: HTTPResponseHead) throws {
+        self.head = head
+        switch destination(head) {
+        case .collect(let limit): collectLimit = limit
+        case .stream(let consumer): sink = consumer
+        }
+    }
+
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        do {
+            if head == nil { try begin(makeHead()) }
+            if let sink {
+                try sink(bytes)
+                streamed += Int64(bytes.count)
+            } else {
+                guard collected.count + bytes.count <= collectLimit else {
+                    throw TransportError(kind: .other, message: "\(Redaction.url(request.url)): response body larger than \(collectLimit) bytes",
+                                         curlCode: 0)
+                }
+                collected.append(contentsOf: bytes)
+            }
+            return true
+        } catch {
+            sinkError = error
+            return false
+        }
+    }
+
+    func header(_ line: String) {
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("HTTP/") {
+            // A new response in a redirect chain (or after 100 Continue): only the last one counts.
+            headers = HTTPHeaders()
+            let parts = trimmed.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        } else if let colon = trimmed.firstIndex(of: ":") {
+            let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
+            let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            headers.add(name, value)
+        }
+    }
+}
+
+private let curlWrite: ccurl_data_callback = { pointer, size, count, context in
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    return transfer.receive(UnsafeRawBufferPointer(start: pointer, count: length)) ? length : 0
+}
+
+private let curlHeader: ccurl_data_callback = { pointer, size, count, context in
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    if let pointer {
+        let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+        transfer.header(line)
+    }
+    return length
+}
+
+private let curlProgress: ccurl_xferinfo_callback = { context, _, _, _, _ in
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    return transfer.isCancelled ? 1 : 0
+}

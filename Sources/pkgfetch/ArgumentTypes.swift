@@ -1,0 +1,35 @@
+import ArgumentParser
+import Pipeline
+
+/// A duration flag value: `500ms`, `10s`, `2m`, `1h`, or bare seconds.
+struct DurationArgument: ExpressibleByArgument, Sendable {
+    let duration: Duration
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var number = text
+        var scale = 1.0
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            number = String(text.dropLast(suffix.count))
+            scale = factor
+            break
+        }
+        guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+        duration = .milliseconds(Int64((value * scale * 1000).rounded()))
+    }
+
+    init(_ duration: Duration) { self.duration = duration }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+extension SHA256Digest: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+
+extension Platform: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+import Foundation

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// The root command: subcommands only.
+struct Pkgfetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pkgfetch",
+        abstract: "Fetch, verify, unpack and install node packages from a CDN or a bootstrap registry.",
+        version: "0.1.0",
+        subcommands: [FetchCommand.self, ResolveCommand.self, PluginsCommand.self, ExitCodesCommand.self]
+    )
+}
+
+/// The entry point: runs the command and turns every failure into one line and a stable exit code.
+@main
+enum PkgfetchMain {
+    static func main() async {
+        do {
+            var command = try Pkgfetch.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit(0)
+        } catch {
+            exit(ErrorReport.report(error))
+        }
+    }
+}
+
+/// Prints a failure as `pkgfetch: error[kind]: message` on stderr and picks the exit code.
+enum ErrorReport {
+    static func report(_ error: any Error) -> Int32 {
+        if let failure = error as? PkgfetchError {
+            printLine(failure)
+            return failure.kind.exitCode
+        }
+        if let exitCode = error as? ExitCode { return exitCode.rawValue }
+        // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).
+        if Pkgfetch.exitCode(for: error) == .success { Pkgfetch.exit(withError: error) }
+        let text = Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
+        printLine(PkgfetchError(.usage, text.replacingOccurrences(of: "Error: ", with: "") + " (see 'pkgfetch help')"))
+        return ErrorKind.usage.exitCode
+    }
+
+    static func printLine(_ failure: PkgfetchError) {
+        let line = "pkgfetch: \(failure.description)".replacingOccurrences(of: "\n", with: " ")
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

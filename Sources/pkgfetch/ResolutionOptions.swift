@@ -1,0 +1,36 @@
+import ArgumentParser
+import Pipeline
+
+/// What decides the plan: shared by `fetch` and `resolve`.
+struct ResolutionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Bootstrap container registry (host[:port][/prefix], with or without https://). When set, packages are pulled from it.", valueName: "registry"))
+    var bootstrapRegistry: String?
+
+    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Directory searched recursively for a pre-cached copy (repeatable); a hit is tried first.", valueName: "dir"))
+    var cacheDirectories: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
+    var sha256: SHA256Digest?
+
+    @Option(name: .long, help: ArgumentHelp("Platform to pick from a multi-platform index: os/arch[/variant][:os.version]. Default: from the URL, else this machine.", valueName: "platform"))
+    var platform: Platform?
+
+    @Option(name: .long, help: ArgumentHelp("JSON file of URL rules, tried before the built-in ones.", valueName: "file"))
+    var rules: String?
+
+    @Flag(name: .long, help: "With a registry set, fall back to the CDN URL when the registry fails.")
+    var fallbackToCDN = false
+
+    func registry() throws -> RegistryAddress? {
+        try bootstrapRegistry.map(RegistryAddress.init(parsing:))
+    }
+
+    func resolver() throws -> CDNURLResolver {
+        try CDNURLResolver(extraRules: rules.map(CDNURLResolver.loadRules(from:)) ?? [])
+    }
+
+    func request(url: String, target: InstallTarget) throws -> PackageRequest {
+        PackageRequest(url: url, bootstrapRegistry: try registry(), cacheDirectories: cacheDirectories,
+                       expectedDigest: sha256, platform: platform, fallbackToCDN: fallbackToCDN, target: target)
+    }
+}

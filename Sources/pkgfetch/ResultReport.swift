@@ -1,0 +1,39 @@
+import Foundation
+import Pipeline
+
+/// What `fetch` prints when it ends: a line for people, or one JSON object with `--json`.
+enum ResultReport {
+    static func success(_ result: RunResult, json: Bool, quiet: Bool) {
+        if json {
+            var object: [String: Any] = [
+                "outcome": "ok", "exitCode": 0, "package": result.plan.package, "fileName": result.plan.fileName,
+                "source": result.source.redacted, "scheme": result.source.scheme, "digest": result.digest.description,
+                "bytes": result.bytes, "destination": result.destination, "durationMs": result.durationMs,
+            ]
+            if let version = result.plan.version { object["version"] = version }
+            if let reference = result.plan.reference { object["reference"] = reference }
+            if let entries = result.unpackedEntries { object["entries"] = entries }
+            printJSON(object)
+        } else if !quiet {
+            let version = result.plan.version.map { " \($0)" } ?? ""
+            print("installed \(result.plan.package)\(version) from \(result.source) -> \(result.destination) (\(result.bytes) bytes, \(result.digest), \(result.durationMs) ms)")
+        }
+    }
+
+    static func failure(_ failure: PkgfetchError) {
+        printJSON(["outcome": "failed", "error": failure.kind.name, "exitCode": Int(failure.kind.exitCode),
+                   "message": failure.message])
+    }
+
+    static func printJSON(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+extension ResultReport {
+    static func printJSONArray(_ rows: [[String: Any]]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
