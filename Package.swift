@@ -35,7 +35,7 @@ let package = Package(
         ], path: "Sources/pkgfetch"),
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
-        .target(name: "TestSupport", dependencies: ["Pipeline"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
         .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "TestSupport"]),
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "TestSupport"]),
