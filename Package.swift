@@ -36,7 +36,7 @@ let package = Package(
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "TestSupport"]),
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),

@@ -19,8 +19,8 @@ public struct CDNURLResolver: Resolver {
         struct Wrapped: Decodable { var rules: [CDNRule] }
         let decoder = JSONDecoder()
         do {
-            if let list = try? decoder.decode([CDNRule].self, from: data) { return list }
-            return try decoder.decode(Wrapped.self, from: data).rules
+            let isList = data.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) } == UInt8(ascii: "[")
+            return isList ? try decoder.decode([CDNRule].self, from: data) : try decoder.decode(Wrapped.self, from: data).rules
         } catch let DecodingError.keyNotFound(key, context) {
             throw PkgfetchError(.usage, "--rules \(path): \(where_(context)) is missing '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context) {

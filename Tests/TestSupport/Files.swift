@@ -70,3 +70,8 @@ public enum PkgfetchCLI {
         try Processes.run([try path] + arguments, environment: environment, stdin: stdin)
     }
 }
+
+extension Data {
+    /// SHA-256 of the bytes, hex.
+    public var sha256Hex: String { SHA256.hash(data: self).map { String(format: "%02x", $0) }.joined() }
+}

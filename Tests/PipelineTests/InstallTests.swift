@@ -1,0 +1,124 @@
+import Foundation
+import Pipeline
+import Testing
+import TestSupport
+
+/// The destination holds the old content or the complete new content, never half, and no staging debris.
+@Suite struct InstallTests {
+    func write(_ path: String, _ text: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+    @Test func failingFetchLeavesTheOldFileAndNoDebris() async throws {
+        let dir = try TemporaryDirectory()
+        try write(dir.join("out/pkg.tar.gz"), "old")
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")],
+                                fetchers: ["https": ScriptedFetcher(failures: [PkgfetchError(.httpNotFound, "404")])])
+        await #expect(throws: PkgfetchError.self) {
+            try await runner.run(PackageRequest(url: "x", target: .file(path: dir.join("out/pkg.tar.gz"))))
+        }
+        #expect(read(dir.join("out/pkg.tar.gz")) == "old")
+        #expect(dir.listing() == ["out", "out/pkg.tar.gz"])
+    }
+
+    @Test func fileIsReplacedWhole() async throws {
+        let dir = try TemporaryDirectory()
+        try write(dir.join("out/pkg.tar.gz"), "old")
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()])
+        _ = try await runner.run(PackageRequest(url: "x", target: .file(path: dir.join("out/pkg.tar.gz"))))
+        #expect(read(dir.join("out/pkg.tar.gz")) == "package bytes")
+        #expect(dir.listing() == ["out", "out/pkg.tar.gz"])
+    }
+
+    @Test func missingParentDirectoriesAreCreated() async throws {
+        let dir = try TemporaryDirectory()
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()])
+        _ = try await runner.run(PackageRequest(url: "x", target: .file(path: dir.join("a/b/c/pkg"))))
+        #expect(read(dir.join("a/b/c/pkg")) == "package bytes")
+    }
+
+    @Test func mergeKeepsFilesThePackageLacks() async throws {
+        let dir = try TemporaryDirectory()
+        try write(dir.join("bin/other-plugin"), "theirs")
+        try write(dir.join("bin/azure-vnet"), "old")
+        let unpacker = FakeUnpacker(files: ["azure-vnet": "new", "sub/azure-vnet-ipam": "new"])
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()], unpacker: unpacker)
+        let result = try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .merge, unpack: true)))
+        #expect(result.unpackedEntries == 2)
+        #expect(read(dir.join("bin/azure-vnet")) == "new")
+        #expect(read(dir.join("bin/sub/azure-vnet-ipam")) == "new")
+        #expect(read(dir.join("bin/other-plugin")) == "theirs")
+        #expect(dir.listing() == ["bin", "bin/azure-vnet", "bin/other-plugin", "bin/sub", "bin/sub/azure-vnet-ipam"])
+    }
+
+    @Test func replaceSwapsTheWholeDirectory() async throws {
+        let dir = try TemporaryDirectory()
+        try write(dir.join("bin/stale"), "old")
+        let unpacker = FakeUnpacker(files: ["kubelet": "new"])
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()], unpacker: unpacker)
+        _ = try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .replace, unpack: true)))
+        #expect(dir.listing() == ["bin", "bin/kubelet"])
+    }
+
+    @Test func failingUnpackLeavesTheDestinationAsItWas() async throws {
+        let dir = try TemporaryDirectory()
+        try write(dir.join("bin/azure-vnet"), "old")
+        let unpacker = FakeUnpacker(files: ["azure-vnet": "new", "evil": "x"], failure: PkgfetchError(.unsafeArchive, "entry '../evil' escapes"))
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()], unpacker: unpacker)
+        for mode in InstallMode.allCases {
+            let thrown = await #expect(throws: PkgfetchError.self) {
+                try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: mode, unpack: true)))
+            }
+            #expect(thrown?.kind == .unsafeArchive)
+            #expect(read(dir.join("bin/azure-vnet")) == "old")
+            #expect(dir.listing() == ["bin", "bin/azure-vnet"])
+        }
+    }
+
+    @Test func mergeConflictIsFoundBeforeAnythingMoves() async throws {
+        let dir = try TemporaryDirectory()
+        try write(dir.join("bin/a"), "old-a")
+        try write(dir.join("bin/z"), "a file where the package has a directory")
+        let unpacker = FakeUnpacker(files: ["a": "new-a", "z/inner": "new"])
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()], unpacker: unpacker)
+        let thrown = await #expect(throws: PkgfetchError.self) {
+            try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .merge, unpack: true)))
+        }
+        #expect(thrown?.kind == .destinationIO)
+        #expect(read(dir.join("bin/a")) == "old-a")
+        #expect(dir.listing() == ["bin", "bin/a", "bin/z"])
+    }
+
+    @Test func noUnpackPlacesTheFileUnderItsName() async throws {
+        let dir = try TemporaryDirectory()
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()])
+        _ = try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("d"), mode: .merge, unpack: false)))
+        #expect(read(dir.join("d/pkg.tar.gz")) == "package bytes")
+    }
+
+    @Test func unpackWithoutARegisteredUnpackerIsAClearError() async throws {
+        let dir = try TemporaryDirectory()
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()])
+        let thrown = await #expect(throws: PkgfetchError.self) {
+            try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("d"), mode: .merge, unpack: true)))
+        }
+        #expect(thrown?.message.contains("no unpacker registered for format 'tar.gz'") == true)
+        #expect(dir.listing() == [])
+    }
+
+    @Test(arguments: ["/proc/pkgfetch-test/out", "FILE/out"])
+    func unwritableDestinationIsDestinationIO(path: String) async throws {
+        let dir = try TemporaryDirectory()
+        try write(dir.join("FILE"), "a regular file, not a directory")
+        let target = path.hasPrefix("/") ? path : dir.join(path)
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()])
+        let thrown = await #expect(throws: PkgfetchError.self) {
+            try await runner.run(PackageRequest(url: "x", target: .file(path: target)))
+        }
+        #expect(thrown?.kind == .destinationIO)
+        #expect(dir.listing() == ["FILE"])
+    }
+}
