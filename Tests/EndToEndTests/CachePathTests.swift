@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The CLI end to end on the cache (`file`) path: no network involved.
+@Suite struct CachePathTests {
+    static let kubernetesURL = "https://packages.invalid/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
+
+    @Test func preCachedPackageInstallsWithoutTheNetwork() throws {
+        let dir = try TemporaryDirectory("cache")
+        try FileManager.default.createDirectory(atPath: dir.join("cache/k8s/v1.33.7"), withIntermediateDirectories: true)
+        try Files.writeRandom(dir.join("cache/k8s/v1.33.7/kubernetes-node-linux-amd64.tar.gz"), size: 5_000_000)
+        // The host does not resolve: success proves the network was not touched.
+        let run = try PkgfetchCLI.run(["fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"),
+                                       "--output", dir.join("out/kubernetes-node.tar.gz"), "--json", "--events", dir.join("events.jsonl")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let expected = try Files.sha256(dir.join("cache/k8s/v1.33.7/kubernetes-node-linux-amd64.tar.gz"))
+        #expect(try Files.sha256(dir.join("out/kubernetes-node.tar.gz")) == expected)
+        let result = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(result?["outcome"] as? String == "ok")
+        #expect(result?["scheme"] as? String == "file")
+        #expect(result?["digest"] as? String == "sha256:" + expected)
+        #expect(result?["version"] as? String == "v1.33.7")
+        let events = try String(contentsOfFile: dir.join("events.jsonl"), encoding: .utf8).split(separator: "\n")
+        let tasks = events.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        #expect(tasks.map { $0["task"] as? String } == ["resolve", "fetch", "install"])
+        #expect(Set(tasks.compactMap { $0["operationId"] as? String }).count == 1)
+        #expect(dir.listing().filter { $0.contains(".pkgfetch-staging") }.isEmpty)
+    }
+
+    @Test func digestMismatchOnTheCacheExits50AndLeavesNothing() throws {
+        let dir = try TemporaryDirectory("cache")
+        try FileManager.default.createDirectory(atPath: dir.join("cache"), withIntermediateDirectories: true)
+        try Files.writeRandom(dir.join("cache/kubernetes-node-linux-amd64.tar.gz"), size: 1000)
+        let run = try PkgfetchCLI.run(["fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"), "--retries", "0",
+                                       "--sha256", String(repeating: "0", count: 64), "--output", dir.join("out/k.tgz")])
+        // The cache copy fails verification, then the CDN host does not resolve: the last error is reported.
+        #expect(run.status == 20, "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.join("out")))
+        let onlyCache = try PkgfetchCLI.run(["fetch", "https://packages.invalid/x/pkg.zip", "--cache-dir", dir.join("cache"),
+                                             "--output", dir.join("out/k.tgz"), "--retries", "0", "--sha256", String(repeating: "0", count: 64)])
+        #expect(onlyCache.status != 0)
+    }
+
+    @Test func badURLWithARegistryExits10() throws {
+        let run = try PkgfetchCLI.run(["fetch", "https://example.com/nothing/known.zip", "--bootstrap-registry", "myacr.azurecr.io",
+                                       "--output", "/tmp/pkgfetch-never-written"])
+        #expect(run.status == 10)
+        #expect(run.stderr.hasPrefix("pkgfetch: error[resolve-failed]: "))
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/pkgfetch-never-written"))
+    }
+
+    @Test func unwritableDestinationExits70AndLeavesNothing() throws {
+        let dir = try TemporaryDirectory("cache")
+        try FileManager.default.createDirectory(atPath: dir.join("cache"), withIntermediateDirectories: true)
+        try Files.writeRandom(dir.join("cache/kubernetes-node-linux-amd64.tar.gz"), size: 1000)
+        FileManager.default.createFile(atPath: dir.join("not-a-dir"), contents: Data("x".utf8))
+        let run = try PkgfetchCLI.run(["fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"),
+                                       "--output", dir.join("not-a-dir/k.tgz")])
+        #expect(run.status == 70, "\(run.stderr)")
+        #expect(run.stderr.contains("error[destination-io]"))
+        #expect(dir.listing() == ["cache", "cache/kubernetes-node-linux-amd64.tar.gz", "not-a-dir"])
+        let proc = try PkgfetchCLI.run(["fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"), "--output", "/proc/pkgfetch/k.tgz"])
+        #expect(proc.status == 70)
+    }
+
+    @Test func resolvePrintsReferenceAndSourceOrder() throws {
+        let url = "https://packages.aks.azure.com/azure-cni/v1.6.20/binaries/azure-vnet-cni-swift-windows-amd64-v1.6.20.zip"
+        let withRegistry = try PkgfetchCLI.run(["resolve", url, "--bootstrap-registry", "https://myacr.azurecr.io/"])
+        #expect(withRegistry.status == 0)
+        #expect(withRegistry.stdout.contains("reference: myacr.azurecr.io/aks/packages/azure/azure-vnet-cni-swift:v1.6.20"))
+        #expect(withRegistry.stdout.contains("1. oci: myacr.azurecr.io/aks/packages/azure/azure-vnet-cni-swift:v1.6.20"))
+        let plain = try PkgfetchCLI.run(["resolve", url, "--json"])
+        let plan = try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any]
+        let sources = plan?["sources"] as? [[String: String]]
+        #expect(sources?.first?["scheme"] == "https")
+        #expect(sources?.first?["location"] == url)
+    }
+
+    @Test(arguments: [
+        ["fetch", "https://h/x.zip"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--dest", "b"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--retry-delay", "soon"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--sha256", "xyz"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--platform", "windows"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--bogus-flag"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--bootstrap-registry", "ftp://r"],
+    ])
+    func usageErrorsExit2WithOneLine(arguments: [String]) throws {
+        let run = try PkgfetchCLI.run(arguments)
+        #expect(run.status == 2, "\(arguments): \(run.stderr)")
+        #expect(run.stderr.hasPrefix("pkgfetch: error[usage]: "))
+        #expect(run.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func malformedRulesFileIsAUsageErrorNamingTheRule() throws {
+        let dir = try TemporaryDirectory("rules")
+        FileManager.default.createFile(atPath: dir.join("rules.json"),
+                                       contents: Data(#"[{"name": "mine", "path": "/(?<package>[a-z]+", "reference": "x/{package}:1"}]"#.utf8))
+        let run = try PkgfetchCLI.run(["resolve", "https://h/a/b.zip", "--rules", dir.join("rules.json")])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("rule 'mine'"))
+    }
+
+    @Test func exitCodesTableMatchesTheLibrary() throws {
+        let run = try PkgfetchCLI.run(["exit-codes", "--json"])
+        #expect(run.status == 0)
+        let rows = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.map { "\($0["code"]!) \($0["name"]!)" }.first == "0 ok")
+        #expect(rows?.count == 17)
+        #expect(rows?.contains { $0["code"] as? Int == 61 && $0["name"] as? String == "unsafe-archive" } == true)
+        let text = try PkgfetchCLI.run(["exit-codes"])
+        #expect(text.stdout.contains("70  destination-io"))
+    }
+
+    @Test func pluginsListsTheBuiltIns() throws {
+        let run = try PkgfetchCLI.run(["plugins"])
+        #expect(run.status == 0)
+        for line in ["cdn", "file", "https"] { #expect(run.stdout.contains(line)) }
+    }
+}
