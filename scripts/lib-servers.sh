@@ -1,0 +1,75 @@
+# Shared by demo and bench: loopback nginx and docker-registry, started in a work dir, stopped on exit.
+# shellcheck shell=bash
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+wait_port() {
+  local port=$1
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on 127.0.0.1:$port" >&2; return 1
+}
+
+# start_nginx WORK ROOT -> sets NGINX_PORT
+start_nginx() {
+  local work=$1 root=$2
+  NGINX_PORT=$(free_port)
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<CONF
+user root;
+daemon off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  sendfile on;
+  server { listen 127.0.0.1:$NGINX_PORT; root $root; }
+}
+CONF
+  nginx -c "$work/nginx/nginx.conf" &
+  PIDS+=($!)
+  wait_port "$NGINX_PORT"
+}
+
+# start_registry WORK -> sets REGISTRY_PORT
+start_registry() {
+  local work=$1
+  REGISTRY_PORT=$(free_port)
+  mkdir -p "$work/registry/data"
+  cat > "$work/registry/config.yml" <<CONF
+version: 0.1
+log: { level: error }
+storage: { filesystem: { rootdirectory: $work/registry/data }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:$REGISTRY_PORT }
+CONF
+  docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$REGISTRY_PORT"
+}
+
+# oras_push HOSTPORT REPO:TAG FILE — pushes FILE as `oras push` does (python oras client, titled by base name).
+oras_push() {
+  local host=$1 target=$2 file=$3
+  (cd "$(dirname "$file")" && python3 - "$host" "$target" "$(basename "$file")" <<'PY'
+import sys, oras.client, logging
+logging.disable(logging.CRITICAL)
+host, target, name = sys.argv[1:4]
+oras.client.OrasClient(hostname=host, insecure=True).push(files=[name], target=f"{host}/{target}", disable_path_validation=True)
+PY
+  ) >/dev/null
+}
+
+stop_servers() {
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+PIDS=()
