@@ -4,45 +4,48 @@ import Foundation
 import Glibc
 #endif
 
-/// A file being fetched, written through a buffer while its SHA-256 is computed from the same bytes,
-/// so the content is never read twice. It keeps what earlier attempts wrote, so a fetcher can resume.
+/// A file being fetched. Bytes are copied into 1 MiB blocks that a second thread hashes (SHA-256)
+/// and writes, so receiving, hashing and writing overlap on two cores and the content is never read
+/// back to verify it. It keeps what earlier attempts wrote, so a fetcher can resume.
 public final class StagingFile: @unchecked Sendable {
     public let path: String
-    private let descriptor: Int32
-    private var hasher = SHA256()
-    private var buffer: UnsafeMutableRawBufferPointer
-    private var buffered = 0
+    private let writer: BlockWriter
+    private var current: UnsafeMutableRawBufferPointer?
+    private var filled = 0
+    /// Bytes accepted so far (written or queued to be).
     public private(set) var byteCount: Int64 = 0
 
-    static let bufferSize = 1 << 20
+    static let blockSize = 1 << 20
 
-    /// Creates (or truncates) the file at `path`, readable by its owner and group only until installed.
+    /// Creates (or truncates) the file at `path`.
     public init(path: String) throws {
         self.path = path
-        descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.destinationIO, "cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
-        buffer = .allocate(byteCount: Self.bufferSize, alignment: 4096)
+        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize)
     }
 
     deinit {
-        close(descriptor)
-        buffer.deallocate()
+        if let current { writer.recycle(current) }
+        writer.close()
     }
 
-    /// Appends bytes and feeds them to the hash.
+    /// Appends bytes; they are hashed and written in order.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count > 0 else { return }
-        hasher.update(bufferPointer: bytes)
-        byteCount += Int64(bytes.count)
-        if buffered + bytes.count > buffer.count { try flush() }
-        if bytes.count >= buffer.count {
-            try writeAll(bytes)
-        } else {
-            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + bytes.count)]).copyMemory(from: bytes)
-            buffered += bytes.count
+        var offset = 0
+        while offset < bytes.count {
+            if current == nil { current = try writer.takeFree() }
+            let block = current!
+            let count = min(block.count - filled, bytes.count - offset)
+            UnsafeMutableRawBufferPointer(rebasing: block[filled..<(filled + count)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]))
+            filled += count
+            offset += count
+            if filled == block.count { try submitCurrent() }
         }
+        byteCount += Int64(bytes.count)
     }
 
     public func write(_ data: Data) throws {
@@ -51,43 +54,158 @@ public final class StagingFile: @unchecked Sendable {
 
     /// Drops everything written so far: the next byte written is byte 0 again.
     public func reset() throws {
-        buffered = 0
-        guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else {
-            throw PkgfetchError(.destinationIO, "cannot truncate staging file \(path): \(String(cString: strerror(errno)))")
-        }
-        hasher = SHA256()
+        try submitCurrent()
+        try writer.restart()
         byteCount = 0
     }
 
-    /// Writes out the buffer and returns the content's digest and size so far.
+    /// Waits for every byte to be written and returns the content's digest and size so far.
     public func finish() throws -> (digest: SHA256Digest, size: Int64) {
-        try flush()
-        return (SHA256Digest(hasher.finalize()), byteCount)
+        try submitCurrent()
+        return (try writer.digest(), byteCount)
     }
 
     /// Flushes and forces the content to disk, so a rename after it cannot expose an empty file after a crash.
     public func sync() throws {
-        try flush()
+        try submitCurrent()
+        try writer.sync()
+    }
+
+    private func submitCurrent() throws {
+        guard let block = current else { return }
+        current = nil
+        if filled > 0 {
+            try writer.submit(block, count: filled)
+        } else {
+            writer.recycle(block)
+        }
+        filled = 0
+    }
+}
+
+/// The second thread of a `StagingFile`: hashes and writes full blocks in the order submitted, from a
+/// small fixed pool so memory stays flat (4 blocks) whatever the file size.
+private final class BlockWriter: @unchecked Sendable {
+    private let descriptor: Int32
+    private let path: String
+    private let condition = NSCondition()
+    private var free: [UnsafeMutableRawBufferPointer]
+    private var queue: [(UnsafeMutableRawBufferPointer, Int)] = []
+    private var busy = false
+    private var failure: PkgfetchError?
+    private var hasher = SHA256()
+    private var closed = false
+    private var thread: Thread?
+
+    init(descriptor: Int32, path: String, blockSize: Int) {
+        self.descriptor = descriptor
+        self.path = path
+        free = (0..<4).map { _ in .allocate(byteCount: blockSize, alignment: 4096) }
+    }
+
+    func takeFree() throws -> UnsafeMutableRawBufferPointer {
+        condition.lock()
+        defer { condition.unlock() }
+        while free.isEmpty, failure == nil { condition.wait() }
+        if let failure { throw failure }
+        return free.removeLast()
+    }
+
+    func recycle(_ block: UnsafeMutableRawBufferPointer) {
+        condition.lock()
+        free.append(block)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func submit(_ block: UnsafeMutableRawBufferPointer, count: Int) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure {
+            free.append(block)
+            throw failure
+        }
+        queue.append((block, count))
+        if thread == nil {
+            let worker = Thread { [self] in self.run() }  // the thread keeps the writer alive until it ends
+            worker.stackSize = 256 * 1024
+            thread = worker
+            worker.start()
+        }
+        condition.broadcast()
+    }
+
+    /// Blocks until everything submitted is written; rethrows a write failure.
+    private func drain() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while !queue.isEmpty || busy { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    func digest() throws -> SHA256Digest {
+        try drain()
+        return condition.withLock { SHA256Digest(hasher.finalize()) }
+    }
+
+    func restart() throws {
+        try drain()
+        try condition.withLock {
+            guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else {
+                throw PkgfetchError(.destinationIO, "cannot truncate staging file \(path): \(String(cString: strerror(errno)))")
+            }
+            hasher = SHA256()
+        }
+    }
+
+    func sync() throws {
+        try drain()
         guard fsync(descriptor) == 0 else {
             throw PkgfetchError(.destinationIO, "cannot sync \(path): \(String(cString: strerror(errno)))")
         }
     }
 
-    private func flush() throws {
-        guard buffered > 0 else { return }
-        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
-        buffered = 0
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        while busy || (!queue.isEmpty && thread != nil) { condition.wait() }
+        condition.unlock()
+        Glibc.close(descriptor)
+        for block in free { block.deallocate() }
+        for (block, _) in queue { block.deallocate() }
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+    private func run() {
+        condition.lock()
+        while true {
+            while queue.isEmpty, !closed { condition.wait() }
+            if queue.isEmpty, closed { break }
+            let (block, count) = queue.removeFirst()
+            busy = true
+            condition.unlock()
+            let bytes = UnsafeRawBufferPointer(rebasing: block[0..<count])
+            hasher.update(bufferPointer: bytes)
+            let error = writeAll(bytes)
+            condition.lock()
+            busy = false
+            if let error, failure == nil { failure = error }
+            free.append(block)
+            condition.broadcast()
+        }
+        condition.unlock()
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) -> PkgfetchError? {
         var offset = 0
         while offset < bytes.count {
             let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw PkgfetchError(.destinationIO, "cannot write \(path): \(String(cString: strerror(errno)))")
+                return PkgfetchError(.destinationIO, "cannot write \(path): \(String(cString: strerror(errno)))")
             }
             offset += written
         }
+        return nil
     }
 }
