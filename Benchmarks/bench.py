@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Times pkgfetch against its peers on loopback servers that scripts/bench.sh started.
+
+Each case runs every tool BENCH_RUNS times, interleaved (A B C A B C …), under /usr/bin/time, and
+reports the median wall time, CPU time (user+sys) and peak RSS per tool, and pkgfetch's ratio to
+each peer. Prints a Markdown table; writes the raw numbers to bench-results.json."""
+import hashlib, json, logging, os, platform, shutil, statistics, subprocess, sys, tarfile, time, zipfile
+
+logging.disable(logging.CRITICAL)
+PKGFETCH = os.environ["PKGFETCH"]
+WORK = os.environ["WORK"]
+CDN = f"http://127.0.0.1:{os.environ['NGINX_PORT']}"
+REGISTRY = f"127.0.0.1:{os.environ['REGISTRY_PORT']}"
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+BLOB_MB = int(os.environ.get("BENCH_BLOB_MB", "1024"))
+UNPACK_MB = int(os.environ.get("BENCH_UNPACK_MB", "200"))
+SMALL_COUNT = int(os.environ.get("BENCH_SMALL_COUNT", "50"))
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw).stdout
+
+
+def random_file(path, size_mb):
+    with open(path, "wb") as out:
+        for _ in range(size_mb):
+            out.write(os.urandom(1 << 20))
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def push(repo_tag, path):
+    import oras.client
+    cwd = os.getcwd()
+    os.chdir(os.path.dirname(path))
+    try:
+        oras.client.OrasClient(hostname=REGISTRY, insecure=True).push(
+            files=[os.path.basename(path)], target=f"{REGISTRY}/{repo_tag}", disable_path_validation=True)
+    finally:
+        os.chdir(cwd)
+    manifest = json.loads(sh("curl", "-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                             f"http://{REGISTRY}/v2/{repo_tag.split(':')[0]}/manifests/{repo_tag.split(':')[1]}"))
+    return manifest["layers"][0]["digest"]
+
+
+def timed(command, setup=None):
+    """Runs `command` (a shell string) under /usr/bin/time; returns wall s, cpu s, peak RSS MiB."""
+    if setup:
+        subprocess.run(setup, shell=True, check=True)
+    fmt = "%e %U %S %M"
+    result = subprocess.run(["/usr/bin/time", "-f", fmt, "bash", "-c", command], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    last = result.stderr.strip().splitlines()[-1]
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({result.returncode}): {command}\n{result.stderr[-2000:]}")
+    wall, user, system, rss_kb = last.split()
+    return {"wall": float(wall), "cpu": float(user) + float(system), "rss_mib": int(rss_kb) / 1024}
+
+
+def case(name, tools, runs=RUNS):
+    """tools: {label: (command, setup)}; pkgfetch first. Interleaved runs, medians."""
+    samples = {label: [] for label in tools}
+    for _ in range(runs):
+        for label, (command, setup) in tools.items():
+            samples[label].append(timed(command, setup))
+    rows = {}
+    for label, values in samples.items():
+        rows[label] = {key: statistics.median(v[key] for v in values) for key in ("wall", "cpu", "rss_mib")}
+        rows[label]["runs"] = values
+    first = next(iter(rows))
+    for label in rows:
+        rows[label]["ratio"] = rows[first]["wall"] / rows[label]["wall"] if rows[label]["wall"] else None
+    print(f"\n### {name}\n\n| tool | median wall s | median CPU s | peak RSS MiB | pkgfetch / tool |\n| --- | ---: | ---: | ---: | ---: |")
+    for label, row in rows.items():
+        print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss_mib']:.1f} | {row['ratio']:.2f} |")
+    sys.stdout.flush()
+    return {"case": name, "tools": rows}
+
+
+def make_tree(root, total_mb, files=2000):
+    os.makedirs(root, exist_ok=True)
+    per = total_mb * (1 << 20) // files
+    for i in range(files):
+        d = os.path.join(root, f"dir{i % 40:02d}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"file{i:04d}.bin"), "wb") as f:
+            # Half random, half repetitive: compressible like real binaries, not trivially.
+            f.write(os.urandom(per // 2) + bytes(per - per // 2))
+
+
+def main():
+    out = os.path.join(WORK, "out")
+    reset = f"rm -rf {out} && mkdir -p {out}"
+    results = []
+    print(f"pkgfetch benchmarks — {platform.node()}, {os.cpu_count()} cores, {platform.platform()}; "
+          f"{RUNS} runs per tool, interleaved; medians")
+
+    # 1. Registry pull + verify.
+    blob_dir = os.path.join(WORK, "blob")
+    os.makedirs(blob_dir)
+    big = os.path.join(blob_dir, "kubernetes-node-linux-amd64.tar.gz")
+    random_file(big, BLOB_MB)
+    digest = push("oss/binaries/kubernetes/kubernetes-node:v1.33.7-linux-amd64", big)
+    url = "https://packages.aks.azure.com/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
+    repo = "oss/binaries/kubernetes/kubernetes-node"
+    results.append(case(f"registry pull + verify, {BLOB_MB} MiB blob", {
+        "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --output {out}/k.tgz --quiet", reset),
+        "curl (blob URL, unverified)": (f"curl -sf -o {out}/k.tgz http://{REGISTRY}/v2/{repo}/blobs/{digest}", reset),
+        "oras (Python client)": (f"python3 -c \"import oras.client,logging;logging.disable(50);"
+                                 f"oras.client.OrasClient(hostname='{REGISTRY}',insecure=True).pull(target='{REGISTRY}/{repo}:v1.33.7-linux-amd64',outdir='{out}')\"", reset),
+        "skopeo copy": (f"skopeo copy -q --src-tls-verify=false docker://{REGISTRY}/{repo}:v1.33.7-linux-amd64 dir:{out}/s", reset),
+    }))
+
+    # 2. CDN download + verify.
+    cdn_path = os.path.join(WORK, "cdn", "kubernetes", "v1.33.7", "binaries")
+    os.makedirs(cdn_path)
+    shutil.move(big, os.path.join(cdn_path, "kubernetes-node-linux-amd64.tar.gz"))
+    hexdigest = digest.split(":")[1]
+    cdn_url = f"{CDN}/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
+    results.append(case(f"CDN download + verify, {BLOB_MB} MiB", {
+        "pkgfetch --sha256": (f"{PKGFETCH} fetch {cdn_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset),
+        "curl -o + sha256sum": (f"curl -sf -o {out}/k.tgz {cdn_url} && sha256sum {out}/k.tgz", reset),
+        "curl -o (unverified)": (f"curl -sf -o {out}/k.tgz {cdn_url}", reset),
+    }))
+    os.remove(os.path.join(cdn_path, "kubernetes-node-linux-amd64.tar.gz"))
+
+    # 3. Unpack: a zip and a tar.gz of many files, from a local cache (no network).
+    tree = os.path.join(WORK, "tree")
+    make_tree(os.path.join(tree, "pkg"), UNPACK_MB)
+    cache = os.path.join(WORK, "cache")
+    os.makedirs(cache)
+    zip_path = os.path.join(cache, "azure-vnet-cni-windows-amd64-v1.6.20.zip")
+    tgz_path = os.path.join(cache, "kubernetes-node-linux-amd64.tar.gz")
+    sh("bash", "-c", f"cd {tree} && bsdtar -a -cf {zip_path} pkg && tar -czf {tgz_path} pkg")
+    shutil.rmtree(tree)
+    zip_url = "https://packages.invalid/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20.zip"
+    tgz_url = "https://packages.invalid/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
+    results.append(case(f"unpack a {UNPACK_MB} MiB zip (2000 files)", {
+        "pkgfetch (cache → verify → unpack → install)": (f"{PKGFETCH} fetch {zip_url} --cache-dir {cache} --dest {out}/d --quiet", reset),
+        "bsdtar -xf": (f"mkdir -p {out}/d && bsdtar -xf {zip_path} -C {out}/d", reset),
+        "unzip -q": (f"unzip -q {zip_path} -d {out}/d", reset),
+    }))
+    results.append(case(f"unpack a {UNPACK_MB} MiB tar.gz (2000 files)", {
+        "pkgfetch (cache → verify → unpack → install)": (f"{PKGFETCH} fetch {tgz_url} --cache-dir {cache} --dest {out}/d --quiet", reset),
+        "bsdtar -xf": (f"mkdir -p {out}/d && bsdtar -xf {tgz_path} -C {out}/d", reset),
+        "tar -xzf (GNU)": (f"mkdir -p {out}/d && tar -xzf {tgz_path} -C {out}/d", reset),
+    }))
+
+    # 4. End to end: registry → verified → unpacked tar.gz.
+    push("oss/binaries/kubernetes/kubernetes-node:v1.33.7-linux-amd64", tgz_path)
+    results.append(case(f"end to end: registry pull + unpack of the {UNPACK_MB} MiB tar.gz", {
+        "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --dest {out}/d --quiet", reset),
+        "oras pull (Python) + tar -xzf": (f"python3 -c \"import oras.client,logging;logging.disable(50);"
+                                          f"oras.client.OrasClient(hostname='{REGISTRY}',insecure=True).pull(target='{REGISTRY}/{repo}:v1.33.7-linux-amd64',outdir='{out}')\""
+                                          f" && mkdir -p {out}/d && tar -xzf {out}/kubernetes-node-linux-amd64.tar.gz -C {out}/d", reset),
+    }))
+
+    # 5. Many small packages: the fixed cost per package.
+    small = os.path.join(WORK, "small")
+    os.makedirs(small)
+    for i in range(SMALL_COUNT):
+        path = os.path.join(small, f"azure-vnet-cni-windows-amd64-v1.0.{i}.zip")
+        random_file(path, 1)
+        push(f"aks/packages/azure/azure-vnet-cni:v1.0.{i}", path)
+    fetches = " && ".join(
+        f"{PKGFETCH} fetch https://packages.aks.azure.com/azure-cni/v1.0.{i}/binaries/azure-vnet-cni-windows-amd64-v1.0.{i}.zip "
+        f"--bootstrap-registry {REGISTRY} --output {out}/{i}.zip --quiet" for i in range(SMALL_COUNT))
+    pulls = ("python3 -c \"import oras.client,logging;logging.disable(50);c=oras.client.OrasClient(hostname='"
+             f"{REGISTRY}',insecure=True);[c.pull(target='{REGISTRY}/aks/packages/azure/azure-vnet-cni:v1.0.'+str(i),outdir='{out}') for i in range({SMALL_COUNT})]\"")
+    results.append(case(f"{SMALL_COUNT} packages of 1 MiB from the registry", {
+        "pkgfetch (one process per package)": (fetches, reset),
+        "oras (Python, one process for all)": (pulls, reset),
+    }, runs=max(3, RUNS // 2)))
+
+    with open("bench-results.json", "w") as f:
+        json.dump({"machine": {"node": platform.node(), "cores": os.cpu_count(), "platform": platform.platform()},
+                   "runs": RUNS, "results": results}, f, indent=1)
+    print("\nraw numbers: bench-results.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: pkgfetch against curl, the oras Python client, skopeo and bsdtar, in one run on loopback.
+# Sizes: BENCH_BLOB_MB (1024), BENCH_UNPACK_MB (200), BENCH_SMALL_COUNT (50), BENCH_RUNS (5).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=lib-servers.sh
+source "$HERE/lib-servers.sh"
+cd "$ROOT"
+swift build -c release >/dev/null
+WORK=$(mktemp -d /tmp/pkgfetch-bench.XXXXXX)
+trap 'stop_servers; rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/cdn"
+start_nginx "$WORK" "$WORK/cdn"
+start_registry "$WORK"
+export PKGFETCH="$ROOT/.build/release/pkgfetch" WORK NGINX_PORT REGISTRY_PORT
+python3 "$ROOT/Benchmarks/bench.py" "$@"
