@@ -12,6 +12,9 @@ public struct PipelineRunner: Sendable {
     public var progress: any ProgressReporter
     public var unpackLimits: UnpackLimits
     public var logger: Logger
+    /// fsync the content before the rename that installs it, so a power loss cannot leave an empty
+    /// file behind. Off trades that for speed where the disk is slower than the network.
+    public var durableInstall = true
 
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
                 events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
@@ -54,7 +57,7 @@ public struct PipelineRunner: Sendable {
             throw PkgfetchError(.noSource, "no registered fetcher handles the plan's sources (\(schemes.isEmpty ? "none" : schemes))")
         }
 
-        let staging = try StagingArea(near: request.target.path)
+        let staging = try StagingArea(near: request.target.path, durable: durableInstall)
         defer { staging.remove() }
         let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
         let installStart = clock.now
@@ -139,7 +142,7 @@ public struct PipelineRunner: Sendable {
     private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> Int? {
         switch target {
         case .file(let path):
-            try fetched.file.sync()
+            if durableInstall { try fetched.file.sync() }
             try Installer.installFile(fetched.file.path, to: path)
             return nil
         case .directory(let path, let mode, let unpack):
@@ -158,7 +161,7 @@ public struct PipelineRunner: Sendable {
                     throw failure
                 }
             } else {
-                try fetched.file.sync()
+                if durableInstall { try fetched.file.sync() }
                 try FileSystem.rename(fetched.file.path, to: (tree as NSString).appendingPathComponent(plan.fileName))
             }
             try Installer.installTree(tree, into: path, mode: mode)

@@ -4,9 +4,12 @@ import Foundation
 /// unpacked before the final rename. Removed whatever happens, so nothing half-made is ever left.
 public final class StagingArea: @unchecked Sendable {
     public let path: String
+    /// Whether files are forced to disk before they are installed.
+    public let durable: Bool
 
     /// Creates the staging directory in the closest existing ancestor of `destination`.
-    public init(near destination: String) throws {
+    public init(near destination: String, durable: Bool = true) throws {
+        self.durable = durable
         let parent = FileSystem.nearestExistingDirectory(for: destination)
         let name = ".pkgfetch-staging-\(UUID().uuidString.prefix(8).lowercased())"
         path = (parent as NSString).appendingPathComponent(name)
@@ -17,7 +20,7 @@ public final class StagingArea: @unchecked Sendable {
 
     /// A staging file for one source's download.
     public func file(named name: String) throws -> StagingFile {
-        try StagingFile(path: (path as NSString).appendingPathComponent(name))
+        try StagingFile(path: (path as NSString).appendingPathComponent(name), durable: durable)
     }
 
     /// An empty directory to unpack into.

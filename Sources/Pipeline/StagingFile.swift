@@ -1,3 +1,4 @@
+import CSystem
 import Crypto
 import Foundation
 #if canImport(Glibc)
@@ -17,14 +18,15 @@ public final class StagingFile: @unchecked Sendable {
 
     static let blockSize = 1 << 20
 
-    /// Creates (or truncates) the file at `path`.
-    public init(path: String) throws {
+    /// Creates (or truncates) the file at `path`. A `durable` file starts writing each block to disk
+    /// as soon as it is written, so `sync()` before install has little left to wait for.
+    public init(path: String, durable: Bool = false) throws {
         self.path = path
         let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.destinationIO, "cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
-        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize)
+        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, durable: durable)
     }
 
     deinit {
@@ -94,12 +96,16 @@ private final class BlockWriter: @unchecked Sendable {
     private var busy = false
     private var failure: PkgfetchError?
     private var hasher = SHA256()
+    private var written: Int64 = 0
     private var closed = false
     private var thread: Thread?
 
-    init(descriptor: Int32, path: String, blockSize: Int) {
+    private let durable: Bool
+
+    init(descriptor: Int32, path: String, blockSize: Int, durable: Bool) {
         self.descriptor = descriptor
         self.path = path
+        self.durable = durable
         free = (0..<4).map { _ in .allocate(byteCount: blockSize, alignment: 4096) }
     }
 
@@ -155,6 +161,7 @@ private final class BlockWriter: @unchecked Sendable {
                 throw PkgfetchError(.destinationIO, "cannot truncate staging file \(path): \(String(cString: strerror(errno)))")
             }
             hasher = SHA256()
+            written = 0
         }
     }
 
@@ -187,6 +194,9 @@ private final class BlockWriter: @unchecked Sendable {
             let bytes = UnsafeRawBufferPointer(rebasing: block[0..<count])
             hasher.update(bufferPointer: bytes)
             let error = writeAll(bytes)
+            // Start writing this block to disk now, so the fsync before install has little left to do.
+            if durable { _ = csystem_start_writeback(descriptor, written, Int64(count)) }
+            written += Int64(count)
             condition.lock()
             busy = false
             if let error, failure == nil { failure = error }
