@@ -25,7 +25,10 @@ final class ArchiveExtraction {
     private let directory: ExtractionDirectory
     private var budget: ExtractionBudget
     private var tree = ExtractedTree()
+    /// libarchive names a zip's format per entry ("ZIP 2.0 (deflation)", "(uncompressed)" for a
+    /// directory), so the name reported is the first regular file's, or else the first entry's.
     private var formatName: String?
+    private var formatNameIsFromAFile = false
     /// The entry read last, to say where a damaged archive broke.
     private var lastEntry: String?
 
@@ -69,7 +72,10 @@ final class ArchiveExtraction {
     private func nextEntry() throws -> ArchiveEntry? {
         do {
             let entry = try reader.nextEntry()
-            if formatName == nil { formatName = reader.formatName }
+            if !formatNameIsFromAFile, let entry, formatName == nil || entry.kind == .file {
+                formatName = reader.formatName
+                formatNameIsFromAFile = entry.kind == .file
+            }
             lastEntry = entry?.name
             return entry
         } catch let failure as ArchiveReader.Failure {

@@ -87,7 +87,7 @@ struct FormatTests {
         #expect(try Tool.run(sandbox.target + "/bin/current", ["x"]) == "tool-ran x\n")
         #expect(report.entries == 16, "the tree's 15 entries and ./")
         #expect(report.bytes == 320_000 + 29 + 14 + 7 + 10 + 14)
-        let expectedName = [ArchiveFormat.zip: "ZIP", .tarGzip: "gzip", .tarXz: "xz", .tarZstd: "zstd", .tar: "tar"][format]!
+        let expectedName = [ArchiveFormat.zip: "ZIP", .tarGzip: "gzip", .tarXz: "xz", .tarZstd: "zstd", .tar: "POSIX"][format]!
         #expect(report.detectedFormat.contains(expectedName), "\(report.detectedFormat)")
     }
 
