@@ -1,0 +1,62 @@
+import CArchive
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One entry's header, copied out of libarchive's `archive_entry` with its names decoded.
+struct ArchiveEntry {
+    enum Kind: Equatable {
+        case file
+        case directory
+        case symlink(target: String)
+        case hardLink(target: String)
+        /// Device nodes, FIFOs, sockets and unknown types: never extracted, named for the message.
+        case refused(String)
+    }
+
+    let name: String
+    let kind: Kind
+    /// Permission bits as stored, set-id and sticky bits included.
+    let permissions: mode_t
+    /// The unpacked size the header declares, when it declares one.
+    let declaredSize: Int64?
+    let modified: timespec?
+    let accessed: timespec?
+
+    // AE_IF* are cast macros Swift does not import; these are their values.
+    private static let typeMask: mode_t = 0o170000
+    private static let typeNames: [mode_t: String] = [
+        0o020000: "a character device", 0o060000: "a block device", 0o010000: "a FIFO", 0o140000: "a socket",
+    ]
+
+    /// Returns nil when the entry's name cannot be read at all.
+    init?(_ entry: OpaquePointer, legacyNames: EntryNameDecoding.Legacy) {
+        func text(_ pointer: UnsafePointer<CChar>?) -> String? {
+            guard let pointer else { return nil }
+            return EntryNameDecoding.decode(Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer)))
+                .map { UInt8(bitPattern: $0) }, legacy: legacyNames)
+        }
+        guard let name = text(archive_entry_pathname(entry)) else { return nil }
+        self.name = name
+
+        let type = archive_entry_filetype(entry) & Self.typeMask
+        if let target = text(archive_entry_hardlink(entry)) {
+            kind = .hardLink(target: target)
+        } else {
+            switch type {
+            case 0o100000: kind = .file
+            case 0o040000: kind = .directory
+            case 0o120000: kind = .symlink(target: text(archive_entry_symlink(entry)) ?? "")
+            default: kind = .refused(Self.typeNames[type] ?? "of unknown type 0o\(String(type, radix: 8))")
+            }
+        }
+        permissions = archive_entry_perm(entry) & 0o7777
+        declaredSize = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : nil
+        modified = archive_entry_mtime_is_set(entry) != 0
+            ? timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry)) : nil
+        accessed = archive_entry_atime_is_set(entry) != 0
+            ? timespec(tv_sec: archive_entry_atime(entry), tv_nsec: archive_entry_atime_nsec(entry)) : nil
+    }
+}

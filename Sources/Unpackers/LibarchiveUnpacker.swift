@@ -1,0 +1,24 @@
+import Pipeline
+
+/// The unpacker for every archive format pkgfetch knows, built on libarchive's streaming reader.
+///
+/// The format is found by content; the plan's format is only a hint, used in messages. Entries are
+/// written by this module's own code (not `archive_write_disk`) so that each safety rule is checked in
+/// one place: see `ArchiveExtraction` for the rules and `ExtractionDirectory` for the system calls.
+public struct LibarchiveUnpacker: Unpacker {
+    /// The formats to register this unpacker for.
+    public static let formats: [ArchiveFormat] = [.zip, .tarGzip, .tarXz, .tarZstd, .tar]
+
+    public init() {}
+
+    public func unpack(_ archive: String, format: ArchiveFormat, into directory: String,
+                       limits: UnpackLimits) async throws -> UnpackReport {
+        // Blocking I/O, run in place: the extraction never suspends, so the thread-local locale set
+        // for libarchive's name conversion stays on this thread until it is restored.
+        try UTF8Locale.whileActive {
+            let extraction = try ArchiveExtraction(archive: archive, expectedFormat: format,
+                                                   directory: directory, limits: limits)
+            return try extraction.run()
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Pipeline
+import Testing
+import Unpackers
+
+@Suite("Limits stop an archive bomb while it is extracted, before its bytes reach the disk")
+struct LimitTests {
+    /// Bytes of regular files under the target.
+    private func bytesOnDisk(_ sandbox: Sandbox) throws -> Int64 {
+        try TreeSnapshot(sandbox.target).nodes.values.filter { $0.type == "file" }.reduce(0) { $0 + $1.size }
+    }
+
+    private func archiveSize(_ sandbox: Sandbox) throws -> Int64 {
+        (try FileManager.default.attributesOfItem(atPath: sandbox.archive)[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    @Test func zipBombIsStoppedByTheCompressionRatio() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.zip, [.file("readme.txt", "hello"), .zeros("bomb.bin", count: 100 << 20)], at: sandbox.archive)
+        let error = await #expect(throws: PkgfetchError.self) { try await sandbox.unpack() }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("entry \"bomb.bin\" refused") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("compression-ratio limit") == true, "\(error?.message ?? "")")
+        #expect(try bytesOnDisk(sandbox) <= 200 * (try archiveSize(sandbox)))
+        #expect(try sandbox.strays() == [])
+    }
+
+    /// The zip declares 1000 bytes and inflates to 100 MiB: only counting every block catches it.
+    @Test func zipThatUnderstatesItsSizeIsStoppedWhileStreaming() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.zip, [.zeros("liar.bin", count: 100 << 20)], at: sandbox.archive, declaredSize: 1000)
+        let error = await #expect(throws: PkgfetchError.self) { try await sandbox.unpack() }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("entry \"liar.bin\" refused") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("compression-ratio limit") == true, "\(error?.message ?? "")")
+        let written = try bytesOnDisk(sandbox)
+        #expect(written > 0, "the bomb was caught while streaming, not from its header")
+        #expect(written <= 200 * (try archiveSize(sandbox)))
+    }
+
+    @Test func understatedZipIsStoppedByTheTotalSizeWhileStreaming() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.zip, [.zeros("liar.bin", count: 100 << 20)], at: sandbox.archive, declaredSize: 1000)
+        let limits = UnpackLimits(maxTotalBytes: 10 << 20, maxCompressionRatio: 1e9)
+        let error = await #expect(throws: PkgfetchError.self) { try await sandbox.unpack(limits: limits) }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("entry \"liar.bin\" refused") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("total-size limit") == true, "\(error?.message ?? "")")
+        #expect(try bytesOnDisk(sandbox) <= 10 << 20)
+    }
+
+    @Test func totalSizeLimitRefusesTheEntryThatWouldPassIt() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.tarGzip, [.zeros("a.bin", count: 1 << 20), .zeros("b.bin", count: 1 << 20), .zeros("c.bin", count: 1 << 20)],
+                                 at: sandbox.archive)
+        let limits = UnpackLimits(maxTotalBytes: 2 << 20 + 100, maxCompressionRatio: 1e9)
+        let error = await #expect(throws: PkgfetchError.self) { try await sandbox.unpack(.tarGzip, limits: limits) }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("entry \"c.bin\" refused") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("total-size limit") == true, "\(error?.message ?? "")")
+        #expect(try bytesOnDisk(sandbox) == 2 << 20, "c.bin was refused from its declared size, before a byte of it")
+    }
+
+    @Test func entryCountLimit() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.tar, (0...10).map { .file("f\($0)", "x") }, at: sandbox.archive)
+        let error = await #expect(throws: PkgfetchError.self) {
+            try await sandbox.unpack(.tar, limits: UnpackLimits(maxEntries: 10, maxCompressionRatio: 1e9))
+        }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("entry \"f10\" refused") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("entry-count limit") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func archiveExactlyAtTheLimitsIsAccepted() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.tar, (0..<10).map { .file("f\($0)", "0123456789") }, at: sandbox.archive)
+        let report = try await sandbox.unpack(.tar, limits: UnpackLimits(maxTotalBytes: 100, maxEntries: 10, maxCompressionRatio: 1e9))
+        #expect(report.entries == 10)
+        #expect(report.bytes == 100)
+    }
+}
