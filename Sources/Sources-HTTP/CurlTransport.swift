@@ -21,12 +21,15 @@ public final class CurlTransport: @unchecked Sendable {
     }
 
     public let options: Options
+    /// The system bundle plus `options.caFile`, read once.
+    private let trusted: TrustedCertificates?
     private let lock = NSLock()
     private var idle: [UnsafeMutableRawPointer] = []
 
     public init(options: Options = Options()) {
         _ = CurlTransport.globalInit
         self.options = options
+        trusted = options.caFile.flatMap { TrustedCertificates.adding($0) }
     }
 
     deinit {
@@ -99,12 +102,24 @@ public final class CurlTransport: @unchecked Sendable {
             }
             setLong(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
             setLong(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(request.stallTimeout.milliseconds / 1000)))
-            if let caFile = options.caFile { setString(handle, CURLOPT_CAINFO, caFile) }
+            if let trusted {
+                trusted.pem.withUnsafeBytes { bytes in
+                    _ = ccurl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+                }
+            } else if let caFile = options.caFile {
+                setString(handle, CURLOPT_CAINFO, caFile)  // unreadable: libcurl names the problem
+            }
             if options.insecure {
                 setLong(handle, CURLOPT_SSL_VERIFYPEER, 0)
                 setLong(handle, CURLOPT_SSL_VERIFYHOST, 0)
             }
-            if request.bypassProxy { setString(handle, CURLOPT_NOPROXY, "*") }
+            if request.bypassProxy {
+                setString(handle, CURLOPT_NOPROXY, "*")
+            } else if let proxy = ProxyEnvironment.explicitProxy(for: request.url) {
+                setString(handle, CURLOPT_PROXY, proxy)
+            }
+            // A proxy's "200 Connection established" is not the server's answer.
+            setLong(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
             switch request.method.uppercased() {
             case "GET": setLong(handle, CURLOPT_HTTPGET, 1)
             case "HEAD": setLong(handle, CURLOPT_NOBODY, 1)
