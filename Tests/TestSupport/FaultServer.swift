@@ -14,8 +14,8 @@ public final class FaultServer: @unchecked Sendable {
     public enum Fault: Sendable {
         /// Announce the whole length, send this many body bytes, close.
         case cut(afterBytes: Int)
-        /// Answer with this status (and headers, e.g. `Retry-After`) instead of the body.
-        case status(Int, headers: [String: String] = [:])
+        /// Answer with this status (and headers, e.g. `Retry-After`, and a body) instead of the path's body.
+        case status(Int, headers: [String: String] = [:], body: Data? = nil)
         /// Send this many body bytes, then nothing more while the client waits.
         case stall(afterBytes: Int)
         /// Answer a Range request with 200 and the whole body.
@@ -148,8 +148,8 @@ public final class FaultServer: @unchecked Sendable {
 
         private func answer(_ fd: Int32, request: Request, body: Data, fault: Fault?) {
             switch fault {
-            case .status(let code, let headers):
-                respond(fd, status: code, headers: headers, body: Data("fault: HTTP \(code)\n".utf8))
+            case .status(let code, let headers, let body):
+                respond(fd, status: code, headers: headers, body: body ?? Data("fault: HTTP \(code)\n".utf8))
             case .redirect(let location, let code):
                 respond(fd, status: code, headers: ["Location": location], body: Data())
             default:
