@@ -86,7 +86,9 @@ public final class CurlTransport: @unchecked Sendable {
             setString(handle, CURLOPT_URL, request.url)
             setLong(handle, CURLOPT_NOSIGNAL, 1)
             setString(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-            setString(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+            // An https:// download is never redirected to plain http://, where anyone on the path could swap it.
+            let secure = request.url.lowercased().hasPrefix("https://")
+            setString(handle, CURLOPT_REDIR_PROTOCOLS_STR, secure ? "https" : "http,https")
             setLong(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
             setLong(handle, CURLOPT_MAXREDIRS, 10)
             // Authorization stays with the host it was meant for; libcurl's default, stated here on purpose.
@@ -152,7 +154,10 @@ public final class CurlTransport: @unchecked Sendable {
         if let failure = transfer.sinkError { throw failure }
         if code != CURLE_OK {
             let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            var text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            if code == CURLE_UNSUPPORTED_PROTOCOL, request.url.lowercased().hasPrefix("https://") {
+                text = "refused a redirect from https:// to another protocol (\(text))"
+            }
             throw TransportError(kind: Self.kind(of: code, cancelled: transfer.isCancelled),
                                  message: Redaction.url(text),
                                  curlCode: Int(code.rawValue))

@@ -67,6 +67,22 @@ import TestSupport
         #expect(dir.listing() == ["out"])
     }
 
+    @Test func nextAttemptResumesWhatATimedOutAttemptGot() async throws {
+        let server = try FaultServer()
+        server.serve("/pkg.zip", body: body, faults: [.stall(afterBytes: 2_000_000)])
+        let dir = try TemporaryDirectory("e2e")
+        let (run, _) = try await LoopbackCLI.fetch([server.url("/pkg.zip"), "--output", dir.join("pkg.zip"), "--sha256", digest,
+                                                   "--timeout", "2s", "--retries", "1", "--retry-delay", "10ms",
+                                                   "--events", dir.join("events.jsonl")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(dir.join("pkg.zip")) == digest)
+        #expect(server.requests().map { $0.header("Range") } == [nil, "bytes=2000000-"])
+        let fetches = try EventLines(dir.join("events.jsonl")).task("fetch")
+        #expect(fetches.map { $0["outcome"] as? String } == ["retry", "ok"])
+        #expect(fetches.map { $0["error"] as? String } == ["network-timeout", nil])
+        #expect(fetches.first?["bytes"] as? Int == 2_000_000)
+    }
+
     @Test func serverIgnoringRangeStillYieldsTheRightFile() async throws {
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.cut(afterBytes: 3_000_000), .ignoreRange])

@@ -22,14 +22,14 @@ import TestSupport
         #expect(origin.requests().isEmpty)
     }
 
-    @Test(arguments: ["NO_PROXY", "no_proxy"])
-    func noProxyGoesDirect(variable: String) async throws {
+    /// Also when pkgfetch hands HTTP_PROXY to libcurl itself (the upper-case name alone).
+    @Test(arguments: zip(["HTTP_PROXY", "http_proxy", "HTTP_PROXY"], ["NO_PROXY", "no_proxy", "no_proxy"]))
+    func noProxyGoesDirect(proxyVariable: String, noProxyVariable: String) async throws {
         let origin = try FaultServer(), proxy = try FaultServer()
         origin.serve("/pkg.zip", body: body)
         let dir = try TemporaryDirectory("proxy")
         let (run, _) = try await LoopbackCLI.fetch([origin.url("/pkg.zip"), "--output", dir.join("pkg.zip")],
-                                                   environment: ["HTTP_PROXY": proxy.url(""), "http_proxy": proxy.url(""),
-                                                                 variable: "localhost,127.0.0.1"])
+                                                   environment: [proxyVariable: proxy.url(""), noProxyVariable: "localhost,127.0.0.1"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(proxy.requests().isEmpty)
         #expect(origin.requests().count == 1)

@@ -40,6 +40,17 @@ import TestSupport
         #expect(response.body == body)
     }
 
+    @Test func httpsIsNeverRedirectedToPlainHTTP() async throws {
+        let nginx = try Nginx.sharedTLS()
+        let plain = try FaultServer()
+        plain.serve("/pkg.zip", body: Data("swapped".utf8))
+        let failure = try await #require(throws: TransportError.self) {
+            try await get(nginx.url("/redirect?to=\(plain.url("/pkg.zip"))"), .init(caFile: try #require(nginx.certificates).caFile))
+        }
+        #expect(failure.message.contains("refused a redirect from https://"))
+        #expect(plain.requests().isEmpty)
+    }
+
     @Test func caFileIsAddedToTheSystemBundleNotSubstituted() throws {
         let system = try #require(TrustedCertificates.systemBundlePath)
         let systemPEM = try #require(FileManager.default.contents(atPath: system))

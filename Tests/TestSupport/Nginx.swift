@@ -100,6 +100,8 @@ public final class Nginx: @unchecked Sendable {
         \(tls)
                 root \(root);
                 location / { }
+                # /redirect?to=URL answers 302 with Location: URL (the query is passed on unchanged).
+                location = /redirect { return 302 $arg_to; }
             }
         }
 
