@@ -64,6 +64,9 @@ import TestSupport
         #expect(run.status == 40, "\(run.stderr)")
         #expect(run.stderr.contains("error[network-timeout]"))
         #expect(took < .seconds(5))
+        let request = try #require(server.requests().first)
+        let gaveUp = request.at.duration(to: try #require(request.ended))
+        #expect(gaveUp >= .milliseconds(1500) && gaveUp < .seconds(4), "\(gaveUp)")
         #expect(dir.listing() == ["out"])
     }
 

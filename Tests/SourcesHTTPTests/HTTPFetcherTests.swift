@@ -58,14 +58,16 @@ import TestSupport
         let directory = try TemporaryDirectory("fetcher")
         let file = try StagingFile(path: directory.join("staging"))
         let plan = Plan(rule: "url", package: "pkg", fileName: "pkg.zip", sources: [.url(server.url("/pkg.zip"))])
-        let started = ContinuousClock.now
         let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(2), events: EventEmitter())
         let failure = try await #require(throws: PkgfetchError.self) {
             try await HTTPFetcher(transport: CurlTransport()).fetch(.url(server.url("/pkg.zip")), into: file, context: context)
         }
         #expect(failure.kind == .networkTimeout)
-        // At the attempt's deadline (2 s), long before the stall limit (30 s).
-        #expect(started.duration(to: .now) < .seconds(6))
+        // The client gave up at the attempt's deadline (2 s), long before the stall limit (30 s). Timed
+        // by the server, so a busy test process cannot blur it.
+        let request = try #require(server.requests().first)
+        let gaveUp = request.at.duration(to: try #require(request.ended))
+        #expect(gaveUp >= .milliseconds(1500) && gaveUp < .seconds(4), "\(gaveUp)")
         #expect(file.byteCount == 1000)
     }
 }

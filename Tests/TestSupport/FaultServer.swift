@@ -36,7 +36,10 @@ public final class FaultServer: @unchecked Sendable {
         /// The path without query (for an absolute-form target, the URL's path).
         public var path: String
         public var headers: [HTTPField]
+        /// When the request arrived.
         public var at: ContinuousClock.Instant
+        /// When the server was done with the connection: for a stall, when the client gave up.
+        public var ended: ContinuousClock.Instant?
 
         /// The last value of a header, by case-insensitive name.
         public func header(_ name: String) -> String? {
@@ -132,8 +135,12 @@ public final class FaultServer: @unchecked Sendable {
                 tunnel(fd, to: request.target, pending: rest)
                 return
             }
-            let (route, fault) = withLock { shared -> (Route?, Fault?) in
+            let index = withLock { shared -> Int in
                 shared.requests.append(request)
+                return shared.requests.count - 1
+            }
+            defer { withLock { $0.requests[index].ended = .now } }
+            let (route, fault) = withLock { shared -> (Route?, Fault?) in
                 guard var route = shared.routes[request.path] else { return (nil, nil) }
                 let fault = route.faults.isEmpty ? nil : route.faults.removeFirst()
                 shared.routes[request.path] = route
