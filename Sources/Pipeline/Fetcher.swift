@@ -11,10 +11,13 @@ public struct FetchedContent: Sendable {
     public var expected: ExpectedContent
     /// Set when the source says how the file is packed (an oras directory layer is a tar.gz).
     public var format: ArchiveFormat?
+    /// The protocol status of the answer that delivered the content (HTTP 200/206), for the attempt's event.
+    public var status: Int?
 
-    public init(expected: ExpectedContent = .init(), format: ArchiveFormat? = nil) {
+    public init(expected: ExpectedContent = .init(), format: ArchiveFormat? = nil, status: Int? = nil) {
         self.expected = expected
         self.format = format
+        self.status = status
     }
 }
 

@@ -117,7 +117,8 @@ public struct PipelineRunner: Sendable {
                 try content.expected.verify(digest: digest, size: size, of: source.redacted)
                 try ExpectedContent(digest: plan.expectedDigest, size: plan.expectedSize)
                     .verify(digest: digest, size: size, of: source.redacted)
-                events.emit(task: "fetch", source: source, bytes: size, since: attemptStart, outcome: "ok", attempt: attempt)
+                events.emit(task: "fetch", source: source, bytes: size, since: attemptStart, outcome: "ok", attempt: attempt,
+                            status: content.status)
                 return Fetched(source: source, file: file, content: content, digest: digest, size: size)
             } catch {
                 let failure = PkgfetchError.from(error)

@@ -21,12 +21,15 @@ public final class CurlTransport: @unchecked Sendable {
     }
 
     public let options: Options
+    /// The system bundle plus `options.caFile`, read once.
+    private let trusted: TrustedCertificates?
     private let lock = NSLock()
     private var idle: [UnsafeMutableRawPointer] = []
 
     public init(options: Options = Options()) {
         _ = CurlTransport.globalInit
         self.options = options
+        trusted = options.caFile.flatMap { TrustedCertificates.adding($0) }
     }
 
     deinit {
@@ -83,7 +86,9 @@ public final class CurlTransport: @unchecked Sendable {
             setString(handle, CURLOPT_URL, request.url)
             setLong(handle, CURLOPT_NOSIGNAL, 1)
             setString(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-            setString(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+            // An https:// download is never redirected to plain http://, where anyone on the path could swap it.
+            let secure = request.url.lowercased().hasPrefix("https://")
+            setString(handle, CURLOPT_REDIR_PROTOCOLS_STR, secure ? "https" : "http,https")
             setLong(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
             setLong(handle, CURLOPT_MAXREDIRS, 10)
             // Authorization stays with the host it was meant for; libcurl's default, stated here on purpose.
@@ -99,12 +104,24 @@ public final class CurlTransport: @unchecked Sendable {
             }
             setLong(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
             setLong(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(request.stallTimeout.milliseconds / 1000)))
-            if let caFile = options.caFile { setString(handle, CURLOPT_CAINFO, caFile) }
+            if let trusted {
+                trusted.pem.withUnsafeBytes { bytes in
+                    _ = ccurl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+                }
+            } else if let caFile = options.caFile {
+                setString(handle, CURLOPT_CAINFO, caFile)  // unreadable: libcurl names the problem
+            }
             if options.insecure {
                 setLong(handle, CURLOPT_SSL_VERIFYPEER, 0)
                 setLong(handle, CURLOPT_SSL_VERIFYHOST, 0)
             }
-            if request.bypassProxy { setString(handle, CURLOPT_NOPROXY, "*") }
+            if request.bypassProxy {
+                setString(handle, CURLOPT_NOPROXY, "*")
+            } else if let proxy = ProxyEnvironment.explicitProxy(for: request.url) {
+                setString(handle, CURLOPT_PROXY, proxy)
+            }
+            // A proxy's "200 Connection established" is not the server's answer.
+            setLong(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
             switch request.method.uppercased() {
             case "GET": setLong(handle, CURLOPT_HTTPGET, 1)
             case "HEAD": setLong(handle, CURLOPT_NOBODY, 1)
@@ -137,7 +154,10 @@ public final class CurlTransport: @unchecked Sendable {
         if let failure = transfer.sinkError { throw failure }
         if code != CURLE_OK {
             let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            var text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            if code == CURLE_UNSUPPORTED_PROTOCOL, request.url.lowercased().hasPrefix("https://") {
+                text = "refused a redirect from https:// to another protocol (\(text))"
+            }
             throw TransportError(kind: Self.kind(of: code, cancelled: transfer.isCancelled),
                                  message: Redaction.url(text),
                                  curlCode: Int(code.rawValue))

@@ -16,12 +16,22 @@ public struct ResumableDownload: Sendable {
         self.stallTimeout = stallTimeout
     }
 
+    /// Why a request within one attempt is followed by another; for events and logs.
+    public struct Resume: Sendable {
+        /// The status of the response that ended early or could not be used.
+        public var status: Int?
+        /// Bytes in the file when the next request goes out (its Range start; 0 = from the beginning).
+        public var from: Int64
+        public var reason: String
+    }
+
     /// Fetches `url` into `file`, continuing from `file.byteCount` if it already holds a prefix.
     /// Returns the final response head; throws `HTTPStatusError` for a non-2xx answer, or `TransportError`.
     @discardableResult
     public func run(url: String, headers: HTTPHeaders = HTTPHeaders(), into file: StagingFile,
                     deadline: ContinuousClock.Instant?, source: Source,
-                    progress: any ProgressReporter = SilentProgress()) async throws -> HTTPResponseHead {
+                    progress: any ProgressReporter = SilentProgress(),
+                    onResume: @Sendable (Resume) -> Void = { _ in }) async throws -> HTTPResponseHead {
         var resumes = 0
         progress.started(source, totalBytes: nil)
         defer { progress.finished() }
@@ -30,49 +40,75 @@ public struct ResumableDownload: Sendable {
             var requestHeaders = headers
             if offset > 0 { requestHeaders.set("Range", "bytes=\(offset)-") }
             let request = HTTPRequest(url: url, headers: requestHeaders, deadline: deadline, stallTimeout: stallTimeout)
-            let plan = BodyPlan()
+            let body = ResponseBody(file: file, offset: offset, source: source, progress: progress)
             do {
-                let response = try await transport.send(request) { head in
-                    let accepted = Self.accepts(head, offset: offset)
-                    plan.set(accepted)
-                    switch accepted {
-                    case .append, .restart:
-                        progress.started(source, totalBytes: Self.totalSize(head, offset: offset))
-                        let restart = accepted == .restart
-                        return .stream(RestartingSink(file: file, restart: restart, progress: progress).write)
-                    case .reject:
-                        return .collect(limit: 64 * 1024)
-                    }
-                }
-                switch plan.value {
-                case .append, .restart:
-                    if plan.value == .restart, response.streamedBytes == 0 { try file.reset() }  // an empty 200
-                    return response.head
-                case .reject:
-                    if offset > 0, response.status == 416 || response.status == 206 {
-                        // The server cannot continue from N (or answered with the wrong range): start over.
-                        try file.reset()
-                        resumes += 1
-                        if resumes <= maxResumes { continue }
-                    }
-                    throw HTTPStatusError(head: response.head, body: response.body)
-                }
-            } catch let error as TransportError where error.kind == .partial || error.kind == .connection {
-                guard file.byteCount > offset, resumes < maxResumes else { throw error }
+                let response = try await transport.send(request, destination: body.destination)
+                if let head = try body.finish(response.head) { return head }
+            } catch is ResponseBody.Stop {
+                // The body was not worth reading to its end: an error page, or a range we cannot use.
+            } catch let error as TransportError where Self.mayResume(after: error, deadline: deadline) {
+                guard body.received > 0, resumes < maxResumes else { throw error }
                 resumes += 1
+                onResume(Resume(status: body.head?.status, from: file.byteCount,
+                                reason: "transfer ended after \(body.received) bytes (\(error.message))"))
+                continue
+            }
+            // A response whose body was stopped or not kept.
+            guard let head = body.head else { throw TransportError(kind: .other, message: "no response", curlCode: 0) }
+            switch body.acceptance {
+            case .complete:
+                return head
+            case .startOver where resumes < maxResumes:
+                resumes += 1
+                try file.reset()
+                onResume(Resume(status: head.status, from: 0, reason: Self.startOverReason(head, offset: offset)))
+            default:
+                throw HTTPStatusError(head: head, body: body.errorBody)
             }
         }
     }
 
-    enum Acceptance: Sendable { case append, restart, reject }
-
-    /// Whether a response's body continues the file (206 from N), replaces it (2xx), or is an error.
-    static func accepts(_ head: HTTPResponseHead, offset: Int64) -> Acceptance {
-        if head.status == 206 {
-            return offset > 0 && contentRangeStart(head) == offset ? .append : .reject
+    /// A cut or broken connection can be resumed; so can a stall cut by the low-speed limit while the
+    /// attempt still has time (a timeout at the deadline cannot).
+    static func mayResume(after error: TransportError, deadline: ContinuousClock.Instant?) -> Bool {
+        switch error.kind {
+        case .partial, .connection: return true
+        case .timedOut: return deadline.map { ContinuousClock.now + .milliseconds(200) < $0 } ?? true
+        default: return false
         }
-        if (200..<300).contains(head.status) { return offset > 0 ? .restart : .append }
-        return .reject
+    }
+
+    static func startOverReason(_ head: HTTPResponseHead, offset: Int64) -> String {
+        let range = head.headers["Content-Range"].map { "Content-Range '\($0)'" } ?? "no Content-Range"
+        return "HTTP \(head.status) with \(range) does not continue at byte \(offset); starting over"
+    }
+
+    /// What a response's body does to the file.
+    enum Acceptance: Sendable, Equatable {
+        /// Continues the file at its end (a 206 from N, or a 2xx for a fresh file).
+        case append
+        /// Replaces the file from byte 0 (a 200 to a Range request).
+        case restart
+        /// The file already holds everything (416 with `Content-Range: bytes */N`, N the file's size).
+        case complete
+        /// The range cannot be used (a 206 starting elsewhere, a 416): drop the bytes and ask again.
+        case startOver
+        /// An error status.
+        case reject
+    }
+
+    /// Whether a response's body continues the file, replaces it, or is an error.
+    static func accepts(_ head: HTTPResponseHead, offset: Int64) -> Acceptance {
+        switch head.status {
+        case 206:
+            return offset > 0 && contentRangeStart(head) == offset ? .append : (offset > 0 ? .startOver : .reject)
+        case 200..<300:
+            return offset > 0 ? .restart : .append
+        case 416 where offset > 0:
+            return contentRangeTotal(head) == offset ? .complete : .startOver
+        default:
+            return .reject
+        }
     }
 
     /// The first byte position of `Content-Range: bytes N-M/T`.
@@ -83,10 +119,14 @@ public struct ResumableDownload: Sendable {
         return Int64(range[..<dash].trimmingCharacters(in: .whitespaces))
     }
 
+    /// T in `Content-Range: bytes N-M/T` or `bytes */T`.
+    static func contentRangeTotal(_ head: HTTPResponseHead) -> Int64? {
+        guard let value = head.headers["Content-Range"], let slash = value.lastIndex(of: "/") else { return nil }
+        return Int64(value[value.index(after: slash)...].trimmingCharacters(in: .whitespaces))
+    }
+
     static func totalSize(_ head: HTTPResponseHead, offset: Int64) -> Int64? {
-        if head.status == 206, let value = head.headers["Content-Range"], let slash = value.lastIndex(of: "/") {
-            return Int64(value[value.index(after: slash)...])
-        }
+        if head.status == 206 { return contentRangeTotal(head) }
         return head.headers["Content-Length"].flatMap { Int64($0) }
     }
 }
@@ -99,32 +139,89 @@ public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
     public var description: String { "HTTP \(head.status) from \(Redaction.url(head.url))" }
 }
 
-/// What the response's body is going to do to the file, decided on the transfer thread.
-private final class BodyPlan: @unchecked Sendable {
-    private let lock = NSLock()
-    private var decided: ResumableDownload.Acceptance = .reject
-    func set(_ value: ResumableDownload.Acceptance) { lock.withLock { decided = value } }
-    var value: ResumableDownload.Acceptance { lock.withLock { decided } }
-}
+/// One response's body on its way into the staging file. Decided on the transfer thread once the head
+/// is known; read by the download loop after the transfer ended.
+private final class ResponseBody: @unchecked Sendable {
+    /// Thrown by the sink to end a transfer whose remaining body is of no use.
+    struct Stop: Error {}
 
-/// Writes chunks to the staging file, truncating it first when the server restarted from byte 0.
-private final class RestartingSink: @unchecked Sendable {
+    static let errorBodyLimit = 64 * 1024
+
     let file: StagingFile
-    var restart: Bool
+    let offset: Int64
+    let source: Source
     let progress: any ProgressReporter
+    private let lock = NSLock()
+    private var decidedHead: HTTPResponseHead?
+    private var decided = ResumableDownload.Acceptance.reject
+    private var restartPending = false
+    private var bytes: Int64 = 0
+    private var error = Data()
 
-    init(file: StagingFile, restart: Bool, progress: any ProgressReporter) {
+    init(file: StagingFile, offset: Int64, source: Source, progress: any ProgressReporter) {
         self.file = file
-        self.restart = restart
+        self.offset = offset
+        self.source = source
         self.progress = progress
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if restart {
-            try file.reset()
-            restart = false
+    var head: HTTPResponseHead? { lock.withLock { decidedHead } }
+    var acceptance: ResumableDownload.Acceptance { lock.withLock { decided } }
+    /// Body bytes this response added to the file.
+    var received: Int64 { lock.withLock { bytes } }
+    var errorBody: Data { lock.withLock { error } }
+
+    /// Called by the transport once the final status and headers are known.
+    var destination: @Sendable (HTTPResponseHead) -> HTTPBodyDestination {
+        { [self] head in
+            let acceptance = ResumableDownload.accepts(head, offset: offset)
+            lock.withLock {
+                decidedHead = head
+                decided = acceptance
+                restartPending = acceptance == .restart
+            }
+            switch acceptance {
+            case .append, .restart:
+                progress.started(source, totalBytes: ResumableDownload.totalSize(head, offset: offset))
+                return .stream(write)
+            case .complete, .startOver:
+                return .stream { _ in throw Stop() }
+            case .reject:
+                return .stream(keepErrorBody)
+            }
         }
-        try file.write(bytes)
+    }
+
+    private func write(_ chunk: UnsafeRawBufferPointer) throws {
+        if lock.withLock({ restartPending }) {
+            try file.reset()
+            lock.withLock { restartPending = false }
+        }
+        try file.write(chunk)
+        lock.withLock { bytes += Int64(chunk.count) }
         progress.advanced(to: file.byteCount)
+    }
+
+    private func keepErrorBody(_ chunk: UnsafeRawBufferPointer) throws {
+        let full = lock.withLock {
+            error.append(contentsOf: chunk.prefix(Self.errorBodyLimit - error.count))
+            return error.count >= Self.errorBodyLimit
+        }
+        if full { throw Stop() }
+    }
+
+    /// After a transfer ended normally: the head to return when the file is done, nil when the loop
+    /// must look at the acceptance (start over or reject).
+    func finish(_ head: HTTPResponseHead) throws -> HTTPResponseHead? {
+        let (acceptance, restart) = lock.withLock { (decided, restartPending) }
+        switch acceptance {
+        case .append, .complete:
+            return head
+        case .restart:
+            if restart { try file.reset() }  // an empty 200: the file is empty too
+            return head
+        case .startOver, .reject:
+            return nil
+        }
     }
 }

@@ -1,0 +1,85 @@
+import Foundation
+import Pipeline
+@testable import SourcesHTTP
+import Testing
+
+/// Which failures are retried, which exit code they map to, and how long a server asks us to wait.
+@Suite struct FailureClassificationTests {
+    func statusError(_ status: Int, retryAfter: String? = nil) -> HTTPStatusError {
+        var headers = HTTPHeaders()
+        if let retryAfter { headers.add("Retry-After", retryAfter) }
+        return HTTPStatusError(head: HTTPResponseHead(status: status, headers: headers, url: "https://cdn/x.zip?sig=1"), body: Data())
+    }
+
+    func classify(_ error: any Error) -> PkgfetchError {
+        FailureClassification.http.error(for: error, what: "https://cdn/x.zip")
+    }
+
+    @Test(arguments: [408, 429, 500, 502, 503, 504])
+    func transientStatusesAreRetried(status: Int) {
+        let failure = classify(statusError(status))
+        #expect(failure.kind == .httpDownloadFailed)
+        #expect(failure.retryable)
+        #expect(failure.status == status)
+    }
+
+    @Test(arguments: [404, 410])
+    func notFoundExits21AtOnce(status: Int) {
+        let failure = classify(statusError(status))
+        #expect(failure.kind == .httpNotFound)
+        #expect(!failure.retryable)
+    }
+
+    @Test(arguments: [400, 401, 403, 405, 416, 451, 501])
+    func otherClientErrorsAreNotRetried(status: Int) {
+        let failure = classify(statusError(status))
+        #expect(failure.kind == .httpDownloadFailed)
+        #expect(!failure.retryable)
+    }
+
+    @Test func retryAfterIsTakenFrom429And503Only() {
+        #expect(classify(statusError(429, retryAfter: "3")).retryAfter == .seconds(3))
+        #expect(classify(statusError(503, retryAfter: "1")).retryAfter == .seconds(1))
+        #expect(classify(statusError(500, retryAfter: "1")).retryAfter == nil)
+    }
+
+    @Test func retryAfterAsAnHTTPDate() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let date = formatter.string(from: Date().addingTimeInterval(30))
+        let wait = try #require(statusError(503, retryAfter: date).head.retryAfter)
+        #expect(wait > .seconds(28) && wait <= .seconds(30))
+        #expect(statusError(503, retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT").head.retryAfter == .zero)
+        #expect(statusError(503, retryAfter: "soon").head.retryAfter == nil)
+    }
+
+    @Test func transportFailures() {
+        let timeout = classify(TransportError(kind: .timedOut, message: "Operation timed out", curlCode: 28))
+        #expect(timeout.kind == .networkTimeout && timeout.retryable)
+        let cut = classify(TransportError(kind: .partial, message: "transfer closed", curlCode: 18))
+        #expect(cut.kind == .httpDownloadFailed && cut.retryable)
+        let tls = classify(TransportError(kind: .tls, message: "certificate problem", curlCode: 60))
+        #expect(tls.kind == .httpDownloadFailed && !tls.retryable)
+    }
+
+    @Test func messagesCarryNoQueryString() {
+        let failure = classify(statusError(403))
+        #expect(!failure.message.contains("sig="))
+        #expect(!statusError(403).description.contains("sig="))
+    }
+
+    @Test func upperCaseHTTPProxyIsUsedOutsideCGI() {
+        func proxy(_ url: String, _ environment: [String: String]) -> String? {
+            ProxyEnvironment.explicitProxy(for: url) { environment[$0] }
+        }
+        #expect(proxy("http://cdn/x.zip", ["HTTP_PROXY": "http://proxy:3128"]) == "http://proxy:3128")
+        // libcurl handles these itself: the lower-case name, and every https:// proxy variable.
+        #expect(proxy("http://cdn/x.zip", ["HTTP_PROXY": "http://a", "http_proxy": "http://b"]) == nil)
+        #expect(proxy("https://cdn/x.zip", ["HTTP_PROXY": "http://a"]) == nil)
+        // In a CGI program HTTP_PROXY may come from a request header ("httpoxy").
+        #expect(proxy("http://cdn/x.zip", ["HTTP_PROXY": "http://a", "REQUEST_METHOD": "GET"]) == nil)
+        #expect(proxy("http://cdn/x.zip", [:]) == nil)
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An HTTP/1.1 server of our own, in-process on 127.0.0.1, for the faults no real server produces on
+/// demand: a connection cut mid-body, 429/503 with Retry-After, a stall, a Range ignored or answered
+/// with the wrong Content-Range, a redirect elsewhere, a corrupted body. Each path has a body and a
+/// script of faults used one per request, in order; once the script is used up the body is served
+/// properly (with Range support). Every request is recorded. It also acts as a forward proxy: an
+/// absolute-form request (`GET http://host/path`) is answered from its own paths, and `CONNECT`
+/// opens a tunnel to a loopback port. One thread per connection; every response closes the connection.
+public final class FaultServer: @unchecked Sendable {
+    public enum Fault: Sendable {
+        /// Announce the whole length, send this many body bytes, close.
+        case cut(afterBytes: Int)
+        /// Answer with this status (and headers, e.g. `Retry-After`, and a body) instead of the path's body.
+        case status(Int, headers: [String: String] = [:], body: Data? = nil)
+        /// Send this many body bytes, then nothing more while the client waits.
+        case stall(afterBytes: Int)
+        /// Answer a Range request with 200 and the whole body.
+        case ignoreRange
+        /// Answer with 206 whose Content-Range (and body) starts one byte after what was asked.
+        case wrongContentRange
+        /// Redirect (302 unless told otherwise) to a URL.
+        case redirect(to: String, status: Int = 302)
+        /// Serve the body with its first byte flipped.
+        case corrupt
+    }
+
+    /// One request as received.
+    public struct Request: Sendable {
+        public var method: String
+        /// As sent: `/path?query`, `http://host:port/path` from a proxy client, `host:port` for CONNECT.
+        public var target: String
+        /// The path without query (for an absolute-form target, the URL's path).
+        public var path: String
+        public var headers: [HTTPField]
+        /// When the request arrived.
+        public var at: ContinuousClock.Instant
+        /// When the server was done with the connection: for a stall, when the client gave up.
+        public var ended: ContinuousClock.Instant?
+
+        /// The last value of a header, by case-insensitive name.
+        public func header(_ name: String) -> String? {
+            headers.last { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        }
+    }
+
+    public struct HTTPField: Sendable {
+        public var name: String
+        public var value: String
+    }
+
+    public let port: Int
+    private let state: State
+
+    public init() throws {
+        let (fd, port) = try LoopbackSocket.listen()
+        self.port = port
+        state = State(listener: fd)
+        let state = self.state
+        let acceptor = Thread { state.acceptLoop() }
+        acceptor.name = "fault-server-\(port)"
+        acceptor.start()
+    }
+
+    deinit { state.stop() }
+
+    /// `http://127.0.0.1:PORT` + path.
+    public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// Serves `body` at `path`, misbehaving as `faults` say for the first requests.
+    public func serve(_ path: String, body: Data, faults: [Fault] = []) {
+        state.withLock { $0.routes[path] = Route(body: body, faults: faults) }
+    }
+
+    /// Requests received, in order; only those for `path` when given.
+    public func requests(to path: String? = nil) -> [Request] {
+        state.withLock { $0.requests.filter { path == nil || $0.path == path } }
+    }
+
+    public func stop() { state.stop() }
+
+    struct Route {
+        var body: Data
+        var faults: [Fault]
+    }
+
+    /// Everything the connection threads share.
+    final class State: @unchecked Sendable {
+        struct Shared {
+            var routes: [String: Route] = [:]
+            var requests: [Request] = []
+        }
+
+        let listener: Int32
+        private let lock = NSLock()
+        private var shared = Shared()
+        private var stopped = false
+
+        init(listener: Int32) { self.listener = listener }
+
+        func withLock<T>(_ body: (inout Shared) -> T) -> T { lock.withLock { body(&shared) } }
+        var isStopped: Bool { lock.withLock { stopped } }
+
+        func stop() {
+            let first = lock.withLock { () -> Bool in
+                defer { stopped = true }
+                return !stopped
+            }
+            guard first else { return }
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+        }
+
+        func acceptLoop() {
+            while !isStopped {
+                let client = accept(listener, nil, nil)
+                if client < 0 {
+                    if errno == EINTR || errno == ECONNABORTED { continue }
+                    return
+                }
+                let connection = Thread { [self] in handle(client) }
+                connection.start()
+            }
+        }
+
+        private func handle(_ fd: Int32) {
+            LoopbackSocket.setReadTimeout(fd, seconds: 10)
+            guard let (head, rest) = LoopbackSocket.readHead(fd) else { close(fd); return }
+            let request = Self.parse(head)
+            if request.method == "CONNECT" {
+                withLock { $0.requests.append(request) }
+                tunnel(fd, to: request.target, pending: rest)
+                return
+            }
+            let index = withLock { shared -> Int in
+                shared.requests.append(request)
+                return shared.requests.count - 1
+            }
+            defer { withLock { $0.requests[index].ended = .now } }
+            let (route, fault) = withLock { shared -> (Route?, Fault?) in
+                guard var route = shared.routes[request.path] else { return (nil, nil) }
+                let fault = route.faults.isEmpty ? nil : route.faults.removeFirst()
+                shared.routes[request.path] = route
+                return (route, fault)
+            }
+            guard let route else {
+                respond(fd, status: 404, headers: [:], body: Data("not found\n".utf8))
+                return
+            }
+            answer(fd, request: request, body: route.body, fault: fault)
+        }
+
+        private func answer(_ fd: Int32, request: Request, body: Data, fault: Fault?) {
+            switch fault {
+            case .status(let code, let headers, let body):
+                respond(fd, status: code, headers: headers, body: body ?? Data("fault: HTTP \(code)\n".utf8))
+            case .redirect(let location, let code):
+                respond(fd, status: code, headers: ["Location": location], body: Data())
+            default:
+                var payload = Self.payload(for: request, body: body, fault: fault)
+                if case .corrupt = fault, !payload.body.isEmpty {
+                    payload.body[payload.body.startIndex] ^= 0xFF
+                }
+                let headOnly = request.method == "HEAD"
+                switch fault {
+                case .cut(let bytes):
+                    writeHead(fd, status: payload.status, headers: payload.headers, length: payload.body.count)
+                    if !headOnly { LoopbackSocket.sendAll(fd, payload.body.prefix(bytes)) }
+                    LoopbackSocket.closeGracefully(fd)
+                case .stall(let bytes):
+                    writeHead(fd, status: payload.status, headers: payload.headers, length: payload.body.count)
+                    if !headOnly { LoopbackSocket.sendAll(fd, payload.body.prefix(bytes)) }
+                    LoopbackSocket.waitForClose(fd, until: .now + .seconds(120)) { [self] in isStopped }
+                    close(fd)
+                default:
+                    respond(fd, status: payload.status, headers: payload.headers, body: headOnly ? nil : payload.body,
+                            length: payload.body.count)
+                }
+            }
+        }
+
+        struct Payload {
+            var status: Int
+            var headers: [String: String]
+            var body: Data
+        }
+
+        /// What a proper server would send for this request (206 for a usable Range), bent by the fault.
+        static func payload(for request: Request, body: Data, fault: Fault?) -> Payload {
+            let size = body.count
+            var start = request.header("Range").flatMap(rangeStart)
+            if case .ignoreRange = fault { start = nil }
+            if case .wrongContentRange = fault { start = (start ?? 0) + 1 }
+            guard let start else { return Payload(status: 200, headers: ["Accept-Ranges": "bytes"], body: body) }
+            guard start < size else {
+                return Payload(status: 416, headers: ["Content-Range": "bytes */\(size)"], body: Data())
+            }
+            return Payload(status: 206, headers: ["Content-Range": "bytes \(start)-\(size - 1)/\(size)", "Accept-Ranges": "bytes"],
+                           body: body.subdata(in: start..<size))
+        }
+
+        /// N in `bytes=N-` (open-ended ranges are all a downloader asks for).
+        static func rangeStart(_ value: String) -> Int? {
+            guard value.hasPrefix("bytes="), let dash = value.firstIndex(of: "-") else { return nil }
+            return Int(value[value.index(value.startIndex, offsetBy: 6)..<dash])
+        }
+
+        private func writeHead(_ fd: Int32, status: Int, headers: [String: String], length: Int) {
+            var text = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Length: \(length)\r\nConnection: close\r\n"
+            for (name, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
+            LoopbackSocket.sendAll(fd, Data((text + "\r\n").utf8))
+        }
+
+        private func respond(_ fd: Int32, status: Int, headers: [String: String], body: Data?, length: Int? = nil) {
+            writeHead(fd, status: status, headers: headers, length: length ?? body?.count ?? 0)
+            if let body { LoopbackSocket.sendAll(fd, body) }
+            LoopbackSocket.closeGracefully(fd)
+        }
+
+        /// `CONNECT 127.0.0.1:PORT`: connects there and copies bytes both ways. Loopback targets only.
+        private func tunnel(_ fd: Int32, to target: String, pending: Data) {
+            guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]),
+                  ["127.0.0.1", "localhost"].contains(String(target[..<colon])),
+                  let upstream = LoopbackSocket.connect(port: port) else {
+                respond(fd, status: 502, headers: [:], body: Data("cannot reach \(target)\n".utf8))
+                return
+            }
+            LoopbackSocket.setReadTimeout(fd, seconds: 0)
+            LoopbackSocket.sendAll(fd, Data("HTTP/1.1 200 Connection established\r\n\r\n".utf8))
+            if !pending.isEmpty { LoopbackSocket.sendAll(upstream, pending) }
+            LoopbackSocket.pump(fd, upstream) { [self] in isStopped }
+            close(upstream)
+            close(fd)
+        }
+
+        static func parse(_ head: String) -> Request {
+            let lines = head.components(separatedBy: "\r\n")
+            let parts = (lines.first ?? "").split(separator: " ")
+            let method = parts.count > 0 ? String(parts[0]) : ""
+            let target = parts.count > 1 ? String(parts[1]) : ""
+            var path = target
+            if let scheme = path.range(of: "://") {
+                let afterHost = path[scheme.upperBound...].firstIndex(of: "/") ?? path.endIndex
+                path = String(path[afterHost...])
+            }
+            if let query = path.firstIndex(of: "?") { path = String(path[..<query]) }
+            let headers = lines.dropFirst().compactMap { line -> HTTPField? in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                return HTTPField(name: String(line[..<colon]),
+                                 value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
+            return Request(method: method, target: target, path: path, headers: headers, at: .now)
+        }
+
+        static func reason(_ status: Int) -> String {
+            switch status {
+            case 200: "OK"
+            case 206: "Partial Content"
+            case 301, 302, 303, 307, 308: "Redirect"
+            case 404: "Not Found"
+            case 416: "Range Not Satisfiable"
+            case 429: "Too Many Requests"
+            case 500: "Internal Server Error"
+            case 503: "Service Unavailable"
+            default: "Status"
+            }
+        }
+    }
+}

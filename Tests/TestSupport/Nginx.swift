@@ -1,0 +1,144 @@
+import Foundation
+
+/// A real nginx serving a directory on 127.0.0.1 (with Range support, as nginx always has), run as
+/// the tests' own process from a generated config: everything it writes (pid, logs, temp files) goes
+/// to its own temp directory. Stopped when the object goes away, or at exit for the shared instances.
+public final class Nginx: @unchecked Sendable {
+    /// The directory served at `/`.
+    public let root: String
+    public let port: Int
+    /// Set when the server speaks TLS.
+    public let certificates: TestCertificates?
+    private let directory: TemporaryDirectory
+    private let process: BackgroundProcess
+
+    /// Starts nginx serving `root` (a new empty directory when nil), over TLS with `certificates`.
+    public init(root: String? = nil, certificates: TestCertificates? = nil) throws {
+        let binary = try Tools.path(of: "nginx")
+        directory = try TemporaryDirectory("nginx")
+        let served = root ?? directory.join("root")
+        try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+        self.root = served
+        self.certificates = certificates
+        var lastError: (any Error)?
+        // The port is free when picked, but another process may take it first: pick again then.
+        for _ in 0..<3 {
+            let port = try Ports.free()
+            let config = directory.join("nginx.conf")
+            try Self.config(directory: directory, root: served, port: port, certificates: certificates)
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let server = try BackgroundProcess([binary, "-c", config, "-p", directory.path, "-e", directory.join("error.log")],
+                                               logPath: directory.join("stderr.log"))
+            do {
+                try Ports.waitUntilListening(port, timeout: .seconds(10), process: server.process)
+                self.port = port
+                process = server
+                return
+            } catch {
+                server.stop()
+                lastError = TestSupportError("nginx did not start: \(error); \(server.log) \((try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "")")
+            }
+        }
+        throw lastError ?? TestSupportError("nginx did not start")
+    }
+
+    deinit { process.stop() }
+
+    public func stop() { process.stop() }
+
+    /// Stops the server and removes its directory now (a shared instance is never deinitialised).
+    func stopAndRemoveFiles() {
+        process.stop()
+        try? FileManager.default.removeItem(atPath: directory.path)
+        if let certificates { try? FileManager.default.removeItem(atPath: certificates.directory.path) }
+    }
+
+    public var scheme: String { certificates == nil ? "http" : "https" }
+
+    /// `http(s)://127.0.0.1:PORT` + path.
+    public func url(_ path: String) -> String { "\(scheme)://127.0.0.1:\(port)\(path)" }
+
+    /// The path in `root` for a served path.
+    public func file(_ path: String) -> String { (root as NSString).appendingPathComponent(path) }
+
+    public var errorLog: String { (try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "" }
+
+    /// Request lines nginx logged: `METHOD /path STATUS range`.
+    public var accessLog: [String] {
+        ((try? String(contentsOfFile: directory.join("access.log"), encoding: .utf8)) ?? "")
+            .split(separator: "\n").map(String.init)
+    }
+
+    static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?) -> String {
+        let dir = directory.path
+        let tls = certificates.map {
+            """
+                    ssl_certificate \($0.serverCertificate);
+                    ssl_certificate_key \($0.serverKey);
+            """
+        } ?? ""
+        // `user root`: workers must read the 0700 temp directories the tests make.
+        return """
+        user root;
+        daemon off;
+        worker_processes 1;
+        pid \(dir)/nginx.pid;
+        error_log \(dir)/error.log warn;
+        events { worker_connections 256; }
+        http {
+            default_type application/octet-stream;
+            log_format requests '$request_method $uri $status "$http_range"';
+            access_log \(dir)/access.log requests;
+            client_body_temp_path \(dir)/client_body;
+            proxy_temp_path \(dir)/proxy;
+            fastcgi_temp_path \(dir)/fastcgi;
+            uwsgi_temp_path \(dir)/uwsgi;
+            scgi_temp_path \(dir)/scgi;
+            sendfile on;
+            server {
+                listen 127.0.0.1:\(port)\(certificates == nil ? "" : " ssl");
+        \(tls)
+                root \(root);
+                location / { }
+                # /redirect?to=URL answers 302 with Location: URL (the query is passed on unchanged).
+                location = /redirect { return 302 $arg_to; }
+            }
+        }
+
+        """
+    }
+}
+
+extension Nginx {
+    private enum Started: Sendable {
+        case running(Nginx)
+        case failed(String)
+
+        init(_ start: () throws -> Nginx) {
+            do {
+                let server = try start()
+                ExitCleanup.register { server.stopAndRemoveFiles() }
+                self = .running(server)
+            } catch {
+                self = .failed("\(error)")
+            }
+        }
+
+        func get() throws -> Nginx {
+            switch self {
+            case .running(let server): return server
+            case .failed(let message): throw TestSupportError(message)
+            }
+        }
+    }
+
+    private static let plain = Started { try Nginx() }
+    private static let tls = Started { try Nginx(certificates: TestCertificates()) }
+
+    /// One plain-HTTP nginx for the whole test process, started on first use. Tests put their files
+    /// in its root under names of their own.
+    public static func shared() throws -> Nginx { try plain.get() }
+
+    /// One HTTPS nginx for the whole test process, with a certificate from its own test CA.
+    public static func sharedTLS() throws -> Nginx { try tls.get() }
+}
