@@ -97,6 +97,12 @@ public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
     public var body: Data
     public var status: Int { head.status }
     public var description: String { "HTTP \(head.status) from \(Redaction.url(head.url))" }
+
+    /// For callers that get a response from `CurlTransport.send` and classify it like a download's.
+    public init(head: HTTPResponseHead, body: Data) {
+        self.head = head
+        self.body = body
+    }
 }
 
 /// What the response's body is going to do to the file, decided on the transfer thread.
