@@ -63,6 +63,10 @@ public struct CredentialHelperStore: CredentialStore {
                 process.executableURL = URL(fileURLWithPath: executable)
                 process.arguments = ["get"]
                 let stdin = Pipe(), stdout = Pipe()
+                // The input (a host name) is written before the helper starts, while this process still
+                // holds the read end: a helper that exits without reading cannot raise SIGPIPE here.
+                stdin.fileHandleForWriting.write(input)
+                try? stdin.fileHandleForWriting.close()
                 process.standardInput = stdin
                 process.standardOutput = stdout
                 process.standardError = FileHandle.nullDevice
@@ -72,8 +76,6 @@ public struct CredentialHelperStore: CredentialStore {
                 }
                 let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.milliseconds)), execute: killer)
-                stdin.fileHandleForWriting.write(input)
-                try? stdin.fileHandleForWriting.close()
                 let data = stdout.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
                 killer.cancel()
