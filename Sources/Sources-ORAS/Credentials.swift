@@ -65,6 +65,23 @@ public struct CredentialChain: CredentialStore {
     }
 }
 
+/// Asks the store behind it once per host for the life of the process: a credential helper is a
+/// process start, and a pull makes several requests to one host.
+public actor CachingCredentialStore: CredentialStore {
+    private let store: any CredentialStore
+    private var answers: [String: Credential?] = [:]
+
+    public init(_ store: any CredentialStore) { self.store = store }
+
+    public func credential(for host: String) async throws -> Credential? {
+        let key = RegistryHost.normalize(host)
+        if let known = answers[key] { return known }
+        let found = try await store.credential(for: key)
+        answers[key] = .some(found)
+        return found
+    }
+}
+
 /// How registry hosts are compared: `https://Host:443/v1/` and `host:443` name the same registry.
 enum RegistryHost {
     static func normalize(_ text: String) -> String {

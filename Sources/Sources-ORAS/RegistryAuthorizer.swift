@@ -38,7 +38,7 @@ public struct RegistryAuthorizer: Sendable {
     public let tokenService: TokenService
 
     public init(credentials: any CredentialStore, tokens: TokenCache, tokenService: TokenService) {
-        self.credentials = credentials
+        self.credentials = credentials is CachingCredentialStore ? credentials : CachingCredentialStore(credentials)
         self.tokens = tokens
         self.tokenService = tokenService
     }

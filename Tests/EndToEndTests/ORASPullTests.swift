@@ -38,6 +38,20 @@ import TestSupport
         }
     }
 
+    @Test func httpsPrefixForcesTLSAndPlainHTTPFlagOverridesIt() throws {
+        let work = try TemporaryDirectory("e2e-scheme")
+        let registry = try TestRegistry()   // plain HTTP on 127.0.0.1
+        let file = try E.packageFile(size: 64 * 1024, seed: 8, in: work)
+        try registry.pushWithORAS(file, repository: E.cniRepository, tag: "v1.6.20")
+        let tls = try PkgfetchCLI.run(["fetch", E.cniURL, "--bootstrap-registry", "https://\(registry.host)", "--retries", "0",
+                                       "--output", work.join("tls.zip")], environment: E.environment(home: work.path))
+        #expect(tls.status == 30, "https:// must mean TLS even on loopback: \(tls.stderr)")
+        let plain = try PkgfetchCLI.run(["fetch", E.cniURL, "--bootstrap-registry", "https://\(registry.host)", "--plain-http",
+                                         "--output", work.join("plain.zip")], environment: E.environment(home: work.path))
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(try Files.sha256(work.join("plain.zip")) == (try Files.sha256(file)))
+    }
+
     @Test func registryDownFallsBackToTheCDN() throws {
         let work = try TemporaryDirectory("e2e-fallback")
         let cdnRoot = work.join("cdn/azure-cni/v1.6.20/binaries")

@@ -93,4 +93,21 @@ import TestSupport
                 == dir.join("dc/config.json"))
         #expect(DockerConfigCredentialStore.defaultPath(environment: [:]) == nil)
     }
+
+    @Test func cachingStoreAsksOncePerHost() async throws {
+        final class Counting: CredentialStore, @unchecked Sendable {
+            let calls = ThreadSafeBox(0)
+            func credential(for host: String) async throws -> Credential? {
+                calls.mutate { $0 += 1 }
+                return host == "a" ? .basic(username: "u", password: "p") : nil
+            }
+        }
+        let counting = Counting()
+        let cache = CachingCredentialStore(counting)
+        for _ in 0..<3 {
+            #expect(try await cache.credential(for: "a") != nil)
+            #expect(try await cache.credential(for: "b") == nil)
+        }
+        #expect(counting.calls.value == 2)
+    }
 }

@@ -64,6 +64,55 @@ import TestSupport
         #expect(registry.requests.filter { $0.header("Authorization") == nil }.count == 1)
     }
 
+    @Test func aLaterAttemptResumesItsOwnBlobAndRestartsForAnother() async throws {
+        let work = try TemporaryDirectory("resume")
+        let other = Data(RegistryStubTests.blob.reversed())
+        let otherDigest = "sha256:" + SHA256.hash(data: other).map { String(format: "%02x", $0) }.joined()
+        let moved = ThreadSafeBox(false)
+        let blobHits = ThreadSafeBox(0)
+        let registry = try StubHTTPServer { request in
+            if request.path.hasSuffix("/manifests/v1") {
+                var body = RegistryStubTests.manifest()
+                if moved.value {
+                    body = Data(String(decoding: body, as: UTF8.self).replacingOccurrences(of: RegistryStubTests.blobDigest, with: otherDigest).utf8)
+                }
+                return StubResponse(status: 200, headers: [("Content-Type", MediaType.ociManifest)], body: body)
+            }
+            let content = request.path.hasSuffix(otherDigest) ? other : RegistryStubTests.blob
+            let hit = blobHits.mutate { value -> Int in value += 1; return value }
+            if let range = request.header("Range"), let start = Int(range.dropFirst(6).dropLast()) {
+                // The first resume, within attempt 1, meets a 503: the attempt fails, retryably.
+                if hit == 2 { return StubResponse(status: 503) }
+                return StubResponse(status: 206, headers: [("Content-Range", "bytes \(start)-\(content.count - 1)/\(content.count)")],
+                                    body: content.subdata(in: start..<content.count))
+            }
+            return StubResponse(status: 200, body: content, cutAfter: hit == 1 || hit == 4 ? content.count / 3 : nil)
+        }
+        let fetcher = ORASFetcher.make()
+        let source = Source(scheme: "oci", location: "127.0.0.1:\(registry.port)/r:v1")
+        let plan = Plan(rule: "t", package: "t", fileName: "pkg.zip", sources: [source])
+        let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(30), events: EventEmitter())
+        let file = try StagingFile(path: work.join("staged"))
+
+        let first = await pkgfetchError { _ = try await fetcher.fetch(source, into: file, context: context) }
+        #expect(first?.kind == .orasPullFailed)
+        #expect(first?.retryable == true)
+        #expect(file.byteCount == Int64(Self.blob.count / 3))
+        // Attempt 2: same blob, continues from the kept third.
+        _ = try await fetcher.fetch(source, into: file, context: context)
+        #expect(try file.finish().digest.description == Self.blobDigest)
+        let ranges = registry.requests.filter { $0.path.contains("/blobs/") }.map { $0.header("Range") }
+        #expect(ranges == [nil, "bytes=\(Self.blob.count / 3)-", "bytes=\(Self.blob.count / 3)-"])
+
+        // The tag now names another blob of the same size: the kept bytes are not taken for it, the
+        // file starts over (then a cut transfer resumes within the attempt as usual).
+        moved.value = true
+        _ = try await fetcher.fetch(source, into: file, context: context)
+        #expect(try file.finish().digest.description == otherDigest)
+        let otherRanges = registry.requests.filter { $0.path.hasSuffix(otherDigest) }.map { $0.header("Range") }
+        #expect(otherRanges == [nil, "bytes=\(other.count / 3)-"])
+    }
+
     @Test func failuresAreClassifiedForTheRunner() async throws {
         let work = try TemporaryDirectory("failures")
         let server = try StubHTTPServer { request in
