@@ -26,7 +26,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Pipeline"),
         .target(name: "SourcesHTTP", dependencies: ["Pipeline", "CCurl"], path: "Sources/Sources-HTTP"),
-        .target(name: "SourcesORAS", dependencies: ["Pipeline", "SourcesHTTP"], path: "Sources/Sources-ORAS"),
+        .target(name: "SourcesORAS", dependencies: [
+            "Pipeline", "SourcesHTTP", .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
         .executableTarget(name: "pkgfetch", dependencies: [
             "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers",
@@ -38,7 +40,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "TestSupport"]),
-        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "TestSupport"]),
+        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
     ],

@@ -137,6 +137,12 @@ public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
     public var body: Data
     public var status: Int { head.status }
     public var description: String { "HTTP \(head.status) from \(Redaction.url(head.url))" }
+
+    /// For callers that get a response from `CurlTransport.send` and classify it like a download's.
+    public init(head: HTTPResponseHead, body: Data) {
+        self.head = head
+        self.body = body
+    }
 }
 
 /// One response's body on its way into the staging file. Decided on the transfer thread once the head

@@ -91,9 +91,12 @@ struct FetchCommand: AsyncParsableCommand {
         do {
             let request = try resolution.request(url: url, target: target)
             let curl = transport.transport()
+            let registry = request.bootstrapRegistry
             var runner = PipelineRunner(
                 plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
-                                          stallTimeout: transport.stallTimeout.duration),
+                                          stallTimeout: transport.stallTimeout.duration,
+                                          registryCredentials: try transport.registryCredentials(for: registry),
+                                          registrySchemes: transport.schemePolicy(for: registry, rawValue: resolution.bootstrapRegistry)),
                 retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                    perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
                 events: emitter, progress: progressReporter(), unpackLimits: limits.limits)

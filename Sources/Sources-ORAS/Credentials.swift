@@ -1,0 +1,95 @@
+import Foundation
+import Pipeline
+
+/// What a registry login needs. `description` never shows the secret.
+public enum Credential: Sendable, Equatable, CustomStringConvertible {
+    /// A user name and password (or a personal access token), sent as Basic auth or to a token realm.
+    case basic(username: String, password: String)
+    /// A refresh token (Docker's `identitytoken`, ACR's exchanged token): traded at the realm with
+    /// `grant_type=refresh_token`.
+    case identityToken(String)
+
+    public var description: String {
+        switch self {
+        case .basic(let username, _): "user '\(username)'"
+        case .identityToken: "an identity token"
+        }
+    }
+
+    /// `Authorization: Basic …` for this credential; nil for an identity token, which only a realm accepts.
+    var basicAuthorization: String? {
+        guard case .basic(let username, let password) = self else { return nil }
+        return "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
+    }
+}
+
+/// A source of registry credentials, keyed by registry host (`host[:port]`). Returns nil when it
+/// has nothing for the host; throws only when it was configured but is broken (a helper that fails).
+/// Later sources (e.g. an Azure managed-identity login producing a refresh token) plug in here.
+public protocol CredentialStore: Sendable {
+    func credential(for host: String) async throws -> Credential?
+}
+
+/// No credentials: anonymous pulls only.
+public struct AnonymousCredentialStore: CredentialStore {
+    public init() {}
+    public func credential(for host: String) async throws -> Credential? { nil }
+}
+
+/// One credential given on the command line (`--username` + `--password-stdin`), for one host or any.
+public struct StaticCredentialStore: CredentialStore {
+    public let host: String?
+    let value: Credential
+
+    public init(_ credential: Credential, host: String? = nil) {
+        self.value = credential
+        self.host = host.map(RegistryHost.normalize)
+    }
+
+    public func credential(for host: String) async throws -> Credential? {
+        if let only = self.host, only != RegistryHost.normalize(host) { return nil }
+        return value
+    }
+}
+
+/// Asks each store in turn; the first that has something for the host wins.
+public struct CredentialChain: CredentialStore {
+    public let stores: [any CredentialStore]
+    public init(_ stores: [any CredentialStore]) { self.stores = stores }
+
+    public func credential(for host: String) async throws -> Credential? {
+        for store in stores {
+            if let found = try await store.credential(for: host) { return found }
+        }
+        return nil
+    }
+}
+
+/// Asks the store behind it once per host for the life of the process: a credential helper is a
+/// process start, and a pull makes several requests to one host.
+public actor CachingCredentialStore: CredentialStore {
+    private let store: any CredentialStore
+    private var answers: [String: Credential?] = [:]
+
+    public init(_ store: any CredentialStore) { self.store = store }
+
+    public func credential(for host: String) async throws -> Credential? {
+        let key = RegistryHost.normalize(host)
+        if let known = answers[key] { return known }
+        let found = try await store.credential(for: key)
+        answers[key] = .some(found)
+        return found
+    }
+}
+
+/// How registry hosts are compared: `https://Host:443/v1/` and `host:443` name the same registry.
+enum RegistryHost {
+    static func normalize(_ text: String) -> String {
+        var host = Substring(text.trimmingCharacters(in: .whitespaces))
+        for prefix in ["https://", "http://"] where host.lowercased().hasPrefix(prefix) {
+            host = host.dropFirst(prefix.count)
+        }
+        if let slash = host.firstIndex(of: "/") { host = host[..<slash] }
+        return host.lowercased()
+    }
+}

@@ -1,0 +1,110 @@
+import Crypto
+import Foundation
+import Pipeline
+import SourcesHTTP
+
+/// A manifest as the registry served it, checked against its digest.
+public struct FetchedManifest: Sendable {
+    public var document: ManifestDocument
+    public var digest: Pipeline.SHA256Digest
+    public var size: Int
+}
+
+/// The two registry calls a pull needs, over the shared libcurl transport: fetch a manifest,
+/// download a blob. Authentication is the authorizer's business; failures come out as
+/// `PkgfetchError`s classified like the HTTP fetcher's (`FailureClassification.registry`).
+public struct RegistryClient: Sendable {
+    public let transport: CurlTransport
+    public let authorizer: RegistryAuthorizer
+    public let schemes: RegistrySchemePolicy
+    public let download: ResumableDownload
+    /// Manifests are small; a bigger answer is refused rather than read into memory.
+    public var manifestLimit = 4 << 20
+
+    public init(transport: CurlTransport, credentials: any CredentialStore = AnonymousCredentialStore(),
+                schemes: RegistrySchemePolicy = RegistrySchemePolicy(), tokens: TokenCache = TokenCache(),
+                stallTimeout: Duration = .seconds(30)) {
+        self.transport = transport
+        self.schemes = schemes
+        authorizer = RegistryAuthorizer(credentials: credentials, tokens: tokens, tokenService: TokenService(transport: transport))
+        download = ResumableDownload(transport: transport, stallTimeout: stallTimeout)
+    }
+
+    /// `scheme://host/v2/repository`.
+    public func repositoryURL(_ reference: Reference) -> String {
+        "\(schemes.scheme(for: reference.registry))://\(reference.registry)/v2/\(reference.repository)"
+    }
+
+    func target(_ reference: Reference) -> AuthTarget {
+        .pull(host: reference.registry, scheme: schemes.scheme(for: reference.registry), repository: reference.repository)
+    }
+
+    /// `GET /v2/<repo>/manifests/<tag or digest>`, accepting OCI and Docker manifests and indexes.
+    /// The body is checked against the reference's digest, else against `Docker-Content-Digest`.
+    public func manifest(_ reference: Reference, deadline: ContinuousClock.Instant?) async throws -> FetchedManifest {
+        let what = "manifest \(reference)"
+        let url = "\(repositoryURL(reference))/manifests/\(reference.manifestReference)"
+        let limit = manifestLimit
+        let response: HTTPResponse
+        do {
+            response = try await authorizer.perform(target(reference), deadline: deadline, what: what) { authorization in
+                var headers = HTTPHeaders()
+                headers.set("Accept", MediaType.manifestAccept)
+                if let authorization { headers.set("Authorization", authorization) }
+                let response = try await transport.send(HTTPRequest(url: url, headers: headers, deadline: deadline)) { _ in
+                    .collect(limit: limit)
+                }
+                return response.status == 401 ? .unauthorized(response.head) : .done(response)
+            }
+        } catch {
+            throw Self.classify(error, what: what)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw Self.classify(HTTPStatusError(head: response.head, body: response.body), what: what)
+        }
+        let actual = Pipeline.SHA256Digest(SHA256.hash(data: response.body))
+        if let pinned = reference.digest, pinned != actual {
+            throw PkgfetchError(.integrityMismatch, "\(what): the registry served content with digest \(actual)")
+        }
+        if reference.digest == nil, let header = response.headers["Docker-Content-Digest"], header.hasPrefix("sha256:"),
+           let claimed = Pipeline.SHA256Digest(header), claimed != actual {
+            throw PkgfetchError(.integrityMismatch, "\(what): Docker-Content-Digest says \(claimed), the body is \(actual)")
+        }
+        let document = try ManifestDocument.decode(response.body, contentType: response.headers["Content-Type"], what: what)
+        return FetchedManifest(document: document, digest: actual, size: response.body.count)
+    }
+
+    /// `GET /v2/<repo>/blobs/<digest>` into `file`, resuming from what the file already holds. A
+    /// redirect to blob storage is followed by libcurl without the registry's Authorization; a
+    /// resume asks the registry URL again (a storage URL's signature may have expired).
+    public func downloadBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, into file: StagingFile,
+                             deadline: ContinuousClock.Instant?, source: Source,
+                             progress: any ProgressReporter = SilentProgress()) async throws {
+        let what = "blob \(digest) of \(reference.registry)/\(reference.repository)"
+        let url = "\(repositoryURL(reference))/blobs/\(digest)"
+        do {
+            try await authorizer.perform(target(reference), deadline: deadline, what: what) { authorization in
+                var headers = HTTPHeaders()
+                if let authorization { headers.set("Authorization", authorization) }
+                do {
+                    try await download.run(url: url, headers: headers, into: file, deadline: deadline, source: source, progress: progress)
+                    return .done(())
+                } catch let failure as HTTPStatusError where failure.status == 401 && failure.head.url.hasPrefix(url) {
+                    // Only the registry's own 401 is a challenge; blob storage's is a plain failure.
+                    return .unauthorized(failure.head)
+                }
+            }
+        } catch {
+            throw Self.classify(error, what: what)
+        }
+    }
+
+    /// 401/403 are `registry-unauthorized`; the rest as the HTTP fetcher classifies it, with registry kinds.
+    static func classify(_ error: any Error, what: String) -> PkgfetchError {
+        if let known = error as? PkgfetchError { return known }
+        if let status = error as? HTTPStatusError, status.status == 401 || status.status == 403 {
+            return PkgfetchError(.registryUnauthorized, "\(what): HTTP \(status.status) (access denied)", status: status.status)
+        }
+        return FailureClassification.registry.error(for: error, what: what)
+    }
+}

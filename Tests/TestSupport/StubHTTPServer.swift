@@ -1,0 +1,203 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request as a stub server saw it.
+public struct StubRequest: Sendable {
+    public var method: String
+    /// Path with query, as sent.
+    public var target: String
+    public var headers: [(name: String, value: String)]
+    public var body: Data
+    /// The port the request arrived on (several stubs may log into one test).
+    public var port: Int
+
+    public func header(_ name: String) -> String? {
+        headers.last { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
+
+    /// Query parameters in order, percent-decoded (`+` as space, as forms encode it).
+    public var query: [(String, String)] { Self.decodeForm(target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "") }
+
+    /// The body as a form, for `application/x-www-form-urlencoded` POSTs.
+    public var form: [(String, String)] { Self.decodeForm(String(decoding: body, as: UTF8.self)) }
+
+    static func decodeForm(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+        }
+    }
+}
+
+/// What a stub answers. `cutAfter` sends the full `Content-Length` but closes after that many body
+/// bytes: a connection cut mid-body.
+public struct StubResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Data
+    public var cutAfter: Int?
+
+    public init(status: Int, headers: [(String, String)] = [], body: Data = Data(), cutAfter: Int? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.cutAfter = cutAfter
+    }
+
+    public static func json(_ object: Any, status: Int = 200, headers: [(String, String)] = []) -> StubResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return StubResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: data)
+    }
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for the parts of a test no real server plays on demand (a
+/// token issuer, a registry front that redirects blobs). One thread per connection, one request
+/// per connection (`Connection: close`), every request logged.
+public final class StubHTTPServer: @unchecked Sendable {
+    public let port: Int
+    private let listener: Int32
+    private let handler: @Sendable (StubRequest) -> StubResponse
+    private let lock = NSLock()
+    private var log: [StubRequest] = []
+    private var stopped = false
+
+    public init(handler: @escaping @Sendable (StubRequest) -> StubResponse) throws {
+        self.handler = handler
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw TestSupportError("socket: errno \(errno)") }
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = listener
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Int32 in
+                guard bind(fd, raw, length) == 0, listen(fd, 64) == 0 else { return -1 }
+                return getsockname(fd, raw, &length)
+            }
+        }
+        guard bound == 0 else {
+            close(listener)
+            throw TestSupportError("bind/listen on 127.0.0.1: errno \(errno)")
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    /// Every request so far, in arrival order.
+    public var requests: [StubRequest] { lock.withLock { log } }
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    public func stop() {
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            let thread = Thread { [self] in serve(client) }
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard let request = readRequest(fd) else { return }
+        lock.withLock { log.append(request) }
+        let response = handler(request)
+        var head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
+        var hasLength = false
+        for (name, value) in response.headers {
+            head += "\(name): \(value)\r\n"
+            if name.lowercased() == "content-length" { hasLength = true }
+        }
+        if !hasLength { head += "Content-Length: \(response.body.count)\r\n" }
+        head += "Connection: close\r\n\r\n"
+        guard writeAll(fd, Data(head.utf8)) else { return }
+        if request.method != "HEAD" {
+            let body = response.cutAfter.map { response.body.prefix($0) } ?? response.body
+            _ = writeAll(fd, Data(body))
+        }
+    }
+
+    private func readRequest(_ fd: Int32) -> StubRequest? {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var headerEnd: Range<Data.Index>?
+        while headerEnd == nil {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { return nil }
+            data.append(contentsOf: buffer[0..<count])
+            headerEnd = data.range(of: Data("\r\n\r\n".utf8))
+            if data.count > 1 << 20 { return nil }
+        }
+        let headText = String(decoding: data[..<headerEnd!.lowerBound], as: UTF8.self)
+        var lines = headText.components(separatedBy: "\r\n")
+        let requestLine = lines.removeFirst().split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [(name: String, value: String)] = []
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                            String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+        }
+        var body = Data(data[headerEnd!.upperBound...])
+        let length = headers.last { $0.name.lowercased() == "content-length" }.flatMap { Int($0.value) } ?? 0
+        while body.count < length {
+            let count = read(fd, &buffer, min(buffer.count, length - body.count))
+            if count <= 0 { return nil }
+            body.append(contentsOf: buffer[0..<count])
+        }
+        return StubRequest(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body, port: port)
+    }
+
+    private func writeAll(_ fd: Int32, _ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
+        }
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 206: "Partial Content"
+        case 307: "Temporary Redirect"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 416: "Range Not Satisfiable"
+        default: "Status"
+        }
+    }
+}

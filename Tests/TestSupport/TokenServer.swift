@@ -1,0 +1,137 @@
+import Foundation
+
+/// A token issuer for the distribution registry's `auth.token` mode: it answers the Bearer flow
+/// (`GET realm?service&scope` with optional Basic auth; `POST` with `grant_type=refresh_token` or
+/// `password`) with RS256 JWTs signed by openssl, whose `x5c` header carries a self-signed
+/// certificate that the registry trusts through `rootcertbundle`. It logs every token request.
+public final class TokenServer: @unchecked Sendable {
+    /// One request to the realm, as the server understood it.
+    public struct Issued: Sendable {
+        public var method: String
+        public var grantType: String?
+        public var service: String?
+        public var scopes: [String]
+        /// The authenticated user, nil for anonymous.
+        public var user: String?
+        public var hadAuthorization: Bool
+        /// The HTTP status answered.
+        public var status: Int
+    }
+
+    public let service = "pkgfetch-test-registry"
+    public let issuer = "pkgfetch-test-issuer"
+    public let certificatePath: String
+    private let keyPath: String
+    private let certificateDER: String
+    private let directory: TemporaryDirectory
+    private var server: StubHTTPServer!
+    private let lock = NSLock()
+    private var issued: [Issued] = []
+    private var serial = 0
+
+    /// `users`: name → password; `refreshTokens`: token → user name; `pushers` may also push.
+    /// `anonymousPull`: tokens without credentials carry pull access.
+    /// `tokenField`: `token`, `access_token` or both, to exercise what clients read.
+    public init(users: [String: String] = [:], refreshTokens: [String: String] = [:], pushers: Set<String> = [],
+                anonymousPull: Bool = false, tokenField: String = "token", expiresIn: Int = 300) throws {
+        directory = try TemporaryDirectory("token-server")
+        keyPath = directory.join("signing.key")
+        certificatePath = directory.join("signing.pem")
+        try Processes.check(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyPath, "-out", certificatePath,
+                             "-days", "2", "-subj", "/CN=pkgfetch test token issuer"])
+        let derPath = directory.join("signing.der")
+        try Processes.check(["openssl", "x509", "-in", certificatePath, "-outform", "DER", "-out", derPath])
+        certificateDER = try Data(contentsOf: URL(fileURLWithPath: derPath)).base64EncodedString()
+        server = try StubHTTPServer { [unowned self] request in
+            self.answer(request, users: users, refreshTokens: refreshTokens, pushers: pushers, anonymousPull: anonymousPull,
+                        tokenField: tokenField, expiresIn: expiresIn)
+        }
+    }
+
+    deinit { server.stop() }
+
+    public var realm: String { "\(server.url)/token" }
+    public var port: Int { server.port }
+    /// Token requests so far.
+    public var requests: [Issued] { lock.withLock { issued } }
+    public func stop() { server.stop() }
+
+    private func answer(_ request: StubRequest, users: [String: String], refreshTokens: [String: String], pushers: Set<String>,
+                        anonymousPull: Bool, tokenField: String, expiresIn: Int) -> StubResponse {
+        let fields = request.method == "POST" ? request.form : request.query
+        let grantType = fields.first { $0.0 == "grant_type" }?.1
+        let service = fields.first { $0.0 == "service" }?.1
+        let scopes = fields.filter { $0.0 == "scope" }.flatMap { $0.1.split(separator: " ").map(String.init) }
+        var user: String?
+        var denied = false
+        if let authorization = request.header("Authorization") {
+            if authorization.hasPrefix("Basic "), let data = Data(base64Encoded: String(authorization.dropFirst(6))),
+               let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":"),
+               users[String(text[..<colon])] == String(text[text.index(after: colon)...]) {
+                user = String(text[..<colon])
+            } else {
+                denied = true
+            }
+        }
+        switch grantType {
+        case "refresh_token":
+            let token = fields.first { $0.0 == "refresh_token" }?.1 ?? ""
+            if let owner = refreshTokens[token] { user = owner } else { denied = true }
+        case "password":
+            let name = fields.first { $0.0 == "username" }?.1 ?? ""
+            if users[name] == fields.first(where: { $0.0 == "password" })?.1 { user = name } else { denied = true }
+        default:
+            break
+        }
+        if user == nil, !anonymousPull { denied = true }
+        let status = denied ? 401 : 200
+        lock.withLock {
+            issued.append(Issued(method: request.method, grantType: grantType, service: service, scopes: scopes, user: user,
+                                 hadAuthorization: request.header("Authorization") != nil, status: status))
+        }
+        if denied { return .json(["errors": [["code": "UNAUTHORIZED", "message": "authentication required"]]], status: 401) }
+        guard service == self.service else { return .json(["error": "unknown service"], status: 400) }
+
+        var access: [[String: Any]] = []
+        for scope in scopes {
+            // repository:NAME:ACTIONS, NAME may hold colons only in theory; split from the ends.
+            let parts = scope.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count >= 3, parts[0] == "repository" else { continue }
+            let name = parts[1..<(parts.count - 1)].joined(separator: ":")
+            let wanted = parts[parts.count - 1].split(separator: ",").map(String.init)
+            let allowed = wanted.filter { $0 == "pull" || ($0 == "push" && user.map(pushers.contains) == true) }
+            access.append(["type": "repository", "name": name, "actions": allowed])
+        }
+        do {
+            let token = try sign(subject: user ?? "", access: access, expiresIn: expiresIn)
+            var body: [String: Any] = ["expires_in": expiresIn, "issued_at": ISO8601DateFormatter().string(from: Date())]
+            if tokenField == "token" || tokenField == "both" { body["token"] = token }
+            if tokenField == "access_token" || tokenField == "both" { body["access_token"] = token }
+            return .json(body)
+        } catch {
+            return .json(["error": "\(error)"], status: 500)
+        }
+    }
+
+    /// An RS256 JWT with the claims the distribution registry checks.
+    private func sign(subject: String, access: [[String: Any]], expiresIn: Int) throws -> String {
+        let now = Int(Date().timeIntervalSince1970)
+        let jti = lock.withLock { serial += 1; return "token-\(serial)" }
+        let header: [String: Any] = ["alg": "RS256", "typ": "JWT", "x5c": [certificateDER]]
+        let claims: [String: Any] = ["iss": issuer, "sub": subject, "aud": service, "exp": now + expiresIn, "nbf": now - 10,
+                                     "iat": now, "jti": jti, "access": access]
+        let input = Self.base64URL(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+            + "." + Self.base64URL(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
+        let work = try TemporaryDirectory("jwt")
+        let inputPath = work.join("input"), signaturePath = work.join("signature")
+        try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
+        try Processes.check(["openssl", "dgst", "-sha256", "-sign", keyPath, "-out", signaturePath, inputPath])
+        let signature = try Data(contentsOf: URL(fileURLWithPath: signaturePath))
+        return input + "." + Self.base64URL(signature)
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
