@@ -1,6 +1,7 @@
 import Pipeline
 import SourcesHTTP
 import SourcesORAS
+import Unpackers
 
 /// The composition root: the one place that says which implementations pkgfetch has.
 enum BuiltIns {
@@ -13,6 +14,7 @@ enum BuiltIns {
         plugins.register(fetcher: HTTPFetcher(transport: transport, stallTimeout: stallTimeout), forSchemes: "http", "https")
         plugins.register(fetcher: ORASFetcher(transport: transport, credentials: registryCredentials, schemes: registrySchemes,
                                               stallTimeout: stallTimeout), forSchemes: "oci")
+        plugins.register(unpacker: LibarchiveUnpacker(), for: LibarchiveUnpacker.formats)
         return plugins
     }
 }
