@@ -11,7 +11,7 @@ build: setup
 
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 demo: setup
 	$(SWIFT) build -c release
