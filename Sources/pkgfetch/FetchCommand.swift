@@ -96,7 +96,7 @@ struct FetchCommand: AsyncParsableCommand {
                 plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
                                           stallTimeout: transport.stallTimeout.duration,
                                           registryCredentials: try transport.registryCredentials(for: registry),
-                                          registrySchemes: transport.schemePolicy(for: registry, rawValue: resolution.bootstrapRegistry)),
+                                          registrySchemes: transport.schemePolicy(for: registry)),
                 retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                    perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
                 events: emitter, progress: progressReporter(), unpackLimits: limits.limits)
