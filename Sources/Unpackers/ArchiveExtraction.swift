@@ -38,9 +38,6 @@ final class ArchiveExtraction {
         guard stat(archive, &info) == 0 else {
             throw UnpackFailure.corrupt("cannot read the archive \(archive): \(String(cString: strerror(errno)))")
         }
-        guard info.st_size > 0 else {
-            throw UnpackFailure.corrupt("not an archive (expected \(expectedFormat)): the file is empty")
-        }
         self.directory = try ExtractionDirectory(path: directory)
         do {
             reader = try ArchiveReader(path: archive)
