@@ -72,6 +72,45 @@ struct LimitTests {
         #expect(error?.message.contains("entry-count limit") == true, "\(error?.message ?? "")")
     }
 
+    /// One entry can imply many directories; they count against the same limit.
+    @Test func entryCountLimitCountsImpliedDirectories() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.tar, [.file("a/b/c/d/e/f", "x")], at: sandbox.archive)
+        let error = await #expect(throws: PkgfetchError.self) {
+            try await sandbox.unpack(.tar, limits: UnpackLimits(maxEntries: 3, maxCompressionRatio: 1e9))
+        }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("entry \"a/b/c/d/e/f\" refused") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("entry-count limit") == true, "\(error?.message ?? "")")
+    }
+
+    /// A sparse file counts at its full size: 64 MiB of holes are 64 MiB unpacked.
+    @Test func sparseFileCountsItsHoles() async throws {
+        let bsdtar = try Tool.bsdtar()
+        let sandbox = try Sandbox()
+        let source = try sandbox.temporary.path("source", create: true)
+        let holey = "\(source)/holey"
+        _ = FileManager.default.createFile(atPath: holey, contents: Data("start".utf8))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: holey))
+        try handle.seek(toOffset: (64 << 20) - 3)
+        try handle.write(contentsOf: Data("end".utf8))
+        try handle.close()
+        try Tool.run(bsdtar, ["-cf", sandbox.archive, "-C", source, "holey"])
+
+        let error = await #expect(throws: PkgfetchError.self) {
+            try await sandbox.unpack(.tar, limits: UnpackLimits(maxTotalBytes: 10 << 20, maxCompressionRatio: 1e9))
+        }
+        #expect(error?.message.contains("total-size limit") == true, "\(error?.message ?? "")")
+
+        try FileManager.default.removeItem(atPath: sandbox.target)
+        try FileManager.default.createDirectory(atPath: sandbox.target, withIntermediateDirectories: false)
+        let report = try await sandbox.unpack(.tar, limits: UnpackLimits(maxCompressionRatio: 1e9))
+        #expect(report.bytes == 64 << 20)
+        let oracle = try sandbox.temporary.path("bsdtar", create: true)
+        try Tool.run(bsdtar, ["-xf", sandbox.archive, "-C", oracle])
+        #expect(try TreeSnapshot(sandbox.target).differences(from: TreeSnapshot(oracle)) == [])
+    }
+
     @Test func archiveExactlyAtTheLimitsIsAccepted() async throws {
         let sandbox = try Sandbox()
         try ArchiveBuilder.build(.tar, (0..<10).map { .file("f\($0)", "0123456789") }, at: sandbox.archive)
