@@ -51,7 +51,7 @@ struct ExtractionBudget {
         if total > limits.maxTotalBytes {
             throw UnpackFailure.unsafe(entry: name, "unpacked size would pass \(limits.maxTotalBytes) bytes (total-size limit)")
         }
-        if Double(total) > Double(archiveBytes) * limits.maxCompressionRatio {
+        if total > limits.ratioExemptBytes, Double(total) > Double(archiveBytes) * limits.maxCompressionRatio {
             throw UnpackFailure.unsafe(entry: name, "unpacked size would pass \(formatted(limits.maxCompressionRatio))× the archive's \(archiveBytes) bytes (compression-ratio limit)")
         }
     }
