@@ -24,4 +24,4 @@ bench: setup
 	@bash scripts/bench.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static
