@@ -34,6 +34,12 @@ public enum InstallTarget: Sendable, Equatable {
         case .file(let path), .directory(let path, _, _): path
         }
     }
+
+    /// True when the fetched file is only an archive to unpack, not the thing installed.
+    public var unpacks: Bool {
+        if case .directory(_, _, true) = self { return true }
+        return false
+    }
 }
 
 /// How a package's files meet a destination directory that already has content.

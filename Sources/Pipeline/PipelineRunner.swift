@@ -12,9 +12,11 @@ public struct PipelineRunner: Sendable {
     public var progress: any ProgressReporter
     public var unpackLimits: UnpackLimits
     public var logger: Logger
-    /// fsync the content before the rename that installs it, so a power loss cannot leave an empty
-    /// file behind. Off trades that for speed where the disk is slower than the network.
-    public var durableInstall = true
+    /// fsync a fetched file before the rename that installs it, so that it is on disk when the run
+    /// returns. Off by default: the rename alone gives old-or-new to every reader, ext4 flushes a file
+    /// renamed over another before the rename commits, and on a disk slower than the network the
+    /// fsync doubles the time (see README). An unpacked archive's staging copy is never synced.
+    public var durableInstall = false
 
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
                 events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
@@ -57,7 +59,7 @@ public struct PipelineRunner: Sendable {
             throw PkgfetchError(.noSource, "no registered fetcher handles the plan's sources (\(schemes.isEmpty ? "none" : schemes))")
         }
 
-        let staging = try StagingArea(near: request.target.path, durable: durableInstall)
+        let staging = try StagingArea(near: request.target.path, durable: durableInstall && !request.target.unpacks)
         defer { staging.remove() }
         let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
         let installStart = clock.now

@@ -8,7 +8,7 @@ public final class StagingArea: @unchecked Sendable {
     public let durable: Bool
 
     /// Creates the staging directory in the closest existing ancestor of `destination`.
-    public init(near destination: String, durable: Bool = true) throws {
+    public init(near destination: String, durable: Bool = false) throws {
         self.durable = durable
         let parent = FileSystem.nearestExistingDirectory(for: destination)
         let name = ".pkgfetch-staging-\(UUID().uuidString.prefix(8).lowercased())"

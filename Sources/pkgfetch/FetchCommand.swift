@@ -31,8 +31,8 @@ struct FetchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "With --dest: place the file in the directory under its own name instead of unpacking it.")
     var noUnpack = false
 
-    @Flag(name: .long, help: "Skip the fsync before install: faster where the disk is slower than the network, but a power loss right after may leave an empty file.")
-    var noFsync = false
+    @Flag(name: .long, help: "Force the file to disk (fsync) before it is installed, for a run followed by a power cut or a hard reset; slower where the disk is slower than the network.")
+    var fsync = false
 
     @OptionGroup(title: "Resolution")
     var resolution: ResolutionOptions
@@ -101,7 +101,7 @@ struct FetchCommand: AsyncParsableCommand {
                                    perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
                 events: emitter, progress: progressReporter(), unpackLimits: limits.limits)
             runner.logger = Self.logger(quiet: quiet, verbose: verbose)
-            runner.durableInstall = !noFsync
+            runner.durableInstall = fsync
             let result = try await runner.run(request)
             ResultReport.success(result, json: json, quiet: quiet)
         } catch {

@@ -26,6 +26,11 @@ import TestSupport
         #expect(tasks.map { $0["task"] as? String } == ["resolve", "fetch", "install"])
         #expect(Set(tasks.compactMap { $0["operationId"] as? String }).count == 1)
         #expect(dir.listing().filter { $0.contains(".pkgfetch-staging") }.isEmpty)
+
+        let durable = try PkgfetchCLI.run(["fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"), "--fsync",
+                                           "--output", dir.join("out/durable.tar.gz")])
+        #expect(durable.status == 0, "\(durable.stderr)")
+        #expect(try Files.sha256(dir.join("out/durable.tar.gz")) == expected)
     }
 
     @Test func digestMismatchOnTheCacheExits50AndLeavesNothing() throws {

@@ -18,6 +18,16 @@ import TestSupport
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.join("f"))) == big)
     }
 
+    @Test func durableStagingFileSyncsWhatItHashed() throws {
+        let dir = try TemporaryDirectory()
+        let file = try StagingFile(path: dir.join("f"), durable: true)
+        let data = Data((0..<(1 << 20) + 17).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try file.write(data)
+        try file.sync()
+        #expect(try file.finish().digest.hex == data.sha256Hex)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.join("f"))) == data)
+    }
+
     @Test func digestParsing() {
         let hex = String(repeating: "ab", count: 32)
         #expect(SHA256Digest(hex)?.hex == hex)
