@@ -67,15 +67,20 @@ public final class StubHTTPServer: @unchecked Sendable {
     private var log: [StubRequest] = []
     private var stopped = false
 
-    public init(handler: @escaping @Sendable (StubRequest) -> StubResponse) throws {
+    /// The loopback address listened on: 127.0.0.1 unless another (e.g. 127.0.0.2, to tell two
+    /// servers apart by host where NO_PROXY matches hosts, not ports).
+    public let address: String
+
+    public init(address: String = "127.0.0.1", handler: @escaping @Sendable (StubRequest) -> StubResponse) throws {
         self.handler = handler
+        self.address = address
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw TestSupportError("socket: errno \(errno)") }
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(self.address)
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let fd = listener
@@ -87,7 +92,7 @@ public final class StubHTTPServer: @unchecked Sendable {
         }
         guard bound == 0 else {
             close(listener)
-            throw TestSupportError("bind/listen on 127.0.0.1: errno \(errno)")
+            throw TestSupportError("bind/listen on \(self.address): errno \(errno)")
         }
         port = Int(UInt16(bigEndian: address.sin_port))
         let thread = Thread { [self] in acceptLoop() }
@@ -99,7 +104,7 @@ public final class StubHTTPServer: @unchecked Sendable {
     /// Every request so far, in arrival order.
     public var requests: [StubRequest] { lock.withLock { log } }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://\(address):\(port)" }
 
     public func stop() {
         let first = lock.withLock { () -> Bool in

@@ -101,7 +101,9 @@ public actor ManagedIdentityCredentialStore: CredentialStore {
     }
 
     /// The registry refused the refresh token (or a token minted from it): the next lookup logs in again.
-    public func invalidate(_ credential: Credential, for host: String) {
+    /// (Declared `async` like the requirement: a synchronous one would lose to the protocol's default
+    /// in callers from other modules, which prefer the async overload.)
+    public func invalidate(_ credential: Credential, for host: String) async {
         guard case .identityToken(let token) = credential, current?.refreshToken == token else { return }
         current = nil
     }
