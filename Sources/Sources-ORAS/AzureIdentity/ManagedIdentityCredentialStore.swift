@@ -167,7 +167,10 @@ struct ACRLogin: Sendable {
     func failure(imds: [(resource: String, failure: StepRetry.Exhausted)],
                  exchange: [(resource: String, failure: StepRetry.Exhausted)]) -> PkgfetchError {
         let endpoint = Redaction.url(configuration.imdsEndpoint)
-        var parts = imds.map { "no token from IMDS (\(endpoint)) for \($0.resource): \($0.failure.summary)" }
+        var parts: [String] = []
+        if !imds.isEmpty {
+            parts.append("no token from IMDS (\(endpoint)) " + imds.map { "for \($0.resource): \($0.failure.summary)" }.joined(separator: "; "))
+        }
         parts += exchange.map { "for \($0.resource), \($0.failure.summary)" }
         if parts.isEmpty { parts = ["the deadline was reached before IMDS was asked"] }
         let detail = "\(who): " + parts.joined(separator: "; ")

@@ -14,12 +14,12 @@ struct StepRetry: Sendable {
         /// Stopped because the deadline left no room for another try.
         var deadlineReached: Bool
 
-        /// e.g. `HTTP 503 after 5 tries`, `connection refused after 3 tries (stopped at the deadline)`.
+        /// e.g. `HTTP 503 (5 tries)`, `connection refused (3 tries, stopped at the deadline)`.
         var summary: String {
-            var text = last.message
-            if tries > 1 { text += " after \(tries) tries" }
-            if deadlineReached { text += " (stopped at the deadline)" }
-            return text
+            var notes: [String] = []
+            if tries > 1 { notes.append("\(tries) tries") }
+            if deadlineReached { notes.append("stopped at the deadline") }
+            return notes.isEmpty ? last.message : "\(last.message) (\(notes.joined(separator: ", ")))"
         }
     }
 
