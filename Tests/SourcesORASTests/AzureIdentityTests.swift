@@ -44,6 +44,61 @@ import TestSupport
         #expect(RefreshTokenClaims(jwt: "a.b.c") == nil)
     }
 
+    // MARK: the additions to CredentialStore
+
+    /// Counts lookups and records invalidations; answers `.identityToken("t<n>")` for the n-th lookup.
+    final class CountingStore: CredentialStore, @unchecked Sendable {
+        let answersExpire: Bool
+        private let lock = NSLock()
+        private var lookups = 0
+        private var refused: [Credential] = []
+        init(answersExpire: Bool) { self.answersExpire = answersExpire }
+        var asked: Int { lock.withLock { lookups } }
+        var invalidated: [Credential] { lock.withLock { refused } }
+        func credential(for host: String) async throws -> Credential? {
+            .identityToken("t\(lock.withLock { lookups += 1; return lookups })")
+        }
+        func invalidate(_ credential: Credential, for host: String) async { lock.withLock { refused.append(credential) } }
+    }
+
+    @Test func cachingRemembersStableAnswersUntilRefusedAndPassesExpiringOnesThrough() async throws {
+        let stable = CountingStore(answersExpire: false)
+        let cache = CachingCredentialStore(stable)
+        #expect(try await cache.credential(for: "acr.example") == .identityToken("t1"))
+        #expect(try await cache.credential(for: "ACR.example", deadline: .now + .seconds(5)) == .identityToken("t1"))
+        #expect(stable.asked == 1)
+        await cache.invalidate(.identityToken("not-this-one"), for: "acr.example")
+        #expect(try await cache.credential(for: "acr.example") == .identityToken("t1"))
+        await cache.invalidate(.identityToken("t1"), for: "acr.example")
+        #expect(try await cache.credential(for: "acr.example") == .identityToken("t2"))
+        #expect(stable.invalidated == [.identityToken("not-this-one"), .identityToken("t1")])
+
+        // A chain holding a store whose answers expire is asked every time, and hears of refusals.
+        let expiring = CountingStore(answersExpire: true)
+        let chained = CachingCredentialStore(CredentialChain([AnonymousCredentialStore(), expiring]))
+        #expect(chained.answersExpire)
+        _ = try await chained.credential(for: "acr.example")
+        _ = try await chained.credential(for: "acr.example", deadline: nil)
+        #expect(expiring.asked == 2)
+        await chained.invalidate(.identityToken("t2"), for: "acr.example")
+        #expect(expiring.invalidated == [.identityToken("t2")])
+    }
+
+    @Test func anIdentityTokenNoStoreCanRenewIsRefusedWithoutAskingTheRealmAgain() async throws {
+        let work = try TemporaryDirectory("static-refresh")
+        let seed = try TestRegistry()
+        try seed.pushWithORAS(try packageFile(fileName, size: 4096, seed: 62, in: work), repository: repository, tag: "v1.6.20")
+        let issuer = try TokenServer(refreshTokens: [:], tokenField: "access_token")
+        let registry = try TestRegistry(auth: .token(issuer), root: seed.root)
+        let error = await pkgfetchError {
+            _ = try await pull(.make(credentials: StaticCredentialStore(.identityToken("revoked-refresh-token"))),
+                               "\(registry.host)/\(repository):v1.6.20", fileName: fileName, into: work)
+        }
+        #expect(error?.kind == .registryUnauthorized)
+        #expect(error?.message.contains("revoked-refresh-token") == false)
+        #expect(issuer.requests.map(\.status) == [401])
+    }
+
     // MARK: IMDS client
 
     @Test func imdsIsAskedDirectlyWithTheMetadataHeaderAndItsStringExpiry() async throws {
