@@ -1,5 +1,8 @@
 # pkgfetch: the two commands are `make demo` and `make test`; both install what they need first.
 SWIFT ?= swift
+# Release builds link the Swift runtime statically: one self-contained binary, as a node would get it
+# (no Swift runtime on the node), and fewer shared-library pages resident.
+RELEASE = -c release --static-swift-stdlib --scratch-path .build-static
 
 .PHONY: setup build test demo bench clean
 
@@ -14,11 +17,11 @@ test: setup
 	$(SWIFT) test --no-parallel
 
 demo: setup
-	$(SWIFT) build -c release
-	@bash scripts/demo.sh .build/release/pkgfetch
+	$(SWIFT) build $(RELEASE)
+	@bash scripts/demo.sh .build-static/release/pkgfetch
 
 bench: setup
 	@bash scripts/bench.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static

@@ -7,11 +7,11 @@ ROOT=$(cd "$HERE/.." && pwd)
 # shellcheck source=lib-servers.sh
 source "$HERE/lib-servers.sh"
 cd "$ROOT"
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-static >/dev/null
 WORK=$(mktemp -d /tmp/pkgfetch-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/cdn"
 start_nginx "$WORK" "$WORK/cdn"
 start_registry "$WORK"
-export PKGFETCH="$ROOT/.build/release/pkgfetch" WORK NGINX_PORT REGISTRY_PORT
+export PKGFETCH="$ROOT/.build-static/release/pkgfetch" WORK NGINX_PORT REGISTRY_PORT
 python3 "$ROOT/Benchmarks/bench.py" "$@"

@@ -7,17 +7,18 @@ public struct RegistryAddress: Hashable, Sendable, CustomStringConvertible {
     public let host: String
     /// Repository path prefix without slashes at either end; empty when none.
     public let pathPrefix: String
-    /// True when the value said `http://`.
-    public let saidPlainHTTP: Bool
+    /// `http` or `https` when the value spelled a scheme out; nil when it did not.
+    public let scheme: String?
 
     public init(parsing raw: String) throws {
         var text = raw.trimmingCharacters(in: .whitespaces)
-        var plain = false
+        var scheme: String?
         if text.lowercased().hasPrefix("https://") {
             text.removeFirst(8)
+            scheme = "https"
         } else if text.lowercased().hasPrefix("http://") {
             text.removeFirst(7)
-            plain = true
+            scheme = "http"
         } else if text.contains("://") {
             throw PkgfetchError(.usage, "--bootstrap-registry '\(raw)': only http:// or https:// may prefix a registry")
         }
@@ -37,7 +38,7 @@ public struct RegistryAddress: Hashable, Sendable, CustomStringConvertible {
         }
         self.host = host
         self.pathPrefix = prefix.joined(separator: "/").lowercased()
-        self.saidPlainHTTP = plain
+        self.scheme = scheme
     }
 
     /// `host[/prefix]`: what a reference relative to the registry is appended to.

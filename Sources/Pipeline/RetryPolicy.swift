@@ -32,9 +32,10 @@ public struct RetryPolicy: Sendable, Equatable {
         return capped * (1 - jitter * unit)
     }
 
-    /// The wait before the next attempt: a server's `Retry-After` when it sent one, else the backoff.
+    /// The wait before the next attempt: a server's `Retry-After` when it sent one (capped at
+    /// `maxDelay`, so a server cannot park a node for hours), else the backoff.
     public func wait(afterFailedAttempts failed: Int, retryAfter: Duration?, unit: Double) -> Duration {
-        retryAfter ?? delay(afterFailedAttempts: failed, unit: unit)
+        retryAfter.map { min($0, maxDelay) } ?? delay(afterFailedAttempts: failed, unit: unit)
     }
 }
 

@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 #endif
 
-/// A file being fetched. Bytes are copied into 1 MiB blocks that a second thread hashes (SHA-256)
+/// A file being fetched. Bytes are copied into 256 KiB blocks that a second thread hashes (SHA-256)
 /// and writes, so receiving, hashing and writing overlap on two cores and the content is never read
 /// back to verify it. It keeps what earlier attempts wrote, so a fetcher can resume.
 public final class StagingFile: @unchecked Sendable {
@@ -16,7 +16,7 @@ public final class StagingFile: @unchecked Sendable {
     /// Bytes accepted so far (written or queued to be).
     public private(set) var byteCount: Int64 = 0
 
-    static let blockSize = 1 << 20
+    static let blockSize = 256 << 10
 
     /// Creates (or truncates) the file at `path`. A `durable` file starts writing each block to disk
     /// as soon as it is written, so `sync()` before install has little left to wait for.

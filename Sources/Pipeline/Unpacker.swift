@@ -10,11 +10,16 @@ public struct UnpackLimits: Sendable, Equatable {
     public var maxEntries: Int
     /// Unpacked bytes per archive byte.
     public var maxCompressionRatio: Double
+    /// Unpacked bytes below which the ratio is not checked: a small package of repetitive text
+    /// compresses far better than 200:1 and is no bomb.
+    public var ratioExemptBytes: Int64
 
-    public init(maxTotalBytes: Int64 = 4 << 30, maxEntries: Int = 100_000, maxCompressionRatio: Double = 200) {
+    public init(maxTotalBytes: Int64 = 4 << 30, maxEntries: Int = 100_000, maxCompressionRatio: Double = 200,
+                ratioExemptBytes: Int64 = 16 << 20) {
         self.maxTotalBytes = maxTotalBytes
         self.maxEntries = maxEntries
         self.maxCompressionRatio = maxCompressionRatio
+        self.ratioExemptBytes = ratioExemptBytes
     }
 }
 

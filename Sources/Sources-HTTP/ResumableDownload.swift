@@ -27,9 +27,11 @@ public struct ResumableDownload: Sendable {
 
     /// Fetches `url` into `file`, continuing from `file.byteCount` if it already holds a prefix.
     /// Returns the final response head; throws `HTTPStatusError` for a non-2xx answer, or `TransportError`.
+    /// With `byteLimit`, a body that would make the file larger is cut at once (`integrity-mismatch`),
+    /// so a server cannot fill the disk past what a descriptor promised.
     @discardableResult
     public func run(url: String, headers: HTTPHeaders = HTTPHeaders(), into file: StagingFile,
-                    deadline: ContinuousClock.Instant?, source: Source,
+                    deadline: ContinuousClock.Instant?, source: Source, byteLimit: Int64? = nil,
                     progress: any ProgressReporter = SilentProgress(),
                     onResume: @Sendable (Resume) -> Void = { _ in }) async throws -> HTTPResponseHead {
         var resumes = 0
@@ -40,7 +42,7 @@ public struct ResumableDownload: Sendable {
             var requestHeaders = headers
             if offset > 0 { requestHeaders.set("Range", "bytes=\(offset)-") }
             let request = HTTPRequest(url: url, headers: requestHeaders, deadline: deadline, stallTimeout: stallTimeout)
-            let body = ResponseBody(file: file, offset: offset, source: source, progress: progress)
+            let body = ResponseBody(file: file, offset: offset, source: source, progress: progress, byteLimit: byteLimit)
             do {
                 let response = try await transport.send(request, destination: body.destination)
                 if let head = try body.finish(response.head) { return head }
@@ -157,6 +159,7 @@ private final class ResponseBody: @unchecked Sendable {
     let offset: Int64
     let source: Source
     let progress: any ProgressReporter
+    let byteLimit: Int64?
     private let lock = NSLock()
     private var decidedHead: HTTPResponseHead?
     private var decided = ResumableDownload.Acceptance.reject
@@ -164,7 +167,8 @@ private final class ResponseBody: @unchecked Sendable {
     private var bytes: Int64 = 0
     private var error = Data()
 
-    init(file: StagingFile, offset: Int64, source: Source, progress: any ProgressReporter) {
+    init(file: StagingFile, offset: Int64, source: Source, progress: any ProgressReporter, byteLimit: Int64?) {
+        self.byteLimit = byteLimit
         self.file = file
         self.offset = offset
         self.source = source
@@ -202,6 +206,9 @@ private final class ResponseBody: @unchecked Sendable {
         if lock.withLock({ restartPending }) {
             try file.reset()
             lock.withLock { restartPending = false }
+        }
+        if let byteLimit, file.byteCount + Int64(chunk.count) > byteLimit {
+            throw PkgfetchError(.integrityMismatch, "\(source.redacted): the server sent more than the expected \(byteLimit) bytes")
         }
         try file.write(chunk)
         lock.withLock { bytes += Int64(chunk.count) }

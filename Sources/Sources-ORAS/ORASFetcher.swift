@@ -32,7 +32,7 @@ public struct ORASFetcher: Fetcher {
         // Bytes kept from an earlier attempt are resumed only if they belong to this very blob.
         if resumes.swap(file.path, to: digest) != digest || file.byteCount > layer.size { try file.reset() }
         if file.byteCount < layer.size || layer.size == 0 {
-            try await client.downloadBlob(reference, digest: digest, into: file, deadline: context.deadline,
+            try await client.downloadBlob(reference, digest: digest, size: layer.size, into: file, deadline: context.deadline,
                                           source: source, progress: context.progress)
         }
         return FetchedContent(expected: ExpectedContent(digest: digest, size: layer.size),

@@ -77,7 +77,7 @@ public struct RegistryClient: Sendable {
     /// `GET /v2/<repo>/blobs/<digest>` into `file`, resuming from what the file already holds. A
     /// redirect to blob storage is followed by libcurl without the registry's Authorization; a
     /// resume asks the registry URL again (a storage URL's signature may have expired).
-    public func downloadBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, into file: StagingFile,
+    public func downloadBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, size: Int64? = nil, into file: StagingFile,
                              deadline: ContinuousClock.Instant?, source: Source,
                              progress: any ProgressReporter = SilentProgress()) async throws {
         let what = "blob \(digest) of \(reference.registry)/\(reference.repository)"
@@ -87,7 +87,8 @@ public struct RegistryClient: Sendable {
                 var headers = HTTPHeaders()
                 if let authorization { headers.set("Authorization", authorization) }
                 do {
-                    try await download.run(url: url, headers: headers, into: file, deadline: deadline, source: source, progress: progress)
+                    try await download.run(url: url, headers: headers, into: file, deadline: deadline, source: source,
+                                           byteLimit: size, progress: progress)
                     return .done(())
                 } catch let failure as HTTPStatusError where failure.status == 401 && failure.head.url.hasPrefix(url) {
                     // Only the registry's own 401 is a challenge; blob storage's is a plain failure.

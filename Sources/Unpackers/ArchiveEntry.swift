@@ -24,6 +24,8 @@ struct ArchiveEntry {
     let declaredSize: Int64?
     let modified: timespec?
     let accessed: timespec?
+    /// Encrypted data cannot be read without a password, which pkgfetch never has.
+    let isEncrypted: Bool
 
     // AE_IF* are cast macros Swift does not import; these are their values.
     private static let typeMask: mode_t = 0o170000
@@ -58,5 +60,6 @@ struct ArchiveEntry {
             ? timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry)) : nil
         accessed = archive_entry_atime_is_set(entry) != 0
             ? timespec(tv_sec: archive_entry_atime(entry), tv_nsec: archive_entry_atime_nsec(entry)) : nil
+        isEncrypted = archive_entry_is_encrypted(entry) != 0
     }
 }

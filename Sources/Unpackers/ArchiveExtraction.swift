@@ -38,9 +38,6 @@ final class ArchiveExtraction {
         guard stat(archive, &info) == 0 else {
             throw UnpackFailure.corrupt("cannot read the archive \(archive): \(String(cString: strerror(errno)))")
         }
-        guard info.st_size > 0 else {
-            throw UnpackFailure.corrupt("not an archive (expected \(expectedFormat)): the file is empty")
-        }
         self.directory = try ExtractionDirectory(path: directory)
         do {
             reader = try ArchiveReader(path: archive)
@@ -95,6 +92,7 @@ final class ArchiveExtraction {
             throw UnpackFailure.unsafe(entry: entry.name, "it names the unpack directory itself")
         }
         for parent in try tree.missingParents(of: components, entry: entry.name) {
+            try budget.admitImpliedDirectory(for: entry.name)
             try directory.makeDirectory(parent, mode: 0o755, modified: nil)
             tree.record(.directory, at: parent)
         }
@@ -118,6 +116,9 @@ final class ArchiveExtraction {
             try directory.makeDirectory(path, mode: mode, modified: entry.modified)
             tree.record(.directory, at: path)
         case .file:
+            if entry.isEncrypted {
+                throw UnpackFailure.corrupt("cannot unpack entry \(UnpackFailure.quoted(entry.name)): it is encrypted, and pkgfetch has no password")
+            }
             try removeEarlier(path, existing)
             try writeFile(entry, at: path, mode: mode)
             tree.record(.file, at: path)
@@ -151,17 +152,20 @@ final class ArchiveExtraction {
         tree.forget(path)
     }
 
-    /// Streams one regular file's data to disk, each block counted before it is written.
+    /// Streams one regular file's data to disk, each block counted before it is written. A block past
+    /// the end (after a sparse hole) counts the hole too, and so does a hole at the end.
     private func writeFile(_ entry: ArchiveEntry, at path: String, mode: mode_t) throws {
         if let size = entry.declaredSize { try budget.admitDeclaredSize(size, of: entry.name) }
         let file = try directory.createFile(path)
         var end: Int64 = 0
         do {
             while let block = try nextBlock(of: entry) {
-                try budget.admit(blockOf: block.bytes.count, of: entry.name)
+                let blockEnd = block.offset + Int64(block.bytes.count)
+                if blockEnd > end { try budget.admit(blockEnd - end, of: entry.name) }
                 try directory.write(file, block.bytes, at: block.offset, into: path)
-                end = max(end, block.offset + Int64(block.bytes.count))
+                end = max(end, blockEnd)
             }
+            if let size = entry.declaredSize, size > end { try budget.admit(size - end, of: entry.name) }
         } catch {
             close(file)
             throw error

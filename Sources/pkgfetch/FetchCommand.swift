@@ -98,7 +98,7 @@ struct FetchCommand: AsyncParsableCommand {
             let request = try resolution.request(url: url, target: target)
             let curl = transport.transport()
             let registry = request.bootstrapRegistry
-            let schemes = transport.schemePolicy(for: registry, rawValue: resolution.bootstrapRegistry)
+            let schemes = transport.schemePolicy(for: registry)
             var runner = PipelineRunner(
                 plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
                                           stallTimeout: transport.stallTimeout.duration,

@@ -36,10 +36,9 @@ extension TransportOptions {
     }
 
     /// `--plain-http`, and the scheme the `--bootstrap-registry` value spelled out, if any.
-    func schemePolicy(for registry: RegistryAddress?, rawValue: String?) -> RegistrySchemePolicy {
-        let saidHTTPS = rawValue?.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("https://") ?? false
-        return RegistrySchemePolicy(alwaysPlainHTTP: plainHTTP,
-                                    plainHTTPHosts: registry.flatMap { $0.saidPlainHTTP ? [$0.host] : nil } ?? [],
-                                    httpsHosts: registry.flatMap { saidHTTPS ? [$0.host] : nil } ?? [])
+    func schemePolicy(for registry: RegistryAddress?) -> RegistrySchemePolicy {
+        RegistrySchemePolicy(alwaysPlainHTTP: plainHTTP,
+                             plainHTTPHosts: registry.flatMap { $0.scheme == "http" ? [$0.host] : nil } ?? [],
+                             httpsHosts: registry.flatMap { $0.scheme == "https" ? [$0.host] : nil } ?? [])
     }
 }

@@ -57,8 +57,8 @@ import TestSupport
         let cdnRoot = work.join("cdn/azure-cni/v1.6.20/binaries")
         try FileManager.default.createDirectory(atPath: cdnRoot, withIntermediateDirectories: true)
         try Files.writeRandom(cdnRoot + "/" + E.cniFile, size: 1 << 20, seed: 3)
-        let cdn = try StaticFileServer(directory: work.join("cdn"), log: work.join("cdn.log"))
-        let url = "\(cdn.url)/azure-cni/v1.6.20/binaries/\(E.cniFile)"
+        let cdn = try Nginx(root: work.join("cdn"))
+        let url = cdn.url("/azure-cni/v1.6.20/binaries/\(E.cniFile)")
         let down = "127.0.0.1:\(try Ports.free())"   // nothing listens there
 
         let run = try PkgfetchCLI.run(["fetch", url, "--bootstrap-registry", down, "--fallback-to-cdn", "--retries", "1",

@@ -30,20 +30,3 @@ enum ORASEndToEnd {
         return text.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
     }
 }
-
-/// `python3 -m http.server` on loopback: the CDN for fallback tests (a plain static file server is all they need).
-final class StaticFileServer: @unchecked Sendable {
-    let port: Int
-    private let process: BackgroundProcess
-
-    init(directory: String, log: String) throws {
-        port = try Ports.free()
-        process = try BackgroundProcess(["python3", "-m", "http.server", "--bind", "127.0.0.1", String(port), "--directory", directory],
-                                        logPath: log)
-        try Ports.waitUntilListening(port, process: process.process)
-    }
-
-    var url: String { "http://127.0.0.1:\(port)" }
-    func stop() { process.stop() }
-    deinit { stop() }
-}

@@ -21,6 +21,7 @@ import TestSupport
         let policy = RetryPolicy(initialDelay: .seconds(10))
         #expect(policy.wait(afterFailedAttempts: 1, retryAfter: .seconds(1), unit: 0) == .seconds(1))
         #expect(policy.wait(afterFailedAttempts: 1, retryAfter: nil, unit: 0) == .seconds(10))
+        #expect(policy.wait(afterFailedAttempts: 1, retryAfter: .seconds(86_400), unit: 0) == policy.maxDelay)
     }
 
     @Test func runnerSleepsOnTheScheduleAndSucceeds() async throws {

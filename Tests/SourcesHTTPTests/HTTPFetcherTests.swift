@@ -65,6 +65,9 @@ import TestSupport
         #expect(failure.kind == .networkTimeout)
         // The client gave up at the attempt's deadline (2 s), long before the stall limit (30 s). Timed
         // by the server, so a busy test process cannot blur it.
+        // The server notices the close on its next poll (every 100 ms): give it a moment.
+        let waitEnd = ContinuousClock.now + .seconds(2)
+        while server.requests().first?.ended == nil, ContinuousClock.now < waitEnd { try await Task.sleep(for: .milliseconds(20)) }
         let request = try #require(server.requests().first)
         let gaveUp = request.at.duration(to: try #require(request.ended))
         #expect(gaveUp >= .milliseconds(1500) && gaveUp < .seconds(4), "\(gaveUp)")

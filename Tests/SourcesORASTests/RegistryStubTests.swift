@@ -166,6 +166,27 @@ import TestSupport
         #expect(refused?.retryable == true)
     }
 
+    @Test func blobLargerThanItsDescriptorIsCutOffWhileStreaming() async throws {
+        let work = try TemporaryDirectory("oversized")
+        let oversized = Self.blob + Data(count: 8 << 20)
+        let sent = ThreadSafeBox(0)
+        let registry = try StubHTTPServer { request in
+            if request.path.hasSuffix("/manifests/v1") {
+                return StubResponse(status: 200, headers: [("Content-Type", MediaType.ociManifest)], body: RegistryStubTests.manifest())
+            }
+            sent.value = oversized.count
+            return StubResponse(status: 200, body: oversized)
+        }
+        let failure = await pkgfetchError {
+            _ = try await pull(.make(), "127.0.0.1:\(registry.port)/pkgs/thing:v1", fileName: "pkg.zip", into: work)
+        }
+        #expect(failure?.kind == .integrityMismatch)
+        #expect(failure?.message.contains("more than the expected \(Self.blob.count) bytes") == true)
+        // The staging file never grew past the descriptor's size.
+        let size = (try? FileManager.default.attributesOfItem(atPath: work.join("staged"))[.size] as? Int) ?? 0
+        #expect(size <= Self.blob.count)
+    }
+
     @Test func tokenRealmMustBeHTTP() async throws {
         let service = TokenService(transport: .init())
         let challenge = AuthChallenge(scheme: .bearer, parameters: ["realm": "ftp://127.0.0.1/token", "service": "s"])

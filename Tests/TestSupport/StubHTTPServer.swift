@@ -74,27 +74,7 @@ public final class StubHTTPServer: @unchecked Sendable {
     public init(address: String = "127.0.0.1", handler: @escaping @Sendable (StubRequest) -> StubResponse) throws {
         self.handler = handler
         self.address = address
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listener >= 0 else { throw TestSupportError("socket: errno \(errno)") }
-        var yes: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr(self.address)
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let fd = listener
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Int32 in
-                guard bind(fd, raw, length) == 0, listen(fd, 64) == 0 else { return -1 }
-                return getsockname(fd, raw, &length)
-            }
-        }
-        guard bound == 0 else {
-            close(listener)
-            throw TestSupportError("bind/listen on \(self.address): errno \(errno)")
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        (listener, port) = try LoopbackSocket.listen(address: address)
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }
@@ -130,8 +110,7 @@ public final class StubHTTPServer: @unchecked Sendable {
 
     private func serve(_ fd: Int32) {
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        LoopbackSocket.setReadTimeout(fd, seconds: 10)
         guard let request = readRequest(fd) else { return }
         lock.withLock { log.append(request) }
         let response = handler(request)
@@ -143,25 +122,15 @@ public final class StubHTTPServer: @unchecked Sendable {
         }
         if !hasLength { head += "Content-Length: \(response.body.count)\r\n" }
         head += "Connection: close\r\n\r\n"
-        guard writeAll(fd, Data(head.utf8)) else { return }
+        guard LoopbackSocket.sendAll(fd, Data(head.utf8)) else { return }
         if request.method != "HEAD" {
             let body = response.cutAfter.map { response.body.prefix($0) } ?? response.body
-            _ = writeAll(fd, Data(body))
+            LoopbackSocket.sendAll(fd, Data(body))
         }
     }
 
     private func readRequest(_ fd: Int32) -> StubRequest? {
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var headerEnd: Range<Data.Index>?
-        while headerEnd == nil {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { return nil }
-            data.append(contentsOf: buffer[0..<count])
-            headerEnd = data.range(of: Data("\r\n\r\n".utf8))
-            if data.count > 1 << 20 { return nil }
-        }
-        let headText = String(decoding: data[..<headerEnd!.lowerBound], as: UTF8.self)
+        guard let (headText, rest) = LoopbackSocket.readHead(fd, limit: 1 << 20) else { return nil }
         var lines = headText.components(separatedBy: "\r\n")
         let requestLine = lines.removeFirst().split(separator: " ")
         guard requestLine.count >= 2 else { return nil }
@@ -171,26 +140,15 @@ public final class StubHTTPServer: @unchecked Sendable {
             headers.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces),
                             String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
         }
-        var body = Data(data[headerEnd!.upperBound...])
+        var body = rest
         let length = headers.last { $0.name.lowercased() == "content-length" }.flatMap { Int($0.value) } ?? 0
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while body.count < length {
             let count = read(fd, &buffer, min(buffer.count, length - body.count))
             if count <= 0 { return nil }
             body.append(contentsOf: buffer[0..<count])
         }
         return StubRequest(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body, port: port)
-    }
-
-    private func writeAll(_ fd: Int32, _ data: Data) -> Bool {
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if written <= 0 { return false }
-                offset += written
-            }
-            return true
-        }
     }
 
     static func reason(_ status: Int) -> String {

@@ -63,6 +63,15 @@ struct BadArchiveTests {
         await expectUnpackFailed(sandbox, ArchiveFormat(format.rawValue), saying: ["corrupt archive"])
     }
 
+    @Test func encryptedZip() async throws {
+        let zip = try Tool.find("zip", install: "apt-get install zip")
+        let sandbox = try Sandbox(archiveName: "package.zip")
+        let source = try sandbox.temporary.path("source", create: true)
+        try "secret".write(toFile: "\(source)/locked.txt", atomically: false, encoding: .utf8)
+        try Tool.run(zip, ["-q", "-P", "password", sandbox.archive, "locked.txt"], in: source)
+        await expectUnpackFailed(sandbox, .zip, saying: ["entry \"locked.txt\"", "encrypted"])
+    }
+
     /// A flipped byte inside a zip entry's stored data: only the CRC check can notice.
     @Test func zipWithDamagedData() async throws {
         let sandbox = try Sandbox()

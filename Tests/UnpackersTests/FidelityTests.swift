@@ -113,6 +113,7 @@ struct FidelityTests {
         try ArchiveBuilder.build(.tar, [.file("a", "x")], at: sandbox.archive)
         try FileManager.default.createSymbolicLink(atPath: "\(sandbox.target)/a", withDestinationPath: sandbox.root)
         let error = await #expect(throws: PkgfetchError.self) { try await sandbox.unpack(.tar) }
+        #expect(error?.kind == .internal, "the caller's bug, not the archive's")
         #expect(error?.message.contains("is not empty") == true)
     }
 }

@@ -21,8 +21,17 @@ struct LimitTests {
         #expect(error?.kind == .unsafeArchive)
         #expect(error?.message.contains("entry \"bomb.bin\" refused") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("compression-ratio limit") == true, "\(error?.message ?? "")")
-        #expect(try bytesOnDisk(sandbox) <= 200 * (try archiveSize(sandbox)))
+        #expect(try bytesOnDisk(sandbox) <= max(UnpackLimits().ratioExemptBytes, 200 * (try archiveSize(sandbox))))
         #expect(try sandbox.strays() == [])
+    }
+
+    /// A small package of repetitive text compresses far past 200:1 and is still no bomb.
+    @Test func smallHighlyCompressiblePackageIsNotABomb() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.zip, [.zeros("config.pad", count: 4 << 20), .file("readme.txt", "hello")], at: sandbox.archive)
+        #expect(Double(4 << 20) / Double(try archiveSize(sandbox)) > 200)
+        let report = try await sandbox.unpack()
+        #expect(report.bytes == Int64(4 << 20) + 5)
     }
 
     /// The zip declares 1000 bytes and inflates to 100 MiB: only counting every block catches it.
@@ -35,7 +44,7 @@ struct LimitTests {
         #expect(error?.message.contains("compression-ratio limit") == true, "\(error?.message ?? "")")
         let written = try bytesOnDisk(sandbox)
         #expect(written > 0, "the bomb was caught while streaming, not from its header")
-        #expect(written <= 200 * (try archiveSize(sandbox)))
+        #expect(written <= max(UnpackLimits().ratioExemptBytes, 200 * (try archiveSize(sandbox))))
     }
 
     @Test func understatedZipIsStoppedByTheTotalSizeWhileStreaming() async throws {
@@ -70,6 +79,45 @@ struct LimitTests {
         #expect(error?.kind == .unsafeArchive)
         #expect(error?.message.contains("entry \"f10\" refused") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("entry-count limit") == true, "\(error?.message ?? "")")
+    }
+
+    /// One entry can imply many directories; they count against the same limit.
+    @Test func entryCountLimitCountsImpliedDirectories() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.tar, [.file("a/b/c/d/e/f", "x")], at: sandbox.archive)
+        let error = await #expect(throws: PkgfetchError.self) {
+            try await sandbox.unpack(.tar, limits: UnpackLimits(maxEntries: 3, maxCompressionRatio: 1e9))
+        }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("entry \"a/b/c/d/e/f\" refused") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("entry-count limit") == true, "\(error?.message ?? "")")
+    }
+
+    /// A sparse file counts at its full size: 64 MiB of holes are 64 MiB unpacked.
+    @Test func sparseFileCountsItsHoles() async throws {
+        let bsdtar = try Tool.bsdtar()
+        let sandbox = try Sandbox()
+        let source = try sandbox.temporary.path("source", create: true)
+        let holey = "\(source)/holey"
+        _ = FileManager.default.createFile(atPath: holey, contents: Data("start".utf8))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: holey))
+        try handle.seek(toOffset: (64 << 20) - 3)
+        try handle.write(contentsOf: Data("end".utf8))
+        try handle.close()
+        try Tool.run(bsdtar, ["-cf", sandbox.archive, "-C", source, "holey"])
+
+        let error = await #expect(throws: PkgfetchError.self) {
+            try await sandbox.unpack(.tar, limits: UnpackLimits(maxTotalBytes: 10 << 20, maxCompressionRatio: 1e9))
+        }
+        #expect(error?.message.contains("total-size limit") == true, "\(error?.message ?? "")")
+
+        try FileManager.default.removeItem(atPath: sandbox.target)
+        try FileManager.default.createDirectory(atPath: sandbox.target, withIntermediateDirectories: false)
+        let report = try await sandbox.unpack(.tar, limits: UnpackLimits(maxCompressionRatio: 1e9))
+        #expect(report.bytes == 64 << 20)
+        let oracle = try sandbox.temporary.path("bsdtar", create: true)
+        try Tool.run(bsdtar, ["-xf", sandbox.archive, "-C", oracle])
+        #expect(try TreeSnapshot(sandbox.target).differences(from: TreeSnapshot(oracle)) == [])
     }
 
     @Test func archiveExactlyAtTheLimitsIsAccepted() async throws {

@@ -4,7 +4,8 @@ import Testing
 import Unpackers
 
 /// Times `LibarchiveUnpacker` (in process) against `bsdtar -xf` and `unzip -q` (as processes) on the
-/// archives `scripts/bench-unpack.sh` makes, which prints the table. Runs are interleaved, so a burst
+/// archives `scripts/bench-unpack.sh` makes, which prints the table: wall time, and CPU time (user +
+/// system) as "<tool> cpu". Runs are interleaved, so a burst
 /// of load on a shared machine lands on all tools alike. Not part of the normal run: without
 /// `PKGFETCH_BENCH_ARCHIVES` it is reported as skipped, with this reason.
 @Suite("Unpack benchmark (scripts/bench-unpack.sh)")
@@ -35,12 +36,15 @@ struct UnpackBenchmark {
                     try? FileManager.default.removeItem(atPath: target)
                     try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
                     sync()  // the previous run's dirty pages are not this run's cost
+                    let cpuBefore = Self.cpuSeconds()
                     let started = ContinuousClock.now
                     try await unpack()
                     let elapsed = ContinuousClock.now - started
+                    let cpu = Self.cpuSeconds() - cpuBefore
                     if round > 0 {
                         results[archive, default: [:]][name, default: []]
                             .append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                        results[archive, default: [:]][name + " cpu", default: []].append(cpu)
                     }
                 }
                 tools.reverse()  // alternate who goes first
@@ -53,6 +57,16 @@ struct UnpackBenchmark {
         if let output = Self.environment["PKGFETCH_BENCH_OUT"] {
             try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: output))
         }
+    }
+
+    /// User and system time of this process and its waited-for children: on a machine shared with
+    /// other work, CPU time moves less than wall time does.
+    private static func cpuSeconds() -> Double {
+        var own = rusage(), children = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &own)
+        getrusage(Int32(RUSAGE_CHILDREN.rawValue), &children)
+        return [own.ru_utime, own.ru_stime, children.ru_utime, children.ru_stime]
+            .reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
     }
 
     /// Runs a tool with its output discarded: nothing but the tool itself inside the timed span.
