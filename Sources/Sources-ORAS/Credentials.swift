@@ -28,6 +28,23 @@ public enum Credential: Sendable, Equatable, CustomStringConvertible {
 /// Later sources (e.g. an Azure managed-identity login producing a refresh token) plug in here.
 public protocol CredentialStore: Sendable {
     func credential(for host: String) async throws -> Credential?
+    /// The same, bounded by `deadline` (the fetch attempt's): stores that do network work to produce
+    /// a credential (a managed-identity login) must end by then. Default: `credential(for:)`.
+    func credential(for host: String, deadline: ContinuousClock.Instant?) async throws -> Credential?
+    /// The registry refused `credential`, or a token minted from it: a store that can make a new one
+    /// forgets it, so the next lookup makes a new one. Default: nothing (a password stays what it is).
+    func invalidate(_ credential: Credential, for host: String) async
+    /// True when the store's answers expire and it renews them itself, so callers must ask it each
+    /// time rather than remember an answer for the life of the process. Default: false.
+    var answersExpire: Bool { get }
+}
+
+extension CredentialStore {
+    public func credential(for host: String, deadline: ContinuousClock.Instant?) async throws -> Credential? {
+        try await credential(for: host)
+    }
+    public func invalidate(_ credential: Credential, for host: String) async {}
+    public var answersExpire: Bool { false }
 }
 
 /// No credentials: anonymous pulls only.
@@ -58,15 +75,27 @@ public struct CredentialChain: CredentialStore {
     public init(_ stores: [any CredentialStore]) { self.stores = stores }
 
     public func credential(for host: String) async throws -> Credential? {
+        try await credential(for: host, deadline: nil)
+    }
+
+    public func credential(for host: String, deadline: ContinuousClock.Instant?) async throws -> Credential? {
         for store in stores {
-            if let found = try await store.credential(for: host) { return found }
+            if let found = try await store.credential(for: host, deadline: deadline) { return found }
         }
         return nil
     }
+
+    public func invalidate(_ credential: Credential, for host: String) async {
+        for store in stores { await store.invalidate(credential, for: host) }
+    }
+
+    /// A chain holding one store whose answers expire must be asked each time as a whole.
+    public var answersExpire: Bool { stores.contains { $0.answersExpire } }
 }
 
 /// Asks the store behind it once per host for the life of the process: a credential helper is a
-/// process start, and a pull makes several requests to one host.
+/// process start, and a pull makes several requests to one host. A store whose answers expire (a
+/// managed-identity login) keeps and renews them itself, so it is asked each time.
 public actor CachingCredentialStore: CredentialStore {
     private let store: any CredentialStore
     private var answers: [String: Credential?] = [:]
@@ -74,12 +103,26 @@ public actor CachingCredentialStore: CredentialStore {
     public init(_ store: any CredentialStore) { self.store = store }
 
     public func credential(for host: String) async throws -> Credential? {
+        try await credential(for: host, deadline: nil)
+    }
+
+    public func credential(for host: String, deadline: ContinuousClock.Instant?) async throws -> Credential? {
         let key = RegistryHost.normalize(host)
+        if store.answersExpire { return try await store.credential(for: key, deadline: deadline) }
         if let known = answers[key] { return known }
-        let found = try await store.credential(for: key)
+        let found = try await store.credential(for: key, deadline: deadline)
         answers[key] = .some(found)
         return found
     }
+
+    /// Forgets the answer if it is the refused one, and tells the store behind.
+    public func invalidate(_ credential: Credential, for host: String) async {
+        let key = RegistryHost.normalize(host)
+        if case .some(.some(let known)) = answers[key], known == credential { answers[key] = nil }
+        await store.invalidate(credential, for: key)
+    }
+
+    public nonisolated var answersExpire: Bool { store.answersExpire }
 }
 
 /// How registry hosts are compared: `https://Host:443/v1/` and `host:443` name the same registry.

@@ -40,6 +40,9 @@ struct FetchCommand: AsyncParsableCommand {
     @OptionGroup(title: "Transport and credentials")
     var transport: TransportOptions
 
+    @OptionGroup(title: "Azure managed identity (private Azure Container Registry)")
+    var identity: IdentityOptions
+
     @Option(name: .long, help: "Retries per source after the first try.")
     var retries = 5
 
@@ -80,6 +83,9 @@ struct FetchCommand: AsyncParsableCommand {
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
         if timeout.duration <= .zero { throw ValidationError("--timeout must be more than zero") }
         if quiet, verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
+        if identity.identityClientId != nil, transport.username != nil || transport.registryConfig != nil {
+            throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
+        }
     }
 
     func run() async throws {
@@ -92,11 +98,13 @@ struct FetchCommand: AsyncParsableCommand {
             let request = try resolution.request(url: url, target: target)
             let curl = transport.transport()
             let registry = request.bootstrapRegistry
+            let schemes = transport.schemePolicy(for: registry)
             var runner = PipelineRunner(
                 plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
                                           stallTimeout: transport.stallTimeout.duration,
-                                          registryCredentials: try transport.registryCredentials(for: registry),
-                                          registrySchemes: transport.schemePolicy(for: registry)),
+                                          registryCredentials: try transport.registryCredentials(for: registry, identity: identity,
+                                                                                                 transport: curl, schemes: schemes),
+                                          registrySchemes: schemes),
                 retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                    perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
                 events: emitter, progress: progressReporter(), unpackLimits: limits.limits)

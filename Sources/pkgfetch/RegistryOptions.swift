@@ -1,16 +1,24 @@
 import Foundation
 import Pipeline
+import SourcesHTTP
 import SourcesORAS
 
 /// Turns the transport flags into what the ORAS fetcher needs: where credentials come from and
 /// which registries are spoken to over plain HTTP.
 extension TransportOptions {
-    /// Credentials, first that applies: `--username` + `--password-stdin`; `--registry-config FILE`;
-    /// `$DOCKER_CONFIG/config.json`; `~/.docker/config.json`; none (anonymous).
-    func registryCredentials(for registry: RegistryAddress?, readStdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
+    /// Credentials, first that applies: `--username` + `--password-stdin`; the managed identity of
+    /// `--identity-client-id` (an ACR login, asked only when the registry refuses anonymous access);
+    /// `--registry-config FILE`; `$DOCKER_CONFIG/config.json`; `~/.docker/config.json`; none (anonymous).
+    func registryCredentials(for registry: RegistryAddress?, identity: IdentityOptions? = nil, transport: CurlTransport? = nil,
+                             schemes: RegistrySchemePolicy = RegistrySchemePolicy(),
+                             readStdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
         throws -> any CredentialStore {
         // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.
         guard let registry else { return AnonymousCredentialStore() }
+        if let identity, let store = identity.credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
+                                                              transport: transport ?? CurlTransport()) {
+            return store
+        }
         if let username, passwordStdin {
             var password = String(decoding: readStdin(), as: UTF8.self)
             // Like `docker login --password-stdin`: one trailing newline is the terminal's, not the password's.

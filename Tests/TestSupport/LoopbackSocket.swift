@@ -5,15 +5,16 @@ import Glibc
 
 /// The few POSIX socket calls the in-process test servers need, on 127.0.0.1 only.
 enum LoopbackSocket {
-    /// A listening socket on 127.0.0.1 with a port the kernel picked; returns (descriptor, port).
-    static func listen() throws -> (Int32, Int) {
+    /// A listening socket on 127.0.0.1 (or another loopback `address`, e.g. 127.0.0.2) with a port the
+    /// kernel picked; returns (descriptor, port).
+    static func listen(address host: String = "127.0.0.1") throws -> (Int32, Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
@@ -22,7 +23,7 @@ enum LoopbackSocket {
         }
         guard ok else {
             close(fd)
-            throw TestSupportError("bind/listen on 127.0.0.1: \(String(cString: strerror(errno)))")
+            throw TestSupportError("bind/listen on \(host): \(String(cString: strerror(errno)))")
         }
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }

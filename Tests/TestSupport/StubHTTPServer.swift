@@ -67,9 +67,14 @@ public final class StubHTTPServer: @unchecked Sendable {
     private var log: [StubRequest] = []
     private var stopped = false
 
-    public init(handler: @escaping @Sendable (StubRequest) -> StubResponse) throws {
+    /// The loopback address listened on: 127.0.0.1 unless another (e.g. 127.0.0.2, to tell two
+    /// servers apart by host where NO_PROXY matches hosts, not ports).
+    public let address: String
+
+    public init(address: String = "127.0.0.1", handler: @escaping @Sendable (StubRequest) -> StubResponse) throws {
         self.handler = handler
-        (listener, port) = try LoopbackSocket.listen()
+        self.address = address
+        (listener, port) = try LoopbackSocket.listen(address: address)
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }
@@ -79,7 +84,7 @@ public final class StubHTTPServer: @unchecked Sendable {
     /// Every request so far, in arrival order.
     public var requests: [StubRequest] { lock.withLock { log } }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://\(address):\(port)" }
 
     public func stop() {
         let first = lock.withLock { () -> Bool in

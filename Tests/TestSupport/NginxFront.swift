@@ -1,0 +1,80 @@
+import Foundation
+
+/// A real nginx as a reverse proxy on 127.0.0.1:`port`, sending each path prefix to its own loopback
+/// upstream: one host:port in front of several servers, as a registry that serves `/v2/` and
+/// `/oauth2/` from one name looks to its clients. The port is chosen by the caller, since the servers
+/// behind may need to know it first (a token realm is published as the front's URL).
+public final class NginxFront: @unchecked Sendable {
+    public let port: Int
+    private let directory: TemporaryDirectory
+    private let process: BackgroundProcess
+
+    /// `routes`: path prefix (e.g. `/v2/`) → upstream port on 127.0.0.1. The path is passed on unchanged.
+    public init(port: Int, routes: [(prefix: String, upstreamPort: Int)]) throws {
+        let binary = try Tools.path(of: "nginx")
+        directory = try TemporaryDirectory("nginx-front")
+        self.port = port
+        let dir = directory.path
+        let locations = routes.map { route in
+            """
+                    location \(route.prefix) {
+                        proxy_pass http://127.0.0.1:\(route.upstreamPort);
+                        proxy_set_header Host $http_host;
+                        proxy_set_header Connection "";
+                    }
+            """
+        }.joined(separator: "\n")
+        // `user root`: workers must read the 0700 temp directories the tests make.
+        let config = """
+        user root;
+        daemon off;
+        worker_processes 1;
+        pid \(dir)/nginx.pid;
+        error_log \(dir)/error.log warn;
+        events { worker_connections 256; }
+        http {
+            log_format requests '$request_method $uri $status';
+            access_log \(dir)/access.log requests;
+            client_body_temp_path \(dir)/client_body;
+            proxy_temp_path \(dir)/proxy;
+            fastcgi_temp_path \(dir)/fastcgi;
+            uwsgi_temp_path \(dir)/uwsgi;
+            scgi_temp_path \(dir)/scgi;
+            client_max_body_size 0;
+            proxy_http_version 1.1;
+            proxy_buffering off;
+            proxy_request_buffering off;
+            server {
+                listen 127.0.0.1:\(port);
+        \(locations)
+                location / { return 404; }
+            }
+        }
+
+        """
+        let path = directory.join("nginx.conf")
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        process = try BackgroundProcess([binary, "-c", path, "-p", dir, "-e", directory.join("error.log")],
+                                        logPath: directory.join("stderr.log"))
+        do {
+            try Ports.waitUntilListening(port, timeout: .seconds(10), process: process.process)
+        } catch {
+            process.stop()
+            throw TestSupportError("nginx front did not start on \(port): \(error); \(process.log) \(errorLog)")
+        }
+    }
+
+    deinit { process.stop() }
+
+    public func stop() { process.stop() }
+
+    /// `127.0.0.1:PORT`.
+    public var host: String { "127.0.0.1:\(port)" }
+
+    public var errorLog: String { (try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "" }
+
+    /// Request lines nginx logged: `METHOD /path STATUS`.
+    public var accessLog: [String] {
+        ((try? String(contentsOfFile: directory.join("access.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+}
