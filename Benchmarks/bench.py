@@ -66,8 +66,10 @@ def timed(command, setup=None):
 def case(name, tools, runs=RUNS):
     """tools: {label: (command, setup)}; pkgfetch first. Interleaved runs, medians."""
     samples = {label: [] for label in tools}
-    for _ in range(runs):
-        for label, (command, setup) in tools.items():
+    order = list(tools.items())
+    for round in range(runs):
+        # Interleaved, and rotated each round so that no tool always runs first.
+        for label, (command, setup) in order[round % len(order):] + order[:round % len(order)]:
             samples[label].append(timed(command, setup))
     rows = {}
     for label, values in samples.items():
@@ -96,7 +98,9 @@ def make_tree(root, total_mb, files=2000):
 
 def main():
     out = os.path.join(WORK, "out")
-    reset = f"rm -rf {out} && mkdir -p {out}"
+    # Each timed run starts from an empty output directory and a clean page cache state (sync), so
+    # no run pays for the previous one's writeback.
+    reset = f"rm -rf {out} && mkdir -p {out} && sync"
     results = []
     print(f"pkgfetch benchmarks — {platform.node()}, {os.cpu_count()} cores, {platform.platform()}; "
           f"{RUNS} runs per tool, interleaved; medians")
