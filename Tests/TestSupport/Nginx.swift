@@ -69,6 +69,24 @@ public final class Nginx: @unchecked Sendable {
             .split(separator: "\n").map(String.init)
     }
 
+    /// The top of every test nginx config: foreground, one worker, pid and errors in `dir`.
+    /// `user root`: workers must read the 0700 temp directories the tests make.
+    static func preamble(_ dir: String) -> String {
+        """
+        user root;
+        daemon off;
+        worker_processes 1;
+        pid \(dir)/nginx.pid;
+        error_log \(dir)/error.log warn;
+        events { worker_connections 256; }
+        """
+    }
+
+    /// Every `*_temp_path` inside `dir`, so nginx never writes outside the test's directory.
+    static func temporaryPaths(_ dir: String) -> String {
+        ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(dir)/\($0);" }.joined(separator: " ")
+    }
+
     static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?) -> String {
         let dir = directory.path
         let tls = certificates.map {
@@ -77,23 +95,13 @@ public final class Nginx: @unchecked Sendable {
                     ssl_certificate_key \($0.serverKey);
             """
         } ?? ""
-        // `user root`: workers must read the 0700 temp directories the tests make.
         return """
-        user root;
-        daemon off;
-        worker_processes 1;
-        pid \(dir)/nginx.pid;
-        error_log \(dir)/error.log warn;
-        events { worker_connections 256; }
+        \(preamble(dir))
         http {
             default_type application/octet-stream;
             log_format requests '$request_method $uri $status "$http_range"';
             access_log \(dir)/access.log requests;
-            client_body_temp_path \(dir)/client_body;
-            proxy_temp_path \(dir)/proxy;
-            fastcgi_temp_path \(dir)/fastcgi;
-            uwsgi_temp_path \(dir)/uwsgi;
-            scgi_temp_path \(dir)/scgi;
+            \(temporaryPaths(dir))
             sendfile on;
             server {
                 listen 127.0.0.1:\(port)\(certificates == nil ? "" : " ssl");

@@ -24,22 +24,12 @@ public final class NginxFront: @unchecked Sendable {
                     }
             """
         }.joined(separator: "\n")
-        // `user root`: workers must read the 0700 temp directories the tests make.
         let config = """
-        user root;
-        daemon off;
-        worker_processes 1;
-        pid \(dir)/nginx.pid;
-        error_log \(dir)/error.log warn;
-        events { worker_connections 256; }
+        \(Nginx.preamble(dir))
         http {
             log_format requests '$request_method $uri $status';
             access_log \(dir)/access.log requests;
-            client_body_temp_path \(dir)/client_body;
-            proxy_temp_path \(dir)/proxy;
-            fastcgi_temp_path \(dir)/fastcgi;
-            uwsgi_temp_path \(dir)/uwsgi;
-            scgi_temp_path \(dir)/scgi;
+            \(Nginx.temporaryPaths(dir))
             client_max_body_size 0;
             proxy_http_version 1.1;
             proxy_buffering off;
