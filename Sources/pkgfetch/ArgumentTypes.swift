@@ -21,6 +21,12 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
 
     init(_ duration: Duration) { self.duration = duration }
 
+    /// How `--help` shows a default: `30s`, `500ms`.
+    var defaultValueDescription: String {
+        let milliseconds = duration.milliseconds
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+
     static var defaultCompletionKind: CompletionKind { .default }
 }
 
