@@ -60,6 +60,12 @@ cp "$CDN/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz" "$WORK/
 run fetch https://packages.aks.azure.com/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz \
     --cache-dir "$WORK/cache" --output "$WORK/node/cached.tar.gz"
 
+say "A signed URL: the query (a secret) never reaches events or messages"
+run fetch "http://127.0.0.1:$NGINX_PORT/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz?sv=2024&sig=SECRET-SIGNATURE" \
+    --output "$WORK/node/signed.tar.gz" --events "$WORK/events.jsonl" --quiet
+sed "s#$WORK#\$WORK#g" "$WORK/events.jsonl"
+grep -q SECRET-SIGNATURE "$WORK/events.jsonl" && echo "LEAK: the signature is in the events" || echo "(no SECRET-SIGNATURE in the events)"
+
 say "A wrong digest: exit 50, the installed files stay as they were"
 run fetch "http://127.0.0.1:$NGINX_PORT/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz" \
     --sha256 "$(printf '0%.0s' {1..64})" --dest "$WORK/node/k8s" --retries 0
