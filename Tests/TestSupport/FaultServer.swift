@@ -56,13 +56,11 @@ public final class FaultServer: @unchecked Sendable {
     private let state: State
 
     public init() throws {
-        let (fd, port) = try LoopbackSocket.listen()
-        self.port = port
-        state = State(listener: fd)
+        let listener = try LoopbackListener()
+        port = listener.port
+        state = State(listener: listener)
         let state = self.state
-        let acceptor = Thread { state.acceptLoop() }
-        acceptor.name = "fault-server-\(port)"
-        acceptor.start()
+        listener.start(name: "fault-server-\(port)") { fd in state.handle(fd) }
     }
 
     deinit { state.stop() }
@@ -94,39 +92,18 @@ public final class FaultServer: @unchecked Sendable {
             var requests: [Request] = []
         }
 
-        let listener: Int32
+        let listener: LoopbackListener
         private let lock = NSLock()
         private var shared = Shared()
-        private var stopped = false
 
-        init(listener: Int32) { self.listener = listener }
+        init(listener: LoopbackListener) { self.listener = listener }
 
         func withLock<T>(_ body: (inout Shared) -> T) -> T { lock.withLock { body(&shared) } }
-        var isStopped: Bool { lock.withLock { stopped } }
+        var isStopped: Bool { listener.isStopped }
 
-        func stop() {
-            let first = lock.withLock { () -> Bool in
-                defer { stopped = true }
-                return !stopped
-            }
-            guard first else { return }
-            shutdown(listener, Int32(SHUT_RDWR))
-            close(listener)
-        }
+        func stop() { listener.stop() }
 
-        func acceptLoop() {
-            while !isStopped {
-                let client = accept(listener, nil, nil)
-                if client < 0 {
-                    if errno == EINTR || errno == ECONNABORTED { continue }
-                    return
-                }
-                let connection = Thread { [self] in handle(client) }
-                connection.start()
-            }
-        }
-
-        private func handle(_ fd: Int32) {
+        func handle(_ fd: Int32) {
             LoopbackSocket.setReadTimeout(fd, seconds: 10)
             guard let (head, rest) = LoopbackSocket.readHead(fd) else { close(fd); return }
             let request = Self.parse(head)

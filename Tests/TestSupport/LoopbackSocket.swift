@@ -124,3 +124,45 @@ enum LoopbackSocket {
         close(fd)
     }
 }
+
+/// A listening socket on a loopback address that serves each connection on a thread of its own
+/// until stopped: the part every in-process test server shares.
+final class LoopbackListener: @unchecked Sendable {
+    let port: Int
+    private let descriptor: Int32
+    private let lock = NSLock()
+    private var stopped = false
+
+    init(address: String = "127.0.0.1") throws {
+        (descriptor, port) = try LoopbackSocket.listen(address: address)
+    }
+
+    /// Starts accepting; `serve` owns the connection's descriptor (and closes it).
+    func start(name: String, _ serve: @escaping @Sendable (Int32) -> Void) {
+        let acceptor = Thread { [self] in
+            while !isStopped {
+                let client = accept(descriptor, nil, nil)
+                if client < 0 {
+                    if errno == EINTR || errno == ECONNABORTED { continue }
+                    return
+                }
+                Thread { serve(client) }.start()
+            }
+        }
+        acceptor.name = name
+        acceptor.start()
+    }
+
+    var isStopped: Bool { lock.withLock { stopped } }
+
+    /// Closes the socket once; later calls do nothing.
+    func stop() {
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+    }
+}

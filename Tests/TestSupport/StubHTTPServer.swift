@@ -61,11 +61,10 @@ public struct StubResponse: Sendable {
 /// per connection (`Connection: close`), every request logged.
 public final class StubHTTPServer: @unchecked Sendable {
     public let port: Int
-    private let listener: Int32
+    private let listener: LoopbackListener
     private let handler: @Sendable (StubRequest) -> StubResponse
     private let lock = NSLock()
     private var log: [StubRequest] = []
-    private var stopped = false
 
     /// The loopback address listened on: 127.0.0.1 unless another (e.g. 127.0.0.2, to tell two
     /// servers apart by host where NO_PROXY matches hosts, not ports).
@@ -74,9 +73,9 @@ public final class StubHTTPServer: @unchecked Sendable {
     public init(address: String = "127.0.0.1", handler: @escaping @Sendable (StubRequest) -> StubResponse) throws {
         self.handler = handler
         self.address = address
-        (listener, port) = try LoopbackSocket.listen(address: address)
-        let thread = Thread { [self] in acceptLoop() }
-        thread.start()
+        listener = try LoopbackListener(address: address)
+        port = listener.port
+        listener.start(name: "stub-server-\(port)") { [self] fd in serve(fd) }
     }
 
     deinit { stop() }
@@ -86,27 +85,7 @@ public final class StubHTTPServer: @unchecked Sendable {
 
     public var url: String { "http://\(address):\(port)" }
 
-    public func stop() {
-        let first = lock.withLock { () -> Bool in
-            defer { stopped = true }
-            return !stopped
-        }
-        guard first else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
-
-    private func acceptLoop() {
-        while true {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            let thread = Thread { [self] in serve(client) }
-            thread.start()
-        }
-    }
+    public func stop() { listener.stop() }
 
     private func serve(_ fd: Int32) {
         defer { close(fd) }
