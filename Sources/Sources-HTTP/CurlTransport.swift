@@ -96,12 +96,13 @@ public final class CurlTransport: @unchecked Sendable {
             setString(handle, CURLOPT_USERAGENT, options.userAgent)
             setLong(handle, CURLOPT_BUFFERSIZE, 512 * 1024)
             setLong(handle, CURLOPT_TCP_KEEPALIVE, 1)
-            setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(request.connectTimeout.milliseconds)))
+            var connectTimeout = max(1, Int(request.connectTimeout.milliseconds))
             if let deadline = request.deadline {
                 let left = max(1, Int((deadline - .now).milliseconds))
                 setLong(handle, CURLOPT_TIMEOUT_MS, left)
-                setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, min(left, max(1, Int(request.connectTimeout.milliseconds))))
+                connectTimeout = min(left, connectTimeout)
             }
+            setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout)
             setLong(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
             setLong(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(request.stallTimeout.milliseconds / 1000)))
             if let trusted {

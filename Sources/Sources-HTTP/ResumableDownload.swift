@@ -127,7 +127,7 @@ public struct ResumableDownload: Sendable {
         return Int64(value[value.index(after: slash)...].trimmingCharacters(in: .whitespaces))
     }
 
-    static func totalSize(_ head: HTTPResponseHead, offset: Int64) -> Int64? {
+    static func totalSize(_ head: HTTPResponseHead) -> Int64? {
         if head.status == 206 { return contentRangeTotal(head) }
         return head.headers["Content-Length"].flatMap { Int64($0) }
     }
@@ -192,7 +192,7 @@ private final class ResponseBody: @unchecked Sendable {
             }
             switch acceptance {
             case .append, .restart:
-                progress.started(source, totalBytes: ResumableDownload.totalSize(head, offset: offset))
+                progress.started(source, totalBytes: ResumableDownload.totalSize(head))
                 return .stream(write)
             case .complete, .startOver:
                 return .stream { _ in throw Stop() }

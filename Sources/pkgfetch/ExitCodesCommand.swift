@@ -11,7 +11,7 @@ struct ExitCodesCommand: ParsableCommand {
     func run() throws {
         if json {
             let rows = ErrorKind.allCases.map { ["code": Int($0.exitCode), "name": $0.name, "when": $0.summary] as [String: Any] }
-            ResultReport.printJSONArray(rows)
+            ResultReport.printJSON(rows)
             return
         }
         for kind in ErrorKind.allCases {

@@ -25,15 +25,9 @@ enum ResultReport {
                    "message": failure.message])
     }
 
-    static func printJSON(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
-    }
-}
-
-extension ResultReport {
-    static func printJSONArray(_ rows: [[String: Any]]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+    /// One JSON value (an object or an array) on one line of stdout.
+    static func printJSON(_ value: Any) {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }
