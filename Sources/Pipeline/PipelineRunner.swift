@@ -59,7 +59,9 @@ public struct PipelineRunner: Sendable {
             throw PkgfetchError(.noSource, "no registered fetcher handles the plan's sources (\(schemes.isEmpty ? "none" : schemes))")
         }
 
-        let staging = try StagingArea(near: request.target.path, durable: durableInstall && !request.target.unpacks)
+        // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
+        let staging = try StagingArea(near: request.target.path,
+                                      cachePolicy: request.target.unpacks ? .keep : .streamToDisk)
         defer { staging.remove() }
         let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
         let installStart = clock.now

@@ -18,15 +18,24 @@ public final class StagingFile: @unchecked Sendable {
 
     static let blockSize = 256 << 10
 
-    /// Creates (or truncates) the file at `path`. A `durable` file starts writing each block to disk
-    /// as soon as it is written, so `sync()` before install has little left to wait for.
-    public init(path: String, durable: Bool = false) throws {
+    /// What happens to written pages in the page cache.
+    public enum CachePolicy: Sendable {
+        /// Leave them cached: the file is read again right away (an archive about to be unpacked).
+        case keep
+        /// Start writing each block to disk as soon as it is written and drop it from the page cache a
+        /// few MiB later. A 1 GiB package then never holds 1 GiB of dirty memory (which a node needs for
+        /// other things and which is slow to allocate on some VMs), and `sync()` has little left to do.
+        case streamToDisk
+    }
+
+    /// Creates (or truncates) the file at `path`.
+    public init(path: String, cachePolicy: CachePolicy = .keep) throws {
         self.path = path
         let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.destinationIO, "cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
-        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, durable: durable)
+        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, cachePolicy: cachePolicy)
     }
 
     deinit {
@@ -100,12 +109,16 @@ private final class BlockWriter: @unchecked Sendable {
     private var closed = false
     private var thread: Thread?
 
-    private let durable: Bool
+    private let cachePolicy: StagingFile.CachePolicy
+    /// Bytes below this offset have been offered to the page cache to drop.
+    private var dropped: Int64 = 0
+    /// How far behind the last write pages are dropped: by then their writeback has usually finished.
+    static let dropLag: Int64 = 8 << 20
 
-    init(descriptor: Int32, path: String, blockSize: Int, durable: Bool) {
+    init(descriptor: Int32, path: String, blockSize: Int, cachePolicy: StagingFile.CachePolicy) {
         self.descriptor = descriptor
         self.path = path
-        self.durable = durable
+        self.cachePolicy = cachePolicy
         free = (0..<4).map { _ in .allocate(byteCount: blockSize, alignment: 4096) }
     }
 
@@ -162,6 +175,7 @@ private final class BlockWriter: @unchecked Sendable {
             }
             hasher = SHA256()
             written = 0
+            dropped = 0
         }
     }
 
@@ -194,9 +208,8 @@ private final class BlockWriter: @unchecked Sendable {
             let bytes = UnsafeRawBufferPointer(rebasing: block[0..<count])
             hasher.update(bufferPointer: bytes)
             let error = writeAll(bytes)
-            // Start writing this block to disk now, so the fsync before install has little left to do.
-            if durable { _ = csystem_start_writeback(descriptor, written, Int64(count)) }
             written += Int64(count)
+            if cachePolicy == .streamToDisk { streamBehind(Int64(count)) }
             condition.lock()
             busy = false
             if let error, failure == nil { failure = error }
@@ -204,6 +217,17 @@ private final class BlockWriter: @unchecked Sendable {
             condition.broadcast()
         }
         condition.unlock()
+    }
+
+    /// Starts writeback of the block just written and drops the pages `dropLag` behind it. Neither
+    /// call waits for the disk; pages not yet clean simply stay cached.
+    private func streamBehind(_ count: Int64) {
+        _ = csystem_start_writeback(descriptor, written - count, count)
+        let upTo = written - Self.dropLag
+        if upTo > dropped {
+            _ = csystem_drop_cached(descriptor, dropped, upTo - dropped)
+            dropped = upTo
+        }
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) -> PkgfetchError? {

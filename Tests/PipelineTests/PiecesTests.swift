@@ -18,10 +18,16 @@ import TestSupport
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.join("f"))) == big)
     }
 
-    @Test func durableStagingFileSyncsWhatItHashed() throws {
+    @Test func streamedStagingFileKeepsEveryByteItDropsFromTheCache() throws {
         let dir = try TemporaryDirectory()
-        let file = try StagingFile(path: dir.join("f"), durable: true)
-        let data = Data((0..<(1 << 20) + 17).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let file = try StagingFile(path: dir.join("f"), cachePolicy: .streamToDisk)
+        // Past the drop lag (8 MiB) twice over, with a reset in between, and an odd tail.
+        try file.write(Data(repeating: 1, count: 12 << 20))
+        try file.reset()
+        // A period of 1 MiB + 1 so that a block written at the wrong offset changes the bytes.
+        let period = Data((0..<(1 << 20) + 1).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        var data = Data()
+        for _ in 0..<20 { data.append(period) }
         try file.write(data)
         try file.sync()
         #expect(try file.finish().digest.hex == data.sha256Hex)

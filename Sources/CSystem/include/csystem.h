@@ -18,7 +18,13 @@ static inline int csystem_rename_exchange(const char *a, const char *b) {
 static inline int csystem_start_writeback(int fd, long long offset, long long length) {
     return (int)syscall(SYS_sync_file_range, fd, (off_t)offset, (off_t)length, 2 /* SYNC_FILE_RANGE_WRITE */);
 }
+/// Drops a written range's clean pages from the page cache (posix_fadvise DONTNEED); pages still
+/// dirty or under writeback stay. Returns 0 or an errno value.
+static inline int csystem_drop_cached(int fd, long long offset, long long length) {
+    return posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);
+}
 #else
+static inline int csystem_drop_cached(int fd, long long offset, long long length) { (void)fd; (void)offset; (void)length; return 0; }
 static inline int csystem_start_writeback(int fd, long long offset, long long length) { (void)fd; (void)offset; (void)length; return -1; }
 static inline int csystem_rename_exchange(const char *a, const char *b) { (void)a; (void)b; return -1; }
 #endif
