@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import Pipeline
 import SourcesHTTP
 
@@ -19,6 +18,9 @@ struct FetchCommand: AsyncParsableCommand {
     @Argument(help: "The package's CDN URL.")
     var url: String
 
+    @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
+    var sha256: SHA256Digest?
+
     @Option(name: .long, help: ArgumentHelp("Directory to unpack the package into (merged by default).", valueName: "dir"))
     var dest: String?
 
@@ -31,47 +33,11 @@ struct FetchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "With --dest: place the file in the directory under its own name instead of unpacking it.")
     var noUnpack = false
 
-    @Flag(name: .long, help: "Force the file to disk (fsync) before it is installed, for a run followed by a power cut or a hard reset; slower where the disk is slower than the network.")
-    var fsync = false
-
-    @OptionGroup(title: "Resolution")
-    var resolution: ResolutionOptions
-
-    @OptionGroup(title: "Transport and credentials")
-    var transport: TransportOptions
-
-    @OptionGroup(title: "Azure managed identity (private Azure Container Registry)")
-    var identity: IdentityOptions
-
-    @Option(name: .long, help: "Retries per source after the first try.")
-    var retries = 5
-
-    @Option(name: .long, help: ArgumentHelp("First backoff delay (doubles each retry, with jitter): 500ms, 10s, 2m.", valueName: "duration"))
-    var retryDelay = DurationArgument(.seconds(10))
-
-    @Option(name: .long, help: ArgumentHelp("Timeout of each attempt.", valueName: "duration"))
-    var timeout = DurationArgument(.seconds(300))
-
-    @Option(name: .long, help: ArgumentHelp("Deadline for the whole run, retries included.", valueName: "duration"))
-    var deadline: DurationArgument?
-
-    @OptionGroup(title: "Unpack limits")
-    var limits: UnpackLimitOptions
-
-    @Option(name: .long, help: ArgumentHelp("Append one JSON object per step to this file.", valueName: "file"))
-    var events: String?
-
     @Option(name: .long, help: "Progress display on stderr: auto (terminal only), terminal, plain (a line every few seconds), none.")
     var progress: Progress = .auto
 
-    @Flag(name: .long, help: "Print the result as one JSON object on stdout.")
-    var json = false
-
-    @Flag(name: [.short, .long], help: "Print errors only.")
-    var quiet = false
-
-    @Flag(name: [.short, .long], help: "Log each step on stderr.")
-    var verbose = false
+    @OptionGroup
+    var options: PipelineOptions
 
     func validate() throws {
         switch (dest, output) {
@@ -80,12 +46,6 @@ struct FetchCommand: AsyncParsableCommand {
         default: break
         }
         if output != nil, noUnpack { throw ValidationError("--no-unpack goes with --dest; --output never unpacks") }
-        if retries < 0 { throw ValidationError("--retries must be 0 or more") }
-        if timeout.duration <= .zero { throw ValidationError("--timeout must be more than zero") }
-        if quiet, verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
-        if identity.identityClientId != nil, transport.username != nil || transport.registryConfig != nil {
-            throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
-        }
     }
 
     func run() async throws {
@@ -93,47 +53,28 @@ struct FetchCommand: AsyncParsableCommand {
         let target: InstallTarget = if let output { .file(path: output) } else {
             .directory(path: dest!, mode: mode, unpack: !noUnpack)
         }
-        let emitter = EventEmitter(sink: try events.map(JSONLinesEventSink.init(path:)) ?? DiscardingEventSink())
+        let emitter = try options.eventEmitter()
         do {
-            let request = try resolution.request(url: url, target: target)
-            let curl = transport.transport()
-            let registry = request.bootstrapRegistry
-            let schemes = transport.schemePolicy(for: registry)
-            var runner = PipelineRunner(
-                plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
-                                          stallTimeout: transport.stallTimeout.duration,
-                                          registryCredentials: try transport.registryCredentials(for: registry, identity: identity,
-                                                                                                 transport: curl, schemes: schemes),
-                                          registrySchemes: schemes),
-                retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
-                                   perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
-                events: emitter, progress: progressReporter(), unpackLimits: limits.limits)
-            runner.logger = Self.logger(quiet: quiet, verbose: verbose)
-            runner.durableInstall = fsync
+            let request = try options.resolution.request(url: url, target: target, sha256: sha256)
+            let runner = try options.runner(events: emitter, progress: progressReporter())
             let result = try await runner.run(request)
-            ResultReport.success(result, json: json, quiet: quiet)
+            ResultReport.success(result, json: options.json, quiet: options.quiet)
         } catch {
             let failure = PkgfetchError.from(error)
             emitter.emit(task: "fetch-package", since: started, outcome: "failed", error: failure)
-            if json { ResultReport.failure(failure) }
+            if options.json { ResultReport.failure(failure) }
             throw failure
         }
     }
 
     private func progressReporter() -> any ProgressReporter {
-        if quiet || json { return SilentProgress() }
+        if options.quiet || options.json { return SilentProgress() }
         switch progress {
         case .none: return SilentProgress()
         case .plain: return StderrProgress(style: .plain)
         case .terminal: return StderrProgress(style: .terminal)
         case .auto: return isatty(STDERR_FILENO) == 1 ? StderrProgress(style: .terminal) : SilentProgress()
         }
-    }
-
-    static func logger(quiet: Bool, verbose: Bool) -> Logger {
-        var logger = Logger(label: "pkgfetch") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = quiet ? .error : verbose ? .debug : .warning
-        return logger
     }
 }
 

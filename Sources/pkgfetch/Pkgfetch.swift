@@ -8,7 +8,7 @@ struct Pkgfetch: AsyncParsableCommand {
         commandName: "pkgfetch",
         abstract: "Fetch, verify, unpack and install node packages from a CDN or a bootstrap registry.",
         version: "0.1.0",
-        subcommands: [FetchCommand.self, ResolveCommand.self, PluginsCommand.self, ExitCodesCommand.self]
+        subcommands: [FetchCommand.self, BatchCommand.self, ResolveCommand.self, PluginsCommand.self, ExitCodesCommand.self]
     )
 }
 

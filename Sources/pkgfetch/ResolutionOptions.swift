@@ -1,16 +1,13 @@
 import ArgumentParser
 import Pipeline
 
-/// What decides the plan: shared by `fetch` and `resolve`.
+/// What decides the plan: shared by `fetch`, `batch` and `resolve`.
 struct ResolutionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Bootstrap container registry (host[:port][/prefix], with or without https://). When set, packages are pulled from it.", valueName: "registry"))
     var bootstrapRegistry: String?
 
     @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Directory searched recursively for a pre-cached copy (repeatable); a hit is tried first.", valueName: "dir"))
     var cacheDirectories: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
-    var sha256: SHA256Digest?
 
     @Option(name: .long, help: ArgumentHelp("Platform to pick from a multi-platform index: os/arch[/variant][:os.version]. Default: from the URL, else this machine.", valueName: "platform"))
     var platform: Platform?
@@ -29,8 +26,9 @@ struct ResolutionOptions: ParsableArguments {
         try CDNURLResolver(extraRules: rules.map(CDNURLResolver.loadRules(from:)) ?? [])
     }
 
-    func request(url: String, target: InstallTarget) throws -> PackageRequest {
+    /// The request for one package; `platform` overrides `--platform`.
+    func request(url: String, target: InstallTarget, sha256: SHA256Digest? = nil, platform: Platform? = nil) throws -> PackageRequest {
         PackageRequest(url: url, bootstrapRegistry: try registry(), cacheDirectories: cacheDirectories,
-                       expectedDigest: sha256, platform: platform, fallbackToCDN: fallbackToCDN, target: target)
+                       expectedDigest: sha256, platform: platform ?? self.platform, fallbackToCDN: fallbackToCDN, target: target)
     }
 }

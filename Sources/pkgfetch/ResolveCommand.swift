@@ -10,6 +10,9 @@ struct ResolveCommand: ParsableCommand {
     @Argument(help: "The package's CDN URL.")
     var url: String
 
+    @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
+    var sha256: SHA256Digest?
+
     @OptionGroup var resolution: ResolutionOptions
 
     @Flag(name: .long, help: "Print the plan as one JSON object.")
@@ -19,7 +22,7 @@ struct ResolveCommand: ParsableCommand {
         var plugins = PluginRegistry()
         plugins.register(resolver: try resolution.resolver(), named: "cdn")
         let runner = PipelineRunner(plugins: plugins)
-        let plan = try runner.plan(for: try resolution.request(url: url, target: .file(path: ".")))
+        let plan = try runner.plan(for: try resolution.request(url: url, target: .file(path: "."), sha256: sha256))
         if json {
             var object: [String: Any] = [
                 "rule": plan.rule, "package": plan.package, "fileName": plan.fileName,

@@ -3,7 +3,7 @@ import Pipeline
 
 /// What `fetch` prints when it ends: a line for people, or one JSON object with `--json`.
 enum ResultReport {
-    static func success(_ result: RunResult, json: Bool, quiet: Bool) {
+    static func success(_ result: RunResult, json: Bool, quiet: Bool, extra: [String: Any] = [:]) {
         if json {
             var object: [String: Any] = [
                 "outcome": "ok", "exitCode": 0, "package": result.plan.package, "fileName": result.plan.fileName,
@@ -13,16 +13,17 @@ enum ResultReport {
             if let version = result.plan.version { object["version"] = version }
             if let reference = result.plan.reference { object["reference"] = reference }
             if let entries = result.unpackedEntries { object["entries"] = entries }
-            printJSON(object)
+            printJSON(object.merging(extra) { _, new in new })
         } else if !quiet {
             let version = result.plan.version.map { " \($0)" } ?? ""
             print("installed \(result.plan.package)\(version) from \(result.source) -> \(result.destination) (\(result.bytes) bytes, \(result.digest), \(result.durationMs) ms)")
         }
     }
 
-    static func failure(_ failure: PkgfetchError) {
-        printJSON(["outcome": "failed", "error": failure.kind.name, "exitCode": Int(failure.kind.exitCode),
-                   "message": failure.message])
+    static func failure(_ failure: PkgfetchError, extra: [String: Any] = [:]) {
+        let object: [String: Any] = ["outcome": "failed", "error": failure.kind.name, "exitCode": Int(failure.kind.exitCode),
+                                     "message": failure.message]
+        printJSON(object.merging(extra) { _, new in new })
     }
 
     /// One JSON value (an object or an array) on one line of stdout.

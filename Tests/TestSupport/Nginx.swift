@@ -63,7 +63,7 @@ public final class Nginx: @unchecked Sendable {
 
     public var errorLog: String { (try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "" }
 
-    /// Request lines nginx logged: `METHOD /path STATUS range`.
+    /// Request lines nginx logged: `METHOD /path STATUS "range" conn=N` (N numbers the TCP connection).
     public var accessLog: [String] {
         ((try? String(contentsOfFile: directory.join("access.log"), encoding: .utf8)) ?? "")
             .split(separator: "\n").map(String.init)
@@ -99,7 +99,7 @@ public final class Nginx: @unchecked Sendable {
         \(preamble(dir))
         http {
             default_type application/octet-stream;
-            log_format requests '$request_method $uri $status "$http_range"';
+            log_format requests '$request_method $uri $status "$http_range" conn=$connection';
             access_log \(dir)/access.log requests;
             \(temporaryPaths(dir))
             sendfile on;

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Runs several packages with one `PipelineRunner`, so they share its connections, registry
+/// credentials and tokens: at most `parallel` at once, under one deadline for the whole batch.
+/// Packages that install to the same directory run one after another in the order given, so when
+/// two hold the same file the later one's copy is the one left.
+public struct BatchRunner: Sendable {
+    public var runner: PipelineRunner
+    public var parallel: Int
+
+    public init(runner: PipelineRunner, parallel: Int = 4) {
+        self.runner = runner
+        self.parallel = max(1, parallel)
+    }
+
+    /// Rejects requests that would overwrite each other: a destination may be shared only by
+    /// packages that all merge into it as a directory.
+    public static func checkDestinations(_ requests: [PackageRequest]) throws {
+        var first: [String: (index: Int, target: InstallTarget)] = [:]
+        for (index, request) in requests.enumerated() {
+            let key = FileSystem.absolute(request.target.path)
+            guard let earlier = first[key] else {
+                first[key] = (index, request.target)
+                continue
+            }
+            if !request.target.mergesIntoDirectory || !earlier.target.mergesIntoDirectory {
+                throw PkgfetchError(.usage, "packages \(earlier.index + 1) and \(index + 1) both install to \(key); only directories merged into (--merge) may be shared")
+            }
+        }
+    }
+
+    /// Runs every request and returns their outcomes in the order given; `report` hears each one
+    /// as it ends (with its index), from whichever task ran it.
+    public func run(_ requests: [PackageRequest],
+                    report: @escaping @Sendable (Int, Result<RunResult, PkgfetchError>) -> Void = { _, _ in })
+        async -> [Result<RunResult, PkgfetchError>] {
+        let deadline = runner.retry.deadline.map { runner.clock.now + $0 }
+        var lanes: [[Int]] = []
+        var laneOf: [String: Int] = [:]
+        for (index, request) in requests.enumerated() {
+            let key = FileSystem.absolute(request.target.path)
+            if let lane = laneOf[key] { lanes[lane].append(index) } else {
+                laneOf[key] = lanes.count
+                lanes.append([index])
+            }
+        }
+        var outcomes = [Result<RunResult, PkgfetchError>?](repeating: nil, count: requests.count)
+        await withTaskGroup(of: [(Int, Result<RunResult, PkgfetchError>)].self) { group in
+            var next = 0
+            func startLane() {
+                guard next < lanes.count else { return }
+                let lane = lanes[next]
+                next += 1
+                group.addTask { [self] in
+                    var ended: [(Int, Result<RunResult, PkgfetchError>)] = []
+                    for index in lane {
+                        let outcome = await runOne(requests[index], deadline: deadline)
+                        report(index, outcome)
+                        ended.append((index, outcome))
+                    }
+                    return ended
+                }
+            }
+            for _ in 0..<parallel { startLane() }
+            for await ended in group {
+                for (index, outcome) in ended { outcomes[index] = outcome }
+                startLane()
+            }
+        }
+        return outcomes.map { $0! }
+    }
+
+    /// One package, with its own operation id in the events and what is left of the batch's deadline.
+    private func runOne(_ request: PackageRequest, deadline: ContinuousClock.Instant?) async -> Result<RunResult, PkgfetchError> {
+        var runner = self.runner
+        runner.events = EventEmitter(sink: runner.events.sink)
+        if let deadline { runner.retry.deadline = max(.zero, runner.clock.now.duration(to: deadline)) }
+        let started = runner.clock.now
+        do {
+            return .success(try await runner.run(request))
+        } catch {
+            let failure = PkgfetchError.from(error)
+            runner.events.emit(task: "fetch-package", since: started, outcome: "failed", error: failure)
+            return .failure(failure)
+        }
+    }
+}
+
+extension InstallTarget {
+    var mergesIntoDirectory: Bool {
+        if case .directory(_, .merge, _) = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// `pkgfetch batch LIST`: many packages in one process, sharing connections and registry tokens.
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Fetch, verify and install every package of a JSON list in one run.",
+        discussion: """
+            LIST is a JSON array; each entry has "url" and one of "dest" or "output", and may add \
+            "sha256", "platform", and with "dest", "replace" and "unpack" (true/false). Packages share \
+            one connection pool and one set of registry tokens; packages that install to the same \
+            directory run in list order. Every package is tried; the exit code is the first failed \
+            package's (in list order), or 0.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The JSON list of packages ('-' reads standard input).", valueName: "list"))
+    var list: String
+
+    @Option(name: .long, help: "Packages fetched at the same time.")
+    var parallel = 4
+
+    @OptionGroup
+    var options: PipelineOptions
+
+    func validate() throws {
+        if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+        if list == "-", options.transport.passwordStdin {
+            throw ValidationError("the list and --password-stdin cannot both be read from standard input")
+        }
+    }
+
+    func run() async throws {
+        let packages = try BatchList.load(from: list).entries
+        let requests = try packages.map { entry in
+            try options.resolution.request(url: entry.url, target: entry.target, sha256: entry.sha256, platform: entry.platform)
+        }
+        try BatchRunner.checkDestinations(requests)
+        let batch = BatchRunner(runner: try options.runner(events: try options.eventEmitter()), parallel: parallel)
+        let reporter = BatchReporter(urls: packages.map(\.url), json: options.json, quiet: options.quiet)
+        let outcomes = await batch.run(requests, report: reporter.report)
+        let failures = outcomes.enumerated().compactMap { index, outcome -> (Int, PkgfetchError)? in
+            if case .failure(let failure) = outcome { return (index, failure) }
+            return nil
+        }
+        guard let (index, first) = failures.first else { return }
+        throw PkgfetchError(first.kind, "\(failures.count) of \(outcomes.count) packages failed; the first, package \(index + 1) "
+                                + "(\(Redaction.url(packages[index].url))): \(first.message)")
+    }
+}
+
+/// Prints each package's outcome as it ends: a line for people (failures on stderr), or with
+/// `--json` one JSON object per package on stdout, with its position in the list (`index`, from 1).
+final class BatchReporter: Sendable {
+    private let urls: [String]
+    private let json: Bool
+    private let quiet: Bool
+    private let lock = NSLock()
+
+    init(urls: [String], json: Bool, quiet: Bool) {
+        self.urls = urls
+        self.json = json
+        self.quiet = quiet
+    }
+
+    func report(_ index: Int, _ outcome: Result<RunResult, PkgfetchError>) {
+        lock.withLock {
+            switch outcome {
+            case .success(let result):
+                ResultReport.success(result, json: json, quiet: quiet, extra: ["index": index + 1])
+            case .failure(let failure):
+                let url = Redaction.url(urls[index])
+                if json { ResultReport.failure(failure, extra: ["index": index + 1, "url": url]) }
+                ErrorReport.printLine(PkgfetchError(failure.kind, "package \(index + 1) (\(url)): \(failure.message)"))
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Pipeline
+
+/// The packages of a `batch` run, read from a JSON array such as
+///
+///     [{"url": "https://…/cni-plugins-linux-amd64-v1.6.2.tgz", "dest": "/opt/cni/bin", "sha256": "…"},
+///      {"url": "https://…/kubernetes-node-linux-amd64.tar.gz", "output": "/tmp/k.tar.gz"}]
+///
+/// Each entry names its URL and exactly one of `dest` or `output`, and may add `sha256`, `platform`,
+/// and with `dest`, `replace` (bool) and `unpack` (bool, default true). Unknown fields are errors, so
+/// a misspelt `sha256` cannot silently skip a check.
+struct BatchList {
+    struct Entry {
+        var url: String
+        var target: InstallTarget
+        var sha256: SHA256Digest?
+        var platform: Platform?
+    }
+
+    let entries: [Entry]
+
+    /// Reads the list from a file, or from standard input for `-`.
+    static func load(from path: String) throws -> BatchList {
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw PkgfetchError(.usage, "cannot read the batch list \(path)")
+            }
+            data = contents
+        }
+        return try BatchList(json: data)
+    }
+
+    init(json data: Data) throws {
+        let raw: [RawEntry]
+        do {
+            raw = try JSONDecoder().decode([RawEntry].self, from: data)
+        } catch let error as DecodingError {
+            throw Self.describe(error)
+        }
+        guard !raw.isEmpty else { throw PkgfetchError(.usage, "the batch list is empty") }
+        entries = try raw.enumerated().map { index, entry in
+            do {
+                return try entry.resolved()
+            } catch let failure as PkgfetchError {
+                throw PkgfetchError(.usage, "batch list entry \(index + 1): \(failure.message)")
+            }
+        }
+    }
+
+    /// One line naming the entry and the field, instead of the decoder's coding-path dump.
+    private static func describe(_ error: DecodingError) -> PkgfetchError {
+        let (context, problem): (DecodingError.Context?, String) = switch error {
+        case .typeMismatch(let type, let context): (context, "must be \(type == Bool.self ? "true or false" : "a string")")
+        case .valueNotFound(_, let context): (context, "must not be null")
+        case .keyNotFound(let key, let context): (context, "\"\(key.stringValue)\" is missing")
+        case .dataCorrupted(let context): (context, context.debugDescription)
+        @unknown default: (nil, "is malformed")
+        }
+        guard let context, let index = context.codingPath.first?.intValue else {
+            return PkgfetchError(.usage, "the batch list is not a JSON array of packages")
+        }
+        let field = context.codingPath.dropFirst().first.map { "\"\($0.stringValue)\" " } ?? ""
+        return PkgfetchError(.usage, "batch list entry \(index + 1): \(field)\(problem)")
+    }
+}
+
+/// An entry as written, before its fields are checked together.
+private struct RawEntry: Decodable {
+    var url: String
+    var dest: String?
+    var output: String?
+    var sha256: String?
+    var platform: String?
+    var replace: Bool?
+    var unpack: Bool?
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, dest, output, sha256, platform, replace, unpack
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).filter({ !known.contains($0) }).sorted().first {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "unknown field \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))"))
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        url = try container.decode(String.self, forKey: .url)
+        dest = try container.decodeIfPresent(String.self, forKey: .dest)
+        output = try container.decodeIfPresent(String.self, forKey: .output)
+        sha256 = try container.decodeIfPresent(String.self, forKey: .sha256)
+        platform = try container.decodeIfPresent(String.self, forKey: .platform)
+        replace = try container.decodeIfPresent(Bool.self, forKey: .replace)
+        unpack = try container.decodeIfPresent(Bool.self, forKey: .unpack)
+    }
+
+    func resolved() throws -> BatchList.Entry {
+        if url.isEmpty { throw PkgfetchError(.usage, "\"url\" is empty") }
+        let target: InstallTarget
+        switch (dest, output) {
+        case (let dest?, nil):
+            target = .directory(path: dest, mode: replace == true ? .replace : .merge, unpack: unpack ?? true)
+        case (nil, let output?):
+            if replace != nil || unpack != nil {
+                throw PkgfetchError(.usage, "\"replace\" and \"unpack\" go with \"dest\"; \"output\" saves the file as it is")
+            }
+            target = .file(path: output)
+        case (nil, nil): throw PkgfetchError(.usage, "give \"dest\" (unpack into a directory) or \"output\" (save the file)")
+        case (.some, .some): throw PkgfetchError(.usage, "\"dest\" and \"output\" cannot be used together")
+        }
+        if target.path.isEmpty { throw PkgfetchError(.usage, "\"dest\" or \"output\" is empty") }
+        let digest = try sha256.map { text in
+            guard let digest = SHA256Digest(text) else { throw PkgfetchError(.usage, "\"sha256\" is not a SHA-256 (64 hex digits)") }
+            return digest
+        }
+        let parsedPlatform = try platform.map { text in
+            guard let parsed = Platform(parsing: text) else { throw PkgfetchError(.usage, "\"platform\" is not os/arch[/variant]") }
+            return parsed
+        }
+        return BatchList.Entry(url: url, target: target, sha256: digest, platform: parsedPlatform)
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Pipeline
+import SourcesHTTP
+
+/// The options of every command that runs the pipeline (`fetch`, `batch`): where packages come from,
+/// how hard to try, what to allow in an archive, and what to report.
+struct PipelineOptions: ParsableArguments {
+    @OptionGroup(title: "Resolution")
+    var resolution: ResolutionOptions
+
+    @OptionGroup(title: "Transport and credentials")
+    var transport: TransportOptions
+
+    @OptionGroup(title: "Azure managed identity (private Azure Container Registry)")
+    var identity: IdentityOptions
+
+    @Option(name: .long, help: "Retries per source after the first try.")
+    var retries = 5
+
+    @Option(name: .long, help: ArgumentHelp("First backoff delay (doubles each retry, with jitter): 500ms, 10s, 2m.", valueName: "duration"))
+    var retryDelay = DurationArgument(.seconds(10))
+
+    @Option(name: .long, help: ArgumentHelp("Timeout of each attempt.", valueName: "duration"))
+    var timeout = DurationArgument(.seconds(300))
+
+    @Option(name: .long, help: ArgumentHelp("Deadline for the whole run, retries included.", valueName: "duration"))
+    var deadline: DurationArgument?
+
+    @Flag(name: .long, help: "Force the file to disk (fsync) before it is installed, for a run followed by a power cut or a hard reset.")
+    var fsync = false
+
+    @OptionGroup(title: "Unpack limits")
+    var limits: UnpackLimitOptions
+
+    @Option(name: .long, help: ArgumentHelp("Append one JSON object per step to this file.", valueName: "file"))
+    var events: String?
+
+    @Flag(name: .long, help: "Print the result as JSON on stdout.")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Print errors only.")
+    var quiet = false
+
+    @Flag(name: [.short, .long], help: "Log each step on stderr.")
+    var verbose = false
+
+    func validate() throws {
+        if retries < 0 { throw ValidationError("--retries must be 0 or more") }
+        if timeout.duration <= .zero { throw ValidationError("--timeout must be more than zero") }
+        if quiet, verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
+        if identity.identityClientId != nil, transport.username != nil || transport.registryConfig != nil {
+            throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
+        }
+    }
+
+    func eventEmitter() throws -> EventEmitter {
+        EventEmitter(sink: try events.map(JSONLinesEventSink.init(path:)) ?? DiscardingEventSink())
+    }
+
+    /// One runner for every package of the run: one connection pool, one set of registry
+    /// credentials and tokens.
+    func runner(events: EventEmitter, progress: any ProgressReporter = SilentProgress()) throws -> PipelineRunner {
+        let curl = transport.transport()
+        let registry = try resolution.registry()
+        let schemes = transport.schemePolicy(for: registry)
+        var runner = PipelineRunner(
+            plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
+                                      stallTimeout: transport.stallTimeout.duration,
+                                      registryCredentials: try transport.registryCredentials(for: registry, identity: identity,
+                                                                                             transport: curl, schemes: schemes),
+                                      registrySchemes: schemes),
+            retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
+                               perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
+            events: events, progress: progress, unpackLimits: limits.limits)
+        runner.logger = logger
+        runner.durableInstall = fsync
+        return runner
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "pkgfetch") { label in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = quiet ? .error : verbose ? .debug : .warning
+        return logger
+    }
+}
