@@ -31,7 +31,7 @@ let package = Package(
         ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
         .executableTarget(name: "pkgfetch", dependencies: [
-            "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers",
+            "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/pkgfetch"),

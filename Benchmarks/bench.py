@@ -180,7 +180,12 @@ def main():
     pull = ("python3 -c \"import oras.client,logging;logging.disable(50);c=oras.client.OrasClient(hostname='"
             f"{REGISTRY}',insecure=True);[c.pull(target='{REGISTRY}/aks/packages/azure/azure-vnet-cni:v1.0.'+str(i),outdir='{out}') for i in %s]\"")
     one_each = " && ".join(pull % f"[{i}]" for i in range(SMALL_COUNT))
+    batch_list = os.path.join(WORK, "small.json")
+    with open(batch_list, "w") as f:
+        json.dump([{"url": f"https://packages.aks.azure.com/azure-cni/v1.0.{i}/binaries/azure-vnet-cni-windows-amd64-v1.0.{i}.zip",
+                    "output": f"{out}/{i}.zip"} for i in range(SMALL_COUNT)], f)
     results.append(case(f"{SMALL_COUNT} packages of 1 MiB from the registry", {
+        "pkgfetch batch (one process for all)": (f"{PKGFETCH} batch {batch_list} --bootstrap-registry {REGISTRY} --quiet", reset),
         "pkgfetch (one process per package)": (fetches, reset),
         "oras (Python, one process per package, as node scripts run oras)": (one_each, reset),
         "oras (Python, one process for all)": (pull % f"range({SMALL_COUNT})", reset),

@@ -66,6 +66,16 @@ run fetch "http://127.0.0.1:$NGINX_PORT/kubernetes/v1.33.7/binaries/kubernetes-n
 sed "s#$WORK#\$WORK#g" "$WORK/events.jsonl"
 grep -q SECRET-SIGNATURE "$WORK/events.jsonl" && echo "LEAK: the signature is in the events" || echo "(no SECRET-SIGNATURE in the events)"
 
+say "A batch: a node's packages in one process (one connection, one registry login), one line each"
+cat > "$WORK/node-packages.json" <<JSON
+[{"url": "$CNI_URL", "dest": "$WORK/node/batch/cni-bin"},
+ {"url": "https://packages.aks.azure.com/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz",
+  "dest": "$WORK/node/batch/k8s", "sha256": "$K8S_SHA"},
+ {"url": "https://packages.aks.azure.com/azure-cni/v9.9.9/binaries/azure-vnet-cni-windows-amd64-v9.9.9.zip",
+  "output": "$WORK/node/batch/missing.zip"}]
+JSON
+run batch "$WORK/node-packages.json" --bootstrap-registry "127.0.0.1:$REGISTRY_PORT" --cache-dir "$WORK/cache" --retries 0
+
 say "A wrong digest: exit 50, the installed files stay as they were"
 run fetch "http://127.0.0.1:$NGINX_PORT/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz" \
     --sha256 "$(printf '0%.0s' {1..64})" --dest "$WORK/node/k8s" --retries 0

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystem
 import Foundation
 import Pipeline
 
@@ -16,6 +17,11 @@ struct Pkgfetch: AsyncParsableCommand {
 @main
 enum PkgfetchMain {
     static func main() async {
+        // Buffers of 128 KiB and more (staging blocks, libcurl's receive buffer) are mmapped, so they
+        // go back to the system when freed. glibc's default raises that threshold each time such a
+        // buffer is freed; a batch then kept every package's buffers in its heap arenas (30 packages:
+        // 58 MiB peak instead of 36).
+        _ = csystem_mmap_allocations_from(128 << 10)
         do {
             var command = try Pkgfetch.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
