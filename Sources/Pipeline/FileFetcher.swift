@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 #endif
 
-/// Copies a local file (a cache hit, or a `file://` URL) into staging, hashing as it goes.
+/// Copies a local file (a cache hit, or a `file://` URL) into staging, hashing as it goes; or, for
+/// an archive about to be unpacked, only hashes it and lends it to the unpacker (no copy).
 public struct FileFetcher: Fetcher {
     public init() {}
 
@@ -15,6 +16,7 @@ public struct FileFetcher: Fetcher {
         }
         defer { close(input) }
         try file.reset()
+        _ = try file.borrow(input, describedAs: path)
         var info = stat()
         let total: Int64? = fstat(input, &info) == 0 ? Int64(info.st_size) : nil
         context.progress.started(source, totalBytes: total)

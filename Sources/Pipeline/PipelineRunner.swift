@@ -60,8 +60,8 @@ public struct PipelineRunner: Sendable {
         }
 
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
-        let staging = try StagingArea(near: request.target.path,
-                                      cachePolicy: request.target.unpacks ? .keep : .streamToDisk)
+        let unpacks = request.target.unpacks && plan.format != nil
+        let staging = try StagingArea(near: request.target.path, role: unpacks ? .unpacked : .installed)
         defer { staging.remove() }
         let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
         let installStart = clock.now
@@ -158,6 +158,7 @@ public struct PipelineRunner: Sendable {
                 let started = clock.now
                 do {
                     let report = try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: unpackLimits)
+                    try fetched.file.confirmUnchanged()
                     events.emit(task: "unpack", source: fetched.source, bytes: report.bytes, since: started, outcome: "ok")
                     entries = report.entries
                 } catch {

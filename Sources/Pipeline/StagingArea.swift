@@ -4,12 +4,12 @@ import Foundation
 /// unpacked before the final rename. Removed whatever happens, so nothing half-made is ever left.
 public final class StagingArea: @unchecked Sendable {
     public let path: String
-    /// What staging files do with their written pages.
-    public let cachePolicy: StagingFile.CachePolicy
+    /// What becomes of the files fetched here.
+    public let role: StagingFile.Role
 
     /// Creates the staging directory in the closest existing ancestor of `destination`.
-    public init(near destination: String, cachePolicy: StagingFile.CachePolicy = .keep) throws {
-        self.cachePolicy = cachePolicy
+    public init(near destination: String, role: StagingFile.Role = .unpacked) throws {
+        self.role = role
         let parent = FileSystem.nearestExistingDirectory(for: destination)
         let name = ".pkgfetch-staging-\(UUID().uuidString.prefix(8).lowercased())"
         path = (parent as NSString).appendingPathComponent(name)
@@ -20,7 +20,7 @@ public final class StagingArea: @unchecked Sendable {
 
     /// A staging file for one source's download.
     public func file(named name: String) throws -> StagingFile {
-        try StagingFile(path: (path as NSString).appendingPathComponent(name), cachePolicy: cachePolicy)
+        try StagingFile(path: (path as NSString).appendingPathComponent(name), role: role)
     }
 
     /// An empty directory to unpack into.

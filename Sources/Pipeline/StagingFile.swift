@@ -9,33 +9,58 @@ import Glibc
 /// and writes, so receiving, hashing and writing overlap on two cores and the content is never read
 /// back to verify it. It keeps what earlier attempts wrote, so a fetcher can resume.
 public final class StagingFile: @unchecked Sendable {
-    public let path: String
+    /// Where the content is: the staging file, or a borrowed local copy (see `borrow`).
+    public var path: String { borrowed?.path ?? stagingPath }
+    private let stagingPath: String
     private let writer: BlockWriter
     private var current: UnsafeMutableRawBufferPointer?
     private var filled = 0
+    private var borrowed: BorrowedFile?
     /// Bytes accepted so far (written or queued to be).
     public private(set) var byteCount: Int64 = 0
+    public let role: Role
 
     static let blockSize = 256 << 10
 
-    /// What happens to written pages in the page cache.
-    public enum CachePolicy: Sendable {
-        /// Leave them cached: the file is read again right away (an archive about to be unpacked).
-        case keep
-        /// Start writing each block to disk as soon as it is written and drop it from the page cache a
-        /// few MiB later. A 1 GiB package then never holds 1 GiB of dirty memory (which a node needs for
-        /// other things and which is slow to allocate on some VMs), and `sync()` has little left to do.
-        case streamToDisk
+    /// What becomes of the file once fetched, which decides how its pages are written.
+    public enum Role: Sendable {
+        /// It is installed as it is. Each block's writeback starts as soon as it is written and the
+        /// block is dropped from the page cache a few MiB later: a 1 GiB package never holds 1 GiB of
+        /// dirty memory (which a node needs for other things, and which is slow to allocate on some
+        /// VMs), and `sync()` has little left to do.
+        case installed
+        /// It is read once by an unpacker, then deleted: its pages stay cached for the unpacker, and a
+        /// local copy (a cache hit) may be borrowed instead of copied.
+        case unpacked
     }
 
     /// Creates (or truncates) the file at `path`.
-    public init(path: String, cachePolicy: CachePolicy = .keep) throws {
-        self.path = path
+    public init(path: String, role: Role = .unpacked) throws {
+        stagingPath = path
+        self.role = role
         let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.destinationIO, "cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
-        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, cachePolicy: cachePolicy)
+        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, streamToDisk: role == .installed)
+    }
+
+    /// For an `.unpacked` file: takes the open local file `descriptor` (whose bytes the caller then
+    /// passes to `write`, to be hashed but not written) as the content, instead of copying it. Returns
+    /// false, changing nothing, for an `.installed` file or once bytes were written; the caller copies.
+    /// `confirmUnchanged()` after the unpack tells whether the file was written to meanwhile.
+    public func borrow(_ descriptor: Int32, describedAs name: String) throws -> Bool {
+        guard role == .unpacked, byteCount == 0, current == nil else { return false }
+        let borrowed = try BorrowedFile(descriptor, name: name)
+        try writer.setHashOnly(true)
+        self.borrowed = borrowed
+        return true
+    }
+
+    /// Throws when a borrowed file changed (size, modification or change time) since it was borrowed,
+    /// so what was unpacked may not be what was hashed. Nothing to check for a file of our own.
+    public func confirmUnchanged() throws {
+        try borrowed?.confirmUnchanged()
     }
 
     deinit {
@@ -63,10 +88,14 @@ public final class StagingFile: @unchecked Sendable {
         try data.withUnsafeBytes { try write($0) }
     }
 
-    /// Drops everything written so far: the next byte written is byte 0 again.
+    /// Drops everything written (or borrowed) so far: the next byte written is byte 0 again.
     public func reset() throws {
         try submitCurrent()
         try writer.restart()
+        if borrowed != nil {
+            borrowed = nil
+            try writer.setHashOnly(false)
+        }
         byteCount = 0
     }
 
@@ -109,16 +138,18 @@ private final class BlockWriter: @unchecked Sendable {
     private var closed = false
     private var thread: Thread?
 
-    private let cachePolicy: StagingFile.CachePolicy
+    private let streamToDisk: Bool
+    /// Hash blocks without writing them (the content is a borrowed file).
+    private var hashOnly = false
     /// Bytes below this offset have been offered to the page cache to drop.
     private var dropped: Int64 = 0
     /// How far behind the last write pages are dropped: by then their writeback has usually finished.
     static let dropLag: Int64 = 8 << 20
 
-    init(descriptor: Int32, path: String, blockSize: Int, cachePolicy: StagingFile.CachePolicy) {
+    init(descriptor: Int32, path: String, blockSize: Int, streamToDisk: Bool) {
         self.descriptor = descriptor
         self.path = path
-        self.cachePolicy = cachePolicy
+        self.streamToDisk = streamToDisk
         free = (0..<4).map { _ in .allocate(byteCount: blockSize, alignment: 4096) }
     }
 
@@ -179,6 +210,11 @@ private final class BlockWriter: @unchecked Sendable {
         }
     }
 
+    func setHashOnly(_ value: Bool) throws {
+        try drain()
+        condition.withLock { hashOnly = value }
+    }
+
     func sync() throws {
         try drain()
         guard fsync(descriptor) == 0 else {
@@ -204,12 +240,16 @@ private final class BlockWriter: @unchecked Sendable {
             if queue.isEmpty, closed { break }
             let (block, count) = queue.removeFirst()
             busy = true
+            let writes = !hashOnly
             condition.unlock()
             let bytes = UnsafeRawBufferPointer(rebasing: block[0..<count])
             hasher.update(bufferPointer: bytes)
-            let error = writeAll(bytes)
-            written += Int64(count)
-            if cachePolicy == .streamToDisk { streamBehind(Int64(count)) }
+            var error: PkgfetchError?
+            if writes {
+                error = writeAll(bytes)
+                written += Int64(count)
+                if streamToDisk { streamBehind(Int64(count)) }
+            }
             condition.lock()
             busy = false
             if let error, failure == nil { failure = error }
@@ -241,5 +281,40 @@ private final class BlockWriter: @unchecked Sendable {
             offset += written
         }
         return nil
+    }
+}
+
+/// A local file taken as a staging file's content (`StagingFile.borrow`): held open, so replacing it
+/// changes nothing, and checked after use for any change to it meanwhile (a write moves its size or
+/// modification time; a write that puts those back still moves its change time).
+private final class BorrowedFile {
+    let descriptor: Int32
+    let name: String
+    private let before: stat
+
+    init(_ descriptor: Int32, name: String) throws {
+        let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        var info = stat()
+        guard copy >= 0, fstat(copy, &info) == 0 else {
+            if copy >= 0 { Glibc.close(copy) }
+            throw PkgfetchError(.noSource, "cannot use \(name): \(String(cString: strerror(errno)))")
+        }
+        self.descriptor = copy
+        self.name = name
+        before = info
+    }
+
+    deinit { Glibc.close(descriptor) }
+
+    /// The same open file, by a path any reader can open.
+    var path: String { "/proc/self/fd/\(descriptor)" }
+
+    func confirmUnchanged() throws {
+        var now = stat()
+        guard fstat(descriptor, &now) == 0, now.st_size == before.st_size,
+              now.st_mtim.tv_sec == before.st_mtim.tv_sec, now.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+              now.st_ctim.tv_sec == before.st_ctim.tv_sec, now.st_ctim.tv_nsec == before.st_ctim.tv_nsec else {
+            throw PkgfetchError(.integrityMismatch, "\(name) changed (its size or times) while it was verified and unpacked; nothing was installed")
+        }
     }
 }

@@ -33,6 +33,28 @@ import TestSupport
         #expect(try Files.sha256(dir.join("out/durable.tar.gz")) == expected)
     }
 
+    /// A cached archive is unpacked where it lies (verified, not copied), and stays as it was.
+    @Test func preCachedArchiveUnpacksAndTheCacheStaysIntact() throws {
+        let dir = try TemporaryDirectory("cache-unpack")
+        try FileManager.default.createDirectory(atPath: dir.join("tree/kubernetes/node/bin"), withIntermediateDirectories: true)
+        try Files.writeRandom(dir.join("tree/kubernetes/node/bin/kubelet"), size: 3_000_000, seed: 7)
+        try FileManager.default.createDirectory(atPath: dir.join("cache"), withIntermediateDirectories: true)
+        let cached = dir.join("cache/kubernetes-node-linux-amd64.tar.gz")
+        _ = try Processes.check(["tar", "-czf", cached, "-C", dir.join("tree"), "kubernetes"])
+        let before = try Files.sha256(cached)
+        let run = try PkgfetchCLI.run(["fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"), "--sha256", before,
+                                       "--dest", dir.join("node")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(dir.join("node/kubernetes/node/bin/kubelet")) == (try Files.sha256(dir.join("tree/kubernetes/node/bin/kubelet"))))
+        #expect(try Files.sha256(cached) == before)
+        #expect(dir.listing().filter { $0.contains(".pkgfetch-staging") }.isEmpty)
+        // A wrong digest: the cached archive is not unpacked, nothing is installed.
+        let wrong = try PkgfetchCLI.run(["fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"), "--retries", "0",
+                                         "--sha256", String(repeating: "0", count: 64), "--dest", dir.join("other")])
+        #expect(wrong.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.join("other")))
+    }
+
     @Test func digestMismatchOnTheCacheExits50AndLeavesNothing() throws {
         let dir = try TemporaryDirectory("cache")
         try FileManager.default.createDirectory(atPath: dir.join("cache"), withIntermediateDirectories: true)
