@@ -3,14 +3,16 @@
 
 Each case runs every tool BENCH_RUNS times, interleaved (A B C A B C …), under /usr/bin/time, and
 reports the median wall time, CPU time (user+sys) and peak RSS per tool, and pkgfetch's ratio to
-each peer. Prints a Markdown table; writes the raw numbers to bench-results.json."""
+each peer. Prints a Markdown table; writes the raw numbers to bench-results.json.
+`bench.py --render bench-results.json` prints the tables of an earlier run again."""
 import hashlib, json, logging, os, platform, shutil, statistics, subprocess, sys, tarfile, time, zipfile
 
 logging.disable(logging.CRITICAL)
-PKGFETCH = os.environ["PKGFETCH"]
-WORK = os.environ["WORK"]
-CDN = f"http://127.0.0.1:{os.environ['NGINX_PORT']}"
-REGISTRY = f"127.0.0.1:{os.environ['REGISTRY_PORT']}"
+# Set by scripts/bench.sh (not needed for --render).
+PKGFETCH = os.environ.get("PKGFETCH", "")
+WORK = os.environ.get("WORK", "")
+CDN = f"http://127.0.0.1:{os.environ.get('NGINX_PORT')}"
+REGISTRY = f"127.0.0.1:{os.environ.get('REGISTRY_PORT')}"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 BLOB_MB = int(os.environ.get("BENCH_BLOB_MB", "1024"))
 UNPACK_MB = int(os.environ.get("BENCH_UNPACK_MB", "200"))
@@ -71,6 +73,15 @@ def case(name, tools, runs=RUNS):
         # Interleaved, and rotated each round so that no tool always runs first.
         for label, (command, setup) in order[round % len(order):] + order[:round % len(order)]:
             samples[label].append(timed(command, setup))
+    result = {"case": name, "tools": summarize(samples)}
+    render(result)
+    return result
+
+
+def summarize(samples):
+    """Medians per tool, and pkgfetch's (the first tool's) ratio to each: of the medians, and the
+    median of the per-round ratios (each round runs every tool back to back, so a round's ratio is
+    measured under the same machine load: steadier on a shared, noisy machine)."""
     rows = {}
     for label, values in samples.items():
         rows[label] = {key: statistics.median(v[key] for v in values) for key in ("wall", "cpu", "rss_mib")}
@@ -78,11 +89,17 @@ def case(name, tools, runs=RUNS):
     first = next(iter(rows))
     for label in rows:
         rows[label]["ratio"] = rows[first]["wall"] / rows[label]["wall"] if rows[label]["wall"] else None
-    print(f"\n### {name}\n\n| tool | median wall s | median CPU s | peak RSS MiB | pkgfetch / tool |\n| --- | ---: | ---: | ---: | ---: |")
-    for label, row in rows.items():
-        print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss_mib']:.1f} | {row['ratio']:.2f} |")
+        pairs = [a["wall"] / b["wall"] for a, b in zip(rows[first]["runs"], rows[label]["runs"]) if b["wall"]]
+        rows[label]["paired_ratio"] = statistics.median(pairs) if pairs else None
+    return rows
+
+
+def render(result):
+    print(f"\n#### {result['case']}\n\n| tool | median wall s | median CPU s | peak RSS MiB | pkgfetch / tool | per-round median |"
+          "\n| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, row in result["tools"].items():
+        print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss_mib']:.1f} | {row['ratio']:.2f} | {row['paired_ratio']:.2f} |")
     sys.stdout.flush()
-    return {"case": name, "tools": rows}
 
 
 def make_tree(root, total_mb, files=2000):
@@ -198,4 +215,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--render":
+        # Prints the tables of an earlier run's bench-results.json again (for the README).
+        for result in json.load(open(sys.argv[2]))["results"]:
+            result["tools"] = summarize({label: row["runs"] for label, row in result["tools"].items()})
+            render(result)
+    else:
+        main()

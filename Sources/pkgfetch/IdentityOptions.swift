@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import SourcesHTTP
 import SourcesORAS
 
@@ -49,11 +50,12 @@ struct IdentityOptions: ParsableArguments {
     }
 
     /// The managed-identity store for `registryHost`, or nil without `--identity-client-id`.
-    func credentialStore(registryHost: String, registryScheme: String, transport: CurlTransport) -> ManagedIdentityCredentialStore? {
+    func credentialStore(registryHost: String, registryScheme: String, transport: CurlTransport,
+                         events: EventEmitter) -> ManagedIdentityCredentialStore? {
         guard let identityClientId else { return nil }
         let configuration = ManagedIdentityCredentialStore.Configuration(
             registryHost: registryHost, registryScheme: registryScheme, clientID: identityClientId, tenantID: tenantId,
             imdsEndpoint: imdsEndpoint ?? IMDSClient.defaultEndpoint, resources: identityResource.map { [$0] })
-        return ManagedIdentityCredentialStore(configuration: configuration, transport: transport)
+        return ManagedIdentityCredentialStore(configuration: configuration, transport: transport, events: events)
     }
 }

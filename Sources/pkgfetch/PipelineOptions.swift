@@ -69,7 +69,7 @@ struct PipelineOptions: ParsableArguments {
             plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
                                       stallTimeout: transport.stallTimeout.duration,
                                       registryCredentials: try transport.registryCredentials(for: registry, identity: identity,
-                                                                                             transport: curl, schemes: schemes),
+                                                                                             transport: curl, schemes: schemes, events: events),
                                       registrySchemes: schemes),
             retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                perAttemptTimeout: timeout.duration, deadline: deadline?.duration),

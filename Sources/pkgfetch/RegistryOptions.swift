@@ -10,13 +10,13 @@ extension TransportOptions {
     /// `--identity-client-id` (an ACR login, asked only when the registry refuses anonymous access);
     /// `--registry-config FILE`; `$DOCKER_CONFIG/config.json`; `~/.docker/config.json`; none (anonymous).
     func registryCredentials(for registry: RegistryAddress?, identity: IdentityOptions? = nil, transport: CurlTransport? = nil,
-                             schemes: RegistrySchemePolicy = RegistrySchemePolicy(),
+                             schemes: RegistrySchemePolicy = RegistrySchemePolicy(), events: EventEmitter = EventEmitter(),
                              readStdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
         throws -> any CredentialStore {
         // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.
         guard let registry else { return AnonymousCredentialStore() }
         if let identity, let store = identity.credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
-                                                              transport: transport ?? CurlTransport()) {
+                                                              transport: transport ?? CurlTransport(), events: events) {
             return store
         }
         if let username, passwordStdin {

@@ -105,6 +105,12 @@ import TestSupport
         #expect(front.contains("POST /oauth2/token 200"))
         #expect(front.contains { $0.hasPrefix("GET /v2/\(E.cniRepository)/blobs/sha256:") && $0.hasSuffix(" 200") })
 
+        // The login's steps are events of the run, in order, each once.
+        let steps = try EventLines(w.work.join("events.jsonl")).objects.filter { ["imds-token", "acr-exchange"].contains($0["task"] as? String) }
+        #expect(steps.map { $0["task"] as? String } == ["imds-token", "acr-exchange"])
+        #expect(steps.allSatisfy { $0["outcome"] as? String == "ok" && $0["durationMs"] != nil })
+        #expect(steps.last?["source"] as? String == "http://\(w.acr.host)/oauth2/exchange")
+
         // No token anywhere: not in stdout, stderr (verbose) or events, not in any file left behind.
         let secrets = w.acr.allSecrets
         #expect(secrets.count == 3)
@@ -178,6 +184,11 @@ import TestSupport
         }
         let events = try EventLines(w.work.join("events.jsonl"))
         #expect(events.task("fetch").last?["error"] as? String == "identity-token-failed")
+        // Each resource's IMDS step failed, with how many tries it took; the exchange was never reached.
+        let imds = events.task("imds-token")
+        #expect(!imds.isEmpty && imds.allSatisfy { $0["outcome"] as? String == "failed" && $0["error"] as? String == "identity-token-failed" })
+        if listening { #expect(imds.first?["attempt"] as? Int == 5) }
+        #expect(events.task("acr-exchange").isEmpty)
     }
 
     @Test func exchangeRefusedEndsWith31() async throws {

@@ -57,9 +57,10 @@ public actor ManagedIdentityCredentialStore: CredentialStore {
     private var pending: Task<ACRLogin.Session, any Error>?
     private var completed = 0
 
-    public init(configuration: Configuration, transport: CurlTransport) {
+    /// `events` hears each login step (`imds-token`, `acr-exchange`): where, how long, how it ended.
+    public init(configuration: Configuration, transport: CurlTransport, events: EventEmitter = EventEmitter()) {
         self.configuration = configuration
-        login = ACRLogin(configuration: configuration,
+        login = ACRLogin(configuration: configuration, events: events,
                          imds: IMDSClient(transport: transport, endpoint: configuration.imdsEndpoint, clientID: configuration.clientID,
                                           retry: configuration.imdsRetry),
                          exchange: ACRTokenExchange(transport: transport, retry: configuration.exchangeRetry))
@@ -118,6 +119,7 @@ struct ACRLogin: Sendable {
     }
 
     let configuration: ManagedIdentityCredentialStore.Configuration
+    let events: EventEmitter
     let imds: IMDSClient
     let exchange: ACRTokenExchange
 
@@ -130,16 +132,20 @@ struct ACRLogin: Sendable {
             if let deadline, ContinuousClock.now >= deadline { break }
             let accessToken: IMDSClient.AccessToken
             do {
-                accessToken = try await imds.accessToken(resource: resource, deadline: deadline)
+                accessToken = try await step("imds-token", at: configuration.imdsEndpoint) {
+                    try await imds.accessToken(resource: resource, deadline: deadline)
+                }
             } catch let failure as StepRetry.Exhausted {
                 imdsFailures.append((resource, failure))
                 continue
             }
             let refreshToken: String
             do {
-                refreshToken = try await exchange.refreshToken(registryHost: configuration.registryHost, scheme: configuration.registryScheme,
-                                                               tenantID: configuration.tenantID, accessToken: accessToken.value,
-                                                               deadline: deadline)
+                refreshToken = try await step("acr-exchange", at: ACRTokenExchange.url(registryHost: configuration.registryHost,
+                                                                                       scheme: configuration.registryScheme)) {
+                    try await exchange.refreshToken(registryHost: configuration.registryHost, scheme: configuration.registryScheme,
+                                                    tenantID: configuration.tenantID, accessToken: accessToken.value, deadline: deadline)
+                }
             } catch let failure as StepRetry.Exhausted {
                 exchangeFailures.append((resource, failure))
                 continue
@@ -153,6 +159,21 @@ struct ACRLogin: Sendable {
             return Session(refreshToken: refreshToken, renewAt: renewAt(claims?.expires))
         }
         throw failure(imds: imdsFailures, exchange: exchangeFailures)
+    }
+
+    /// Runs one login step and reports it as an event; a failure carries its last error and tries.
+    private func step<T: Sendable>(_ task: String, at location: String, _ body: () async throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        let source = Source.url(location)
+        do {
+            let value = try await body()
+            events.emit(task: task, source: source, since: started, outcome: "ok")
+            return value
+        } catch let failure as StepRetry.Exhausted {
+            events.emit(task: task, source: source, since: started, outcome: "failed", error: failure.last, attempt: failure.tries,
+                        status: failure.last.status)
+            throw failure
+        }
     }
 
     func renewAt(_ expires: Date?) -> ContinuousClock.Instant {
