@@ -18,6 +18,7 @@ public enum ErrorKind: Int32, CaseIterable, Sendable, Codable {
     case unpackFailed = 60
     case unsafeArchive = 61
     case destinationIO = 70
+    case interrupted = 130
 
     public var exitCode: Int32 { rawValue }
 
@@ -41,6 +42,7 @@ public enum ErrorKind: Int32, CaseIterable, Sendable, Codable {
         case .unpackFailed: "unpack-failed"
         case .unsafeArchive: "unsafe-archive"
         case .destinationIO: "destination-io"
+        case .interrupted: "interrupted"
         }
     }
 
@@ -64,6 +66,7 @@ public enum ErrorKind: Int32, CaseIterable, Sendable, Codable {
         case .unpackFailed: "corrupt or unsupported archive"
         case .unsafeArchive: "an entry would escape the destination (or is otherwise refused)"
         case .destinationIO: "cannot write/rename into the destination (permissions, disk full)"
+        case .interrupted: "stopped by SIGINT, SIGTERM or SIGHUP; staging removed, installs in flight finished"
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Moves a staged result into place so that the destination holds either its old content or the
-/// complete new content. Every check happens before the first rename.
+/// complete new content. Every check happens before the first rename, and a signal waits for the
+/// renames in flight (`Interruption`).
 public enum Installer {
     /// `--output FILE`: one rename over the old file.
     public static func installFile(_ staged: String, to destination: String) throws {
@@ -10,12 +11,15 @@ public enum Installer {
             throw PkgfetchError(.destinationIO, "\(destination) is a directory; --output needs a file path")
         }
         try FileSystem.createDirectories((target as NSString).deletingLastPathComponent)
-        try FileSystem.rename(staged, to: target)
+        try Interruption.whileInstalling { try FileSystem.rename(staged, to: target) }
     }
 
     /// `--dest DIR`: installs the staged tree `tree` into `destination` by `mode`.
     public static func installTree(_ tree: String, into destination: String, mode: InstallMode) throws {
-        let target = FileSystem.absolute(destination)
+        try Interruption.whileInstalling { try installTree(tree, into: FileSystem.absolute(destination), as: destination, mode: mode) }
+    }
+
+    private static func installTree(_ tree: String, into target: String, as destination: String, mode: InstallMode) throws {
         switch FileSystem.kind(target) {
         case .missing:
             try FileSystem.createDirectories((target as NSString).deletingLastPathComponent)

@@ -7,14 +7,32 @@ public final class StagingArea: @unchecked Sendable {
     /// What becomes of the files fetched here.
     public let role: StagingFile.Role
 
-    /// Creates the staging directory in the closest existing ancestor of `destination`.
+    static let prefix = ".pkgfetch-staging-"
+
+    /// Creates the staging directory in the closest existing ancestor of `destination`, named after
+    /// this process (`.pkgfetch-staging-<pid>-<random>`), after removing the ones there whose process
+    /// is gone (killed, or the machine lost power) so that debris does not pile up run after run.
     public init(near destination: String, role: StagingFile.Role = .unpacked) throws {
         self.role = role
         let parent = FileSystem.nearestExistingDirectory(for: destination)
-        let name = ".pkgfetch-staging-\(UUID().uuidString.prefix(8).lowercased())"
+        Self.removeAbandoned(in: parent)
+        let name = "\(Self.prefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
         path = (parent as NSString).appendingPathComponent(name)
         guard mkdir(path, 0o700) == 0 else {
             throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent): \(FileSystem.errorText())")
+        }
+        Interruption.register(path)
+    }
+
+    /// Removes staging directories in `parent` left by processes that no longer exist. Names without
+    /// a pid, and pids that answer (even with EPERM: another user's), are left alone.
+    static func removeAbandoned(in parent: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH {
+                FileSystem.remove((parent as NSString).appendingPathComponent(name))
+            }
         }
     }
 
@@ -33,6 +51,7 @@ public final class StagingArea: @unchecked Sendable {
 
     public func remove() {
         FileSystem.remove(path)
+        Interruption.unregister(path)
     }
 
     deinit { remove() }

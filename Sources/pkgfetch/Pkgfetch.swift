@@ -22,6 +22,8 @@ enum PkgfetchMain {
         // buffer is freed; a batch then kept every package's buffers in its heap arenas (30 packages:
         // 58 MiB peak instead of 36).
         _ = csystem_mmap_allocations_from(128 << 10)
+        let signals = SignalHandlers.install()
+        defer { withExtendedLifetime(signals) {} }
         do {
             var command = try Pkgfetch.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -32,6 +34,25 @@ enum PkgfetchMain {
             exit(0)
         } catch {
             exit(ErrorReport.report(error))
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the run cleanly: installs in flight finish, staging is removed,
+/// and the exit code is 130 (`interrupted`). Handled on a dispatch queue, not in signal context.
+enum SignalHandlers {
+    static func install() -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM, SIGHUP].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                Interruption.cleanUp()
+                let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "SIGHUP"
+                ErrorReport.printLine(PkgfetchError(.interrupted, "stopped by \(name); nothing half-written was left"))
+                exit(ErrorKind.interrupted.exitCode)
+            }
+            source.resume()
+            return source
         }
     }
 }

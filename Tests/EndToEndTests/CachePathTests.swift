@@ -135,7 +135,7 @@ import TestSupport
         #expect(run.status == 0)
         let rows = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]]
         #expect(rows?.map { "\($0["code"]!) \($0["name"]!)" }.first == "0 ok")
-        #expect(rows?.count == 17)
+        #expect(rows?.count == 18)
         #expect(rows?.contains { $0["code"] as? Int == 61 && $0["name"] as? String == "unsafe-archive" } == true)
         let text = try PkgfetchCLI.run(["exit-codes"])
         #expect(text.stdout.contains("70  destination-io"))

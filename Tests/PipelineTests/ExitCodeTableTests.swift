@@ -9,7 +9,7 @@ import Testing
             "0 ok", "1 internal", "2 usage", "10 resolve-failed", "11 no-source", "20 http-download-failed",
             "21 http-not-found", "30 oras-pull-failed", "31 registry-unauthorized", "32 artifact-not-found",
             "33 no-matching-content", "40 network-timeout", "41 identity-token-failed", "50 integrity-mismatch",
-            "60 unpack-failed", "61 unsafe-archive", "70 destination-io",
+            "60 unpack-failed", "61 unsafe-archive", "70 destination-io", "130 interrupted",
         ])
     }
 
