@@ -46,7 +46,8 @@ struct BatchCommand: AsyncParsableCommand {
             return nil
         }
         guard let (index, first) = failures.first else { return }
-        throw PkgfetchError(first.kind, "\(failures.count) of \(outcomes.count) packages failed; the first, package \(index + 1) "
+        let which = failures.count == 1 ? ":" : "; the first,"
+        throw PkgfetchError(first.kind, "\(failures.count) of \(outcomes.count) packages failed\(which) package \(index + 1) "
                                 + "(\(Redaction.url(packages[index].url))): \(first.message)")
     }
 }

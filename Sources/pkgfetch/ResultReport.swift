@@ -16,7 +16,8 @@ enum ResultReport {
             printJSON(object.merging(extra) { _, new in new })
         } else if !quiet {
             let version = result.plan.version.map { " \($0)" } ?? ""
-            print("installed \(result.plan.package)\(version) from \(result.source) -> \(result.destination) (\(result.bytes) bytes, \(result.digest), \(result.durationMs) ms)")
+            // Written at once, not buffered: a batch's lines appear as packages land.
+            FileHandle.standardOutput.write(Data("installed \(result.plan.package)\(version) from \(result.source) -> \(result.destination) (\(result.bytes) bytes, \(result.digest), \(result.durationMs) ms)\n".utf8))
         }
     }
 
