@@ -12,11 +12,15 @@ public final class CurlTransport: @unchecked Sendable {
         /// Skip TLS verification (`--insecure`).
         public var insecure: Bool
         public var userAgent: String
+        /// How long a connection may take to open, for requests that do not say (`--connect-timeout`).
+        public var connectTimeout: Duration
 
-        public init(caFile: String? = nil, insecure: Bool = false, userAgent: String = "pkgfetch/0.1") {
+        public init(caFile: String? = nil, insecure: Bool = false, userAgent: String = "pkgfetch/0.1",
+                    connectTimeout: Duration = .seconds(30)) {
             self.caFile = caFile
             self.insecure = insecure
             self.userAgent = userAgent
+            self.connectTimeout = connectTimeout
         }
     }
 
@@ -96,7 +100,7 @@ public final class CurlTransport: @unchecked Sendable {
             setString(handle, CURLOPT_USERAGENT, options.userAgent)
             setLong(handle, CURLOPT_BUFFERSIZE, 512 * 1024)
             setLong(handle, CURLOPT_TCP_KEEPALIVE, 1)
-            var connectTimeout = max(1, Int(request.connectTimeout.milliseconds))
+            var connectTimeout = max(1, Int((request.connectTimeout ?? options.connectTimeout).milliseconds))
             if let deadline = request.deadline {
                 let left = max(1, Int((deadline - .now).milliseconds))
                 setLong(handle, CURLOPT_TIMEOUT_MS, left)

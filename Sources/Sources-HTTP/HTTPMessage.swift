@@ -35,7 +35,8 @@ public struct HTTPRequest: Sendable {
     public var body: Data?
     /// When the whole transfer must have ended; libcurl enforces it.
     public var deadline: ContinuousClock.Instant?
-    public var connectTimeout: Duration
+    /// How long the connection may take to open; nil: the transport's own setting.
+    public var connectTimeout: Duration?
     /// A transfer that moves less than one byte per second for this long is cut (a stall).
     public var stallTimeout: Duration
     public var followRedirects: Bool
@@ -43,7 +44,7 @@ public struct HTTPRequest: Sendable {
     public var bypassProxy: Bool
 
     public init(method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(), body: Data? = nil,
-                deadline: ContinuousClock.Instant? = nil, connectTimeout: Duration = .seconds(30),
+                deadline: ContinuousClock.Instant? = nil, connectTimeout: Duration? = nil,
                 stallTimeout: Duration = .seconds(30), followRedirects: Bool = true, bypassProxy: Bool = false) {
         self.method = method
         self.url = url

@@ -25,8 +25,12 @@ struct TransportOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A transfer slower than 1 byte/s for this long is cut.", valueName: "duration"))
     var stallTimeout: DurationArgument = DurationArgument(.seconds(30))
 
+    @Option(name: .long, help: ArgumentHelp("Give up opening a connection after this long (then the attempt is retried, or the next source tried).", valueName: "duration"))
+    var connectTimeout: DurationArgument = DurationArgument(.seconds(30))
+
     func validate() throws {
         if passwordStdin, username == nil { throw ValidationError("--password-stdin needs --username") }
+        if connectTimeout.duration <= .zero { throw ValidationError("--connect-timeout must be more than zero") }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("--ca-file \(caFile): cannot read the file")
         }
@@ -36,6 +40,6 @@ struct TransportOptions: ParsableArguments {
         if insecure {
             FileHandle.standardError.write(Data("pkgfetch: warning: --insecure: TLS certificates are not verified\n".utf8))
         }
-        return CurlTransport(options: .init(caFile: caFile, insecure: insecure))
+        return CurlTransport(options: .init(caFile: caFile, insecure: insecure, connectTimeout: connectTimeout.duration))
     }
 }

@@ -54,6 +54,19 @@ import TestSupport
         #expect(server.requests().count == 1)
     }
 
+    /// A host that never answers the SYN: each attempt gives up after --connect-timeout, not --timeout.
+    @Test func unansweredConnectGivesUpAtTheConnectTimeout() async throws {
+        let blackHole = try UnansweredPort()
+        let dir = try TemporaryDirectory("e2e-connect")
+        let url = "http://127.0.0.1:\(blackHole.port)/azure-cni/v1.6.20/binaries/azure-vnet-cni-linux-amd64-v1.6.20.tgz"
+        let (run, took) = try await LoopbackCLI.fetch([url, "--output", dir.join("out/cni.tgz"), "--timeout", "30s",
+                                                       "--connect-timeout", "1s", "--retries", "1", "--retry-delay", "100ms"])
+        #expect(run.status == 40, "\(run.stderr)")
+        #expect(run.stderr.contains("error[network-timeout]"), "\(run.stderr)")
+        #expect(took > .milliseconds(1900) && took < .seconds(6), "two attempts of about 1 s each: \(took)")
+        #expect(dir.listing().isEmpty || dir.listing() == ["out"])
+    }
+
     @Test func stalledTransferExits40WithinTheAttemptTimeout() async throws {
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.stall(afterBytes: 100_000)])

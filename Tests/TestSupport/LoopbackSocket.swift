@@ -7,7 +7,7 @@ import Glibc
 enum LoopbackSocket {
     /// A listening socket on 127.0.0.1 (or another loopback `address`, e.g. 127.0.0.2) with a port the
     /// kernel picked; returns (descriptor, port).
-    static func listen(address host: String = "127.0.0.1") throws -> (Int32, Int) {
+    static func listen(address host: String = "127.0.0.1", backlog: Int32 = 128) throws -> (Int32, Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -18,7 +18,7 @@ enum LoopbackSocket {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(fd, raw, length) == 0 && Glibc.listen(fd, 128) == 0 && getsockname(fd, raw, &length) == 0
+                bind(fd, raw, length) == 0 && Glibc.listen(fd, backlog) == 0 && getsockname(fd, raw, &length) == 0
             }
         }
         guard ok else {
@@ -165,4 +165,24 @@ final class LoopbackListener: @unchecked Sendable {
         shutdown(descriptor, Int32(SHUT_RDWR))
         close(descriptor)
     }
+}
+
+/// A port on 127.0.0.1 where new connections hang unanswered, like a black-holed host: a listener
+/// that never accepts, whose accept queue (backlog 0: room for one) is already full, so the kernel
+/// drops every further SYN.
+public final class UnansweredPort: @unchecked Sendable {
+    public let port: Int
+    private let descriptors: [Int32]
+
+    public init() throws {
+        let (listener, port) = try LoopbackSocket.listen(backlog: 0)
+        guard let queued = LoopbackSocket.connect(port: port) else {
+            close(listener)
+            throw TestSupportError("could not fill the accept queue of 127.0.0.1:\(port)")
+        }
+        self.port = port
+        descriptors = [listener, queued]
+    }
+
+    deinit { for fd in descriptors { close(fd) } }
 }
