@@ -28,6 +28,24 @@ public enum FileSystem {
         }
     }
 
+    /// Forces the entries of directory `path` (the renames into it) to disk.
+    public static func syncDirectory(_ path: String) throws {
+        try withDescriptor(path) { fsync($0) }
+    }
+
+    /// Forces everything written on the file system holding `path` to disk (syncfs): one call for a
+    /// whole unpacked tree instead of an fsync per file.
+    public static func syncFileSystem(containing path: String) throws {
+        try withDescriptor(path) { csystem_syncfs($0) }
+    }
+
+    private static func withDescriptor(_ path: String, _ body: (Int32) -> Int32) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw PkgfetchError(.destinationIO, "cannot open \(path) to sync it: \(errorText())") }
+        defer { close(descriptor) }
+        guard body(descriptor) == 0 else { throw PkgfetchError(.destinationIO, "cannot sync \(path): \(errorText())") }
+    }
+
     /// Removes a file or a tree; a missing path is not an error.
     public static func remove(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)

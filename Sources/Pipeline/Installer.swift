@@ -4,35 +4,62 @@ import Foundation
 /// complete new content. Every check happens before the first rename, and a signal waits for the
 /// renames in flight (`Interruption`).
 public enum Installer {
-    /// `--output FILE`: one rename over the old file.
-    public static func installFile(_ staged: String, to destination: String) throws {
+    /// `--output FILE`: one rename over the old file. `durable`: the renamed entry is forced to disk
+    /// too (the caller has synced the file itself).
+    public static func installFile(_ staged: String, to destination: String, durable: Bool = false) throws {
         let target = FileSystem.absolute(destination)
         if FileSystem.kind(target) == .directory {
             throw PkgfetchError(.destinationIO, "\(destination) is a directory; --output needs a file path")
         }
-        try FileSystem.createDirectories((target as NSString).deletingLastPathComponent)
+        let changed = try makeDirectories(parent(of: target))
         try Interruption.whileInstalling { try FileSystem.rename(staged, to: target) }
+        if durable { try changed.forEach(FileSystem.syncDirectory) }
     }
 
-    /// `--dest DIR`: installs the staged tree `tree` into `destination` by `mode`.
-    public static func installTree(_ tree: String, into destination: String, mode: InstallMode) throws {
-        try Interruption.whileInstalling { try installTree(tree, into: FileSystem.absolute(destination), as: destination, mode: mode) }
+    /// `--dest DIR`: installs the staged tree `tree` into `destination` by `mode`. `durable`: the
+    /// tree's files are forced to disk before the first rename, and the renames after the last.
+    public static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false) throws {
+        if durable { try FileSystem.syncFileSystem(containing: tree) }
+        let changed = try Interruption.whileInstalling {
+            try installTree(tree, into: FileSystem.absolute(destination), as: destination, mode: mode)
+        }
+        if durable { try changed.forEach(FileSystem.syncDirectory) }
     }
 
-    private static func installTree(_ tree: String, into target: String, as destination: String, mode: InstallMode) throws {
+    /// Returns the directories whose entries the install changed.
+    private static func installTree(_ tree: String, into target: String, as destination: String, mode: InstallMode) throws -> [String] {
         switch FileSystem.kind(target) {
         case .missing:
-            try FileSystem.createDirectories((target as NSString).deletingLastPathComponent)
+            let changed = try makeDirectories(parent(of: target))
             try FileSystem.rename(tree, to: target)
+            return changed
         case .directory:
             switch mode {
-            case .replace: try replace(target, with: tree)
-            case .merge: try merge(tree, into: target)
+            case .replace:
+                try replace(target, with: tree)
+                return [parent(of: target)]
+            case .merge:
+                return try merge(tree, into: target)
             }
         default:
             throw PkgfetchError(.destinationIO, "\(destination) exists and is not a directory")
         }
     }
+
+    /// Creates `directory` and its missing ancestors. Returns the directories whose entries change
+    /// when something is renamed into `directory`: the deepest one that existed and each one created.
+    private static func makeDirectories(_ directory: String) throws -> [String] {
+        var created: [String] = []
+        var existing = directory
+        while FileSystem.kind(existing) == .missing, existing != "/" {
+            created.append(existing)
+            existing = parent(of: existing)
+        }
+        if !created.isEmpty { try FileSystem.createDirectories(directory) }
+        return [existing] + created.reversed()
+    }
+
+    private static func parent(of path: String) -> String { (path as NSString).deletingLastPathComponent }
 
     /// Swaps the directories in one step, then drops the old content (now in staging).
     private static func replace(_ target: String, with tree: String) throws {
@@ -50,7 +77,8 @@ public enum Installer {
 
     /// Renames each staged file over its old version; files only the destination has are kept.
     /// Type conflicts (a file where the package has a directory) are found before anything moves.
-    private static func merge(_ tree: String, into target: String) throws {
+    /// Returns the directories whose entries changed.
+    private static func merge(_ tree: String, into target: String) throws -> [String] {
         let entries = try walk(tree)
         for entry in entries {
             let there = FileSystem.kind((target as NSString).appendingPathComponent(entry.relative))
@@ -62,14 +90,20 @@ public enum Installer {
             default: break
             }
         }
+        var changed: Set<String> = [target]
         for entry in entries {
             let destination = (target as NSString).appendingPathComponent(entry.relative)
             if entry.kind == .directory {
-                if FileSystem.kind(destination) == .missing { try FileSystem.createDirectories(destination) }
+                if FileSystem.kind(destination) == .missing {
+                    try FileSystem.createDirectories(destination)
+                    changed.insert(parent(of: destination))
+                }
             } else {
                 try FileSystem.rename((tree as NSString).appendingPathComponent(entry.relative), to: destination)
+                changed.insert(parent(of: destination))
             }
         }
+        return changed.sorted()
     }
 
     struct Entry { var relative: String; var kind: FileSystem.Kind }

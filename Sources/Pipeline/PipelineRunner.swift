@@ -12,10 +12,11 @@ public struct PipelineRunner: Sendable {
     public var progress: any ProgressReporter
     public var unpackLimits: UnpackLimits
     public var logger: Logger
-    /// fsync a fetched file before the rename that installs it, so that it is on disk when the run
-    /// returns. Off by default: the rename alone gives old-or-new to every reader, ext4 flushes a file
-    /// renamed over another before the rename commits, and on a disk slower than the network the
-    /// fsync doubles the time (see README). An unpacked archive's staging copy is never synced.
+    /// Force what is installed to disk before the run returns: the file (or the unpacked tree) before
+    /// the renames that install it, and the directories renamed into after them. Off by default: the
+    /// rename alone gives old-or-new to every reader, and ext4 flushes a file renamed over another
+    /// before the rename commits (see README). The downloaded archive of an unpacked package is not
+    /// synced: it is deleted.
     public var durableInstall = false
 
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
@@ -148,7 +149,7 @@ public struct PipelineRunner: Sendable {
         switch target {
         case .file(let path):
             if durableInstall { try fetched.file.sync() }
-            try Installer.installFile(fetched.file.path, to: path)
+            try Installer.installFile(fetched.file.path, to: path, durable: durableInstall)
             return nil
         case .directory(let path, let mode, let unpack):
             let tree = try staging.directory(named: "tree")
@@ -167,10 +168,9 @@ public struct PipelineRunner: Sendable {
                     throw failure
                 }
             } else {
-                if durableInstall { try fetched.file.sync() }
                 try FileSystem.rename(fetched.file.path, to: (tree as NSString).appendingPathComponent(plan.fileName))
             }
-            try Installer.installTree(tree, into: path, mode: mode)
+            try Installer.installTree(tree, into: path, mode: mode, durable: durableInstall)
             return entries
         }
     }

@@ -28,7 +28,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Deadline for the whole run, retries included.", valueName: "duration"))
     var deadline: DurationArgument?
 
-    @Flag(name: .long, help: "Force the file to disk (fsync) before it is installed, for a run followed by a power cut or a hard reset.")
+    @Flag(name: .long, help: "Force the file or unpacked tree to disk before it is installed, and the install after, for a run followed by a power cut or a hard reset.")
     var fsync = false
 
     @OptionGroup(title: "Unpack limits")

@@ -55,6 +55,38 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: dir.join("other")))
     }
 
+    /// `--fsync`, seen through strace: the content reaches the disk before the rename that installs
+    /// it, and the directory holding the new entry after it.
+    @Test(arguments: ["file", "tree"])
+    func fsyncForcesContentThenTheRenameToDisk(target: String) throws {
+        let strace = try Tools.path(of: "strace")
+        let dir = try TemporaryDirectory("cache-fsync")
+        try FileManager.default.createDirectory(atPath: dir.join("tree/kubernetes/node/bin"), withIntermediateDirectories: true)
+        try Files.writeRandom(dir.join("tree/kubernetes/node/bin/kubelet"), size: 500_000, seed: 11)
+        try FileManager.default.createDirectory(atPath: dir.join("cache"), withIntermediateDirectories: true)
+        _ = try Processes.check(["tar", "-czf", dir.join("cache/kubernetes-node-linux-amd64.tar.gz"), "-C", dir.join("tree"), "kubernetes"])
+        let destination = target == "file" ? dir.join("node/new/k.tar.gz") : dir.join("node/new/k8s")
+        let trace = dir.join("trace.txt")
+        let run = try Processes.run([strace, "-f", "-y", "-qq", "-o", trace, "-e", "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2",
+                                     try PkgfetchCLI.path, "fetch", Self.kubernetesURL, "--cache-dir", dir.join("cache"), "--fsync",
+                                     target == "file" ? "--output" : "--dest", destination])
+        #expect(run.status == 0, "\(run.stderr)")
+        let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
+        let install = try #require(calls.firstIndex { $0.contains("rename") && $0.contains("\"\(destination)\"") }, "\(calls)")
+        let before = calls[..<install], after = calls[(install + 1)...]
+        if target == "file" {
+            #expect(before.contains { $0.contains("fsync(") && $0.contains(".pkgfetch-staging-") }, "the file, before: \(calls)")
+        } else {
+            #expect(before.contains { $0.contains("syncfs(") }, "the unpacked tree, before: \(calls)")
+        }
+        // node/new did not exist: node/ and node/new are synced after the rename, nothing else has to be.
+        for directory in [dir.join("node"), dir.join("node/new")] {
+            #expect(after.contains { $0.contains("fsync(") && $0.contains("<\(directory)>") }, "\(directory) after: \(calls)")
+        }
+        #expect(try Files.sha256(target == "file" ? destination : destination + "/kubernetes/node/bin/kubelet")
+                == (try Files.sha256(target == "file" ? dir.join("cache/kubernetes-node-linux-amd64.tar.gz") : dir.join("tree/kubernetes/node/bin/kubelet"))))
+    }
+
     @Test func digestMismatchOnTheCacheExits50AndLeavesNothing() throws {
         let dir = try TemporaryDirectory("cache")
         try FileManager.default.createDirectory(atPath: dir.join("cache"), withIntermediateDirectories: true)

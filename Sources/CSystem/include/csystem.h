@@ -24,12 +24,18 @@ static inline int csystem_start_writeback(int fd, long long offset, long long le
 static inline int csystem_drop_cached(int fd, long long offset, long long length) {
     return posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);
 }
+/// Forces every file system write on the file system holding `fd` to disk (syncfs); -1 with errno.
+static inline int csystem_syncfs(int fd) {
+    return (int)syscall(SYS_syncfs, fd);
+}
+
 /// Makes malloc serve blocks of `bytes` and more with mmap, and stop raising that threshold as
 /// such blocks are freed (glibc's default), so large buffers go back to the system when freed.
 static inline int csystem_mmap_allocations_from(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 #else
+static inline int csystem_syncfs(int fd) { return fsync(fd); }
 static inline int csystem_mmap_allocations_from(int bytes) { (void)bytes; return 1; }
 static inline int csystem_drop_cached(int fd, long long offset, long long length) { (void)fd; (void)offset; (void)length; return 0; }
 static inline int csystem_start_writeback(int fd, long long offset, long long length) { (void)fd; (void)offset; (void)length; return -1; }
