@@ -10,8 +10,8 @@ public final class StagingArea: @unchecked Sendable {
     static let prefix = ".pkgfetch-staging-"
 
     /// Creates the staging directory in the closest existing ancestor of `destination`, named after
-    /// this process (`.pkgfetch-staging-<pid>-<random>`), after removing the ones there whose process
-    /// is gone (killed, or the machine lost power) so that debris does not pile up run after run.
+    /// this process (`.pkgfetch-staging-<pid>-<random>`), after removing the ones there left by a
+    /// process that is gone (killed, or the machine lost power), so debris does not pile up.
     public init(near destination: String, role: StagingFile.Role = .unpacked) throws {
         self.role = role
         let parent = FileSystem.nearestExistingDirectory(for: destination)
@@ -24,16 +24,30 @@ public final class StagingArea: @unchecked Sendable {
         Interruption.register(path)
     }
 
-    /// Removes staging directories in `parent` left by processes that no longer exist. Names without
-    /// a pid, and pids that answer (even with EPERM: another user's), are left alone.
+    /// How long a staging directory must have gone unwritten, besides its process being gone, to be
+    /// removed: a process in another pid namespace (a container sharing the directory) is not seen
+    /// by `kill`, but its download keeps writing.
+    static let abandonedAfter: TimeInterval = 10 * 60
+
+    /// Removes staging directories in `parent` left by processes that no longer exist and written to
+    /// by none for `abandonedAfter`. Names without a pid, and pids that answer (even with EPERM:
+    /// another user's), are left alone.
     static func removeAbandoned(in parent: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
         for name in names where name.hasPrefix(prefix) {
-            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0, pid != getpid() else { continue }
-            if kill(pid, 0) != 0, errno == ESRCH {
-                FileSystem.remove((parent as NSString).appendingPathComponent(name))
-            }
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0, pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = (parent as NSString).appendingPathComponent(name)
+            if Date().timeIntervalSince(lastWritten(path)) > abandonedAfter { FileSystem.remove(path) }
         }
+    }
+
+    /// The newest modification time of `directory` and its direct entries (a download in progress
+    /// keeps its staging file's current).
+    private static func lastWritten(_ directory: String) -> Date {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let paths = [directory] + entries.map { (directory as NSString).appendingPathComponent($0) }
+        return paths.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date }.max() ?? .distantFuture
     }
 
     /// A staging file for one source's download.

@@ -47,6 +47,7 @@ import TestSupport
         #expect(try String(contentsOfFile: work.join("out/k.tgz"), encoding: .utf8) == "old")
     }
 
+    /// Gone and unwritten for an hour: removed. Alive, nameless, or written a moment ago: kept.
     @Test func stagingLeftByAProcessThatIsGoneIsRemovedByTheNextRun() throws {
         let work = try TemporaryDirectory("abandoned")
         let out = work.join("out")
@@ -58,15 +59,22 @@ import TestSupport
         let abandoned = ".pkgfetch-staging-\(ended.processIdentifier)-0badcafe"
         let alive = ".pkgfetch-staging-\(getpid())-00c0ffee"   // this test process: alive
         let unnamed = ".pkgfetch-staging-1a2b3c4d"               // no pid: not ours to judge
-        for name in [abandoned, alive, unnamed] {
+        let recent = ".pkgfetch-staging-\(ended.processIdentifier)-0000beef"   // gone, but written just now
+        let hourAgo = Date(timeIntervalSinceNow: -3600)
+        for name in [abandoned, alive, unnamed, recent] {
             try FileManager.default.createDirectory(atPath: out + "/" + name, withIntermediateDirectories: true)
             try Files.writeRandom(out + "/" + name + "/source-0", size: 1000)
+            if name != recent {
+                for path in [out + "/" + name + "/source-0", out + "/" + name] {
+                    try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: path)
+                }
+            }
         }
         try FileManager.default.createDirectory(atPath: work.join("cache"), withIntermediateDirectories: true)
         try Files.writeRandom(work.join("cache/kubernetes-node-linux-amd64.tar.gz"), size: 10_000)
 
         let run = try PkgfetchCLI.run(["fetch", CachePathTests.kubernetesURL, "--cache-dir", work.join("cache"), "--output", out + "/k.tgz"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(staging(in: out) == [alive, unnamed].sorted())
+        #expect(staging(in: out) == [alive, unnamed, recent].sorted())
     }
 }
