@@ -51,6 +51,12 @@ def push(repo_tag, path):
     return manifest["layers"][0]["digest"]
 
 
+def oras_pull(repo_tag, outdir):
+    """The shell command that pulls REPO:TAG into outdir with the oras Python client, as `oras pull` does."""
+    return (f"python3 -c \"import oras.client,logging;logging.disable(50);"
+            f"oras.client.OrasClient(hostname='{REGISTRY}',insecure=True).pull(target='{REGISTRY}/{repo_tag}',outdir='{outdir}')\"")
+
+
 def timed(command, setup=None):
     """Runs `command` (a shell string) under /usr/bin/time; returns wall s, cpu s, peak RSS MiB."""
     if setup:
@@ -134,8 +140,7 @@ def main():
         "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --output {out}/k.tgz --quiet", reset),
         "pkgfetch --fsync": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --output {out}/k.tgz --quiet --fsync", reset),
         "curl (blob URL, unverified)": (f"curl -sf -o {out}/k.tgz http://{REGISTRY}/v2/{repo}/blobs/{digest}", reset),
-        "oras (Python client)": (f"python3 -c \"import oras.client,logging;logging.disable(50);"
-                                 f"oras.client.OrasClient(hostname='{REGISTRY}',insecure=True).pull(target='{REGISTRY}/{repo}:v1.33.7-linux-amd64',outdir='{out}')\"", reset),
+        "oras (Python client)": (oras_pull(f"{repo}:v1.33.7-linux-amd64", out), reset),
         "skopeo copy": (f"skopeo copy -q --src-tls-verify=false docker://{REGISTRY}/{repo}:v1.33.7-linux-amd64 dir:{out}/s", reset),
     }))
 
@@ -179,9 +184,8 @@ def main():
     push("oss/binaries/kubernetes/kubernetes-node:v1.33.7-linux-amd64", tgz_path)
     results.append(case(f"end to end: registry pull + unpack of the {UNPACK_MB} MiB tar.gz", {
         "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --dest {out}/d --quiet", reset),
-        "oras pull (Python) + tar -xzf": (f"python3 -c \"import oras.client,logging;logging.disable(50);"
-                                          f"oras.client.OrasClient(hostname='{REGISTRY}',insecure=True).pull(target='{REGISTRY}/{repo}:v1.33.7-linux-amd64',outdir='{out}')\""
-                                          f" && mkdir -p {out}/d && tar -xzf {out}/kubernetes-node-linux-amd64.tar.gz -C {out}/d", reset),
+        "oras pull (Python) + tar -xzf": (oras_pull(f"{repo}:v1.33.7-linux-amd64", out)
+                                          + f" && mkdir -p {out}/d && tar -xzf {out}/kubernetes-node-linux-amd64.tar.gz -C {out}/d", reset),
     }))
 
     # 5. Many small packages: the fixed cost per package.
