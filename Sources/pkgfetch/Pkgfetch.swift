@@ -49,7 +49,9 @@ enum SignalHandlers {
                 Interruption.cleanUp()
                 let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "SIGHUP"
                 ErrorReport.printLine(PkgfetchError(.interrupted, "stopped by \(name); nothing half-written was left"))
-                exit(ErrorKind.interrupted.exitCode)
+                // _exit, not exit: other threads are still running, and exit's stdio clean-up could
+                // wait on a stream lock one of them holds. Everything pkgfetch prints is unbuffered.
+                _exit(ErrorKind.interrupted.exitCode)
             }
             source.resume()
             return source
