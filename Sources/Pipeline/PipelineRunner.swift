@@ -18,6 +18,8 @@ public struct PipelineRunner: Sendable {
     /// before the rename commits (see README). The downloaded archive of an unpacked package is not
     /// synced: it is deleted.
     public var durableInstall = false
+    /// The largest file a source may deliver (`--max-size`); nil: no limit.
+    public var maxFileSize: Int64?
 
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
                 events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
@@ -110,6 +112,7 @@ public struct PipelineRunner: Sendable {
     private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea,
                                   index: Int, deadline: ContinuousClock.Instant?) async throws -> Fetched {
         let file = try staging.file(named: "source-\(index)")
+        file.sizeLimit = maxFileSize
         for attempt in 1...retry.attempts {
             let attemptStart = clock.now
             var attemptDeadline = attemptStart + retry.perAttemptTimeout

@@ -19,6 +19,9 @@ public final class StagingFile: @unchecked Sendable {
     /// Bytes accepted so far (written or queued to be).
     public private(set) var byteCount: Int64 = 0
     public let role: Role
+    /// The most bytes the file may hold (`--max-size`): a write past it throws, so a server that
+    /// sends without end cannot fill the disk. Fetchers that learn the size first call `ensureFits`.
+    public var sizeLimit: Int64?
 
     static let blockSize = 256 << 10
 
@@ -68,8 +71,15 @@ public final class StagingFile: @unchecked Sendable {
         writer.close()
     }
 
+    /// Throws `integrity-mismatch` when content of `totalBytes` would not fit under `sizeLimit`.
+    public func ensureFits(totalBytes: Int64) throws(PkgfetchError) {
+        guard let sizeLimit, totalBytes > sizeLimit else { return }
+        throw PkgfetchError(.integrityMismatch, "the package is larger than the size limit of \(sizeLimit) bytes (--max-size)")
+    }
+
     /// Appends bytes; they are hashed and written in order.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try ensureFits(totalBytes: byteCount + Int64(bytes.count))
         var offset = 0
         while offset < bytes.count {
             if current == nil { current = try writer.takeFree() }

@@ -192,7 +192,14 @@ private final class ResponseBody: @unchecked Sendable {
             }
             switch acceptance {
             case .append, .restart:
-                progress.started(source, totalBytes: ResumableDownload.totalSize(head))
+                let total = ResumableDownload.totalSize(head)
+                // Too large for --max-size: refused before the first byte is kept.
+                if let total {
+                    do { try file.ensureFits(totalBytes: total) } catch {
+                        return .stream { _ in throw error }
+                    }
+                }
+                progress.started(source, totalBytes: total)
                 return .stream(write)
             case .complete, .startOver:
                 return .stream { _ in throw Stop() }

@@ -28,6 +28,9 @@ struct PipelineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Deadline for the whole run, retries included.", valueName: "duration"))
     var deadline: DurationArgument?
 
+    @Option(name: .long, help: ArgumentHelp("Largest file a source may deliver, in bytes (suffixes K, M, G); larger is refused (exit 50) before it fills the disk.", valueName: "size"))
+    var maxSize = ByteCountArgument(4 << 30)
+
     @Flag(name: .long, help: "Force the file or unpacked tree to disk before it is installed, and the install after, for a run followed by a power cut or a hard reset.")
     var fsync = false
 
@@ -49,6 +52,7 @@ struct PipelineOptions: ParsableArguments {
     func validate() throws {
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
         if timeout.duration <= .zero { throw ValidationError("--timeout must be more than zero") }
+        if maxSize.bytes < 1 { throw ValidationError("--max-size must be at least 1 byte") }
         if quiet, verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
         if identity.identityClientId != nil, transport.username != nil || transport.registryConfig != nil {
             throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
@@ -76,6 +80,7 @@ struct PipelineOptions: ParsableArguments {
             events: events, progress: progress, unpackLimits: limits.limits)
         runner.logger = logger
         runner.durableInstall = fsync
+        runner.maxFileSize = maxSize.bytes
         return runner
     }
 

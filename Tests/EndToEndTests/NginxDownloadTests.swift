@@ -25,6 +25,23 @@ import TestSupport
         #expect(dir.listing() == ["out", "out/pkg.tgz"])
     }
 
+    /// Larger than --max-size: refused from the Content-Length, before a byte is kept; at the limit: fine.
+    @Test func packageLargerThanMaxSizeIsRefusedUpFront() async throws {
+        let (_, url, digest) = try Self.publish("azure-vnet-cni-linux-amd64-v1.6.21.tgz", size: 3_000_000, seed: 21)
+        let dir = try TemporaryDirectory("nginx-max")
+        let (run, _) = try await LoopbackCLI.fetch([url, "--output", dir.join("out/pkg.tgz"), "--max-size", "1M", "--retries", "3",
+                                                    "--events", dir.join("events.jsonl")])
+        #expect(run.status == 50, "\(run.stderr)")
+        #expect(run.stderr.contains("larger than the size limit of 1048576 bytes (--max-size)"), "\(run.stderr)")
+        let fetches = try EventLines(dir.join("events.jsonl")).task("fetch")
+        #expect(fetches.count == 1, "not retried: \(fetches)")
+        #expect(fetches.first?["bytes"] as? Int == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.join("out")))
+
+        let (exact, _) = try await LoopbackCLI.fetch([url, "--output", dir.join("out/pkg.tgz"), "--max-size", "3000000", "--sha256", digest])
+        #expect(exact.status == 0, "\(exact.stderr)")
+    }
+
     @Test func packagePlacedInADirectoryUnderItsOwnName() async throws {
         let (_, url, digest) = try Self.publish("containerd-1.7.20-linux-amd64.tar.gz", size: 2_000_000, seed: 9)
         let dir = try TemporaryDirectory("nginx")

@@ -34,6 +34,23 @@ import TestSupport
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.join("f"))) == data)
     }
 
+    @Test func aStagingFileRefusesBytesPastItsSizeLimit() throws {
+        let dir = try TemporaryDirectory()
+        let file = try StagingFile(path: dir.join("f"), role: .installed)
+        file.sizeLimit = 1000
+        try file.write(Data(repeating: 1, count: 600))
+        #expect(throws: PkgfetchError.self) { try file.write(Data(repeating: 2, count: 401)) }
+        try file.write(Data(repeating: 3, count: 400))   // exactly at the limit
+        #expect(file.byteCount == 1000)
+        #expect(throws: PkgfetchError.self) { try file.ensureFits(totalBytes: 1001) }
+        do {
+            try file.ensureFits(totalBytes: 5000)
+        } catch {
+            #expect(error.kind == .integrityMismatch)
+            #expect(!error.retryable)
+        }
+    }
+
     @Test func digestParsing() {
         let hex = String(repeating: "ab", count: 32)
         #expect(SHA256Digest(hex)?.hex == hex)
