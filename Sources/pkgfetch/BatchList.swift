@@ -60,7 +60,8 @@ struct BatchList {
         @unknown default: (nil, "is malformed")
         }
         guard let context, let index = context.codingPath.first?.intValue else {
-            return PkgfetchError(.usage, "the batch list is not a JSON array of packages")
+            let detail = if case .dataCorrupted = error { " (\(problem))" } else { "" }
+            return PkgfetchError(.usage, "the batch list is not a JSON array of packages\(detail)")
         }
         let field = context.codingPath.dropFirst().first.map { "\"\($0.stringValue)\" " } ?? ""
         return PkgfetchError(.usage, "batch list entry \(index + 1): \(field)\(problem)")
