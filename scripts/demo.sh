@@ -76,6 +76,19 @@ cat > "$WORK/node-packages.json" <<JSON
 JSON
 run batch "$WORK/node-packages.json" --bootstrap-registry "127.0.0.1:$REGISTRY_PORT" --cache-dir "$WORK/cache" --retries 0
 
+say "Stopped mid-download (SIGTERM): exit 130, the old file stays, no staging left behind"
+head -c 64000000 /dev/urandom > "$CDN/kubernetes/v1.33.7/binaries/big.tar.gz"
+echo "old content" > "$WORK/node/big.tar.gz"
+printf '$ pkgfetch fetch http://127.0.0.1:%s/slow/kubernetes/v1.33.7/binaries/big.tar.gz --output $WORK/node/big.tar.gz &  # 2 MB/s\n' "$NGINX_PORT"
+"$PKGFETCH" fetch "http://127.0.0.1:$NGINX_PORT/slow/kubernetes/v1.33.7/binaries/big.tar.gz" --output "$WORK/node/big.tar.gz" &
+fetch_pid=$!
+sleep 2
+ls -a "$WORK/node" | grep -q pkgfetch-staging && echo "(a staging directory holds the partial download)"
+kill -TERM "$fetch_pid"; wait "$fetch_pid"; echo "(exit $?)"
+cat "$WORK/node/big.tar.gz"
+ls -a "$WORK/node" | grep -q pkgfetch-staging && echo "LEFT: a staging directory" || echo "(no staging directory left)"
+rm -f "$CDN/kubernetes/v1.33.7/binaries/big.tar.gz"
+
 say "A wrong digest: exit 50, the installed files stay as they were"
 run fetch "http://127.0.0.1:$NGINX_PORT/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz" \
     --sha256 "$(printf '0%.0s' {1..64})" --dest "$WORK/node/k8s" --retries 0

@@ -32,7 +32,11 @@ http {
   uwsgi_temp_path $work/nginx/uwsgi;
   scgi_temp_path $work/nginx/scgi;
   sendfile on;
-  server { listen 127.0.0.1:$NGINX_PORT; root $root; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT; root $root;
+    # /slow/… serves the same files at 2 MB/s: a slow link, for the demo's interrupted download.
+    location /slow/ { alias $root/; limit_rate 2m; }
+  }
 }
 CONF
   nginx -c "$work/nginx/nginx.conf" &
