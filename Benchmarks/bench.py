@@ -210,7 +210,7 @@ def main():
         "pkgfetch (one process per package)": (fetches, reset),
         "oras (Python, one process per package, as node scripts run oras)": (one_each, reset),
         "oras (Python, one process for all)": (pull % f"range({SMALL_COUNT})", reset),
-    }, runs=max(3, RUNS // 2)))
+    }, runs=max(2, RUNS // 2)))  # 2 rounds by default: one oras process per package takes 17 s a round
 
     with open("bench-results.json", "w") as f:
         json.dump({"machine": {"node": platform.node(), "cores": os.cpu_count(), "platform": platform.platform()},
