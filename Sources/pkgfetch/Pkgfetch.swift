@@ -22,8 +22,7 @@ enum PkgfetchMain {
         // buffer is freed; a batch then kept every package's buffers in its heap arenas (30 packages:
         // 58 MiB peak instead of 36).
         _ = csystem_mmap_allocations_from(128 << 10)
-        let signals = SignalHandlers.install()
-        defer { withExtendedLifetime(signals) {} }
+        SignalHandlers.install()
         do {
             var command = try Pkgfetch.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -41,8 +40,12 @@ enum PkgfetchMain {
 /// SIGINT, SIGTERM and SIGHUP end the run cleanly: installs in flight finish, staging is removed,
 /// and the exit code is 130 (`interrupted`). Handled on a dispatch queue, not in signal context.
 enum SignalHandlers {
-    static func install() -> [any DispatchSourceSignal] {
-        [SIGINT, SIGTERM, SIGHUP].map { number in
+    /// Held for the life of the process: a released source stops delivering. (main ends in exit(), so
+    /// a local would have nothing after it to keep it alive.)
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    static func install() {
+        sources = [SIGINT, SIGTERM, SIGHUP].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
