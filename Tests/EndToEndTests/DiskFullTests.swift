@@ -18,10 +18,6 @@ import TestSupport
         deinit { _ = try? Processes.run(["umount", "-l", path]) }
     }
 
-    func staging(in directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(".pkgfetch-staging") }
-    }
-
     @Test func aFileLargerThanTheFreeSpaceExits70AndKeepsTheOldOne() async throws {
         let work = try TemporaryDirectory("disk-full")
         let small = try SmallFileSystem(work.join("small"))
@@ -34,7 +30,7 @@ import TestSupport
         #expect(run.stderr.contains("error[destination-io]") && run.stderr.contains("No space left on device"), "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").count == 1, "one line: \(run.stderr)")
         #expect(try String(contentsOfFile: small.path + "/out/pkg.tgz", encoding: .utf8) == "old")
-        #expect(staging(in: small.path).isEmpty && staging(in: small.path + "/out").isEmpty)
+        #expect(Files.stagingDirectories(in: small.path).isEmpty && Files.stagingDirectories(in: small.path + "/out").isEmpty)
     }
 
     @Test func anArchiveThatUnpacksPastTheFreeSpaceExits70AndLeavesTheDirectoryAsItWas() async throws {
@@ -55,6 +51,6 @@ import TestSupport
         #expect(run.stderr.contains("No space left on device"), "\(run.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: small.path + "/node/bin") == ["kubelet"])
         #expect(try String(contentsOfFile: small.path + "/node/bin/kubelet", encoding: .utf8) == "old kubelet")
-        #expect(staging(in: small.path).isEmpty)
+        #expect(Files.stagingDirectories(in: small.path).isEmpty)
     }
 }

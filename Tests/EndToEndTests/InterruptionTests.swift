@@ -4,11 +4,6 @@ import TestSupport
 
 /// Stopped by a signal, or killed outright: no staging left behind, the destination as it was.
 @Suite struct InterruptionTests {
-    /// The staging directories beside a destination.
-    func staging(in directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(".pkgfetch-staging") }.sorted()
-    }
-
     @Test(arguments: [SIGTERM, SIGINT])
     func aSignalMidDownloadRemovesStagingAndExits130(signal: Int32) async throws {
         let work = try TemporaryDirectory("interrupt")
@@ -31,10 +26,10 @@ import TestSupport
 
         // Wait until the download is under way (a staging directory with bytes in it), then stop it.
         let started = ContinuousClock.now
-        while staging(in: work.join("out")).isEmpty || server.requests().isEmpty, started.duration(to: .now) < .seconds(20) {
+        while Files.stagingDirectories(in: work.join("out")).isEmpty || server.requests().isEmpty, started.duration(to: .now) < .seconds(20) {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(!staging(in: work.join("out")).isEmpty, "the download never started")
+        #expect(!Files.stagingDirectories(in: work.join("out")).isEmpty, "the download never started")
         try await Task.sleep(for: .milliseconds(300))
         kill(process.processIdentifier, signal)
         let stopped = ContinuousClock.now
@@ -43,7 +38,7 @@ import TestSupport
         #expect(process.terminationStatus == 130)
         let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("error[interrupted]: stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM")"), "\(message)")
-        #expect(staging(in: work.join("out")).isEmpty)
+        #expect(Files.stagingDirectories(in: work.join("out")).isEmpty)
         #expect(try String(contentsOfFile: work.join("out/k.tgz"), encoding: .utf8) == "old")
     }
 
@@ -75,6 +70,6 @@ import TestSupport
 
         let run = try PkgfetchCLI.run(["fetch", CachePathTests.kubernetesURL, "--cache-dir", work.join("cache"), "--output", out + "/k.tgz"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(staging(in: out) == [alive, unnamed, recent].sorted())
+        #expect(Files.stagingDirectories(in: out) == [alive, unnamed, recent].sorted())
     }
 }

@@ -21,6 +21,11 @@ public final class TemporaryDirectory: @unchecked Sendable {
 }
 
 public enum Files {
+    /// The pkgfetch staging directories directly in `directory`, sorted.
+    public static func stagingDirectories(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(".pkgfetch-staging") }.sorted()
+    }
+
     /// Writes `size` pseudo-random bytes (deterministic for a seed) to `path`, in blocks.
     public static func writeRandom(_ path: String, size: Int, seed: UInt64 = 1) throws {
         FileManager.default.createFile(atPath: path, contents: nil)
