@@ -14,6 +14,8 @@ public final class CurlTransport: @unchecked Sendable {
         public var userAgent: String
         /// How long a connection may take to open, for requests that do not say (`--connect-timeout`).
         public var connectTimeout: Duration
+        /// Options to treat as unknown to the libcurl in use, as an older one would (tests only).
+        var unknownOptions: Set<UInt32> = []
 
         public init(caFile: String? = nil, insecure: Bool = false, userAgent: String = "pkgfetch/0.1",
                     connectTimeout: Duration = .seconds(30)) {
@@ -61,12 +63,15 @@ public final class CurlTransport: @unchecked Sendable {
         }
     }
 
-    private func checkout() -> UnsafeMutableRawPointer {
+    private func checkout() throws -> UnsafeMutableRawPointer {
         if let handle = lock.withLock({ idle.popLast() }) {
             curl_easy_reset(handle)
             return handle
         }
-        return curl_easy_init()!
+        guard let handle = curl_easy_init() else {
+            throw TransportError(kind: .other, message: "libcurl could not make a transfer handle (out of memory?)", curlCode: 0)
+        }
+        return handle
     }
 
     private func checkin(_ handle: UnsafeMutableRawPointer) {
@@ -74,8 +79,7 @@ public final class CurlTransport: @unchecked Sendable {
     }
 
     private func perform(_ transfer: Transfer) throws -> HTTPResponse {
-        let handle = checkout()
-        defer { checkin(handle) }
+        let handle = try checkout()
         transfer.handle = handle
         let request = transfer.request
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -85,76 +89,24 @@ public final class CurlTransport: @unchecked Sendable {
         }
         // Empty Accept-less default: libcurl sends "Accept: */*" unless told otherwise, which is fine.
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let options = CurlOptionSetter(handle: handle, unknown: self.options.unknownOptions)
 
-        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
-            setString(handle, CURLOPT_URL, request.url)
-            setLong(handle, CURLOPT_NOSIGNAL, 1)
-            setString(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-            // An https:// download is never redirected to plain http://, where anyone on the path could swap it.
-            let secure = request.url.lowercased().hasPrefix("https://")
-            setString(handle, CURLOPT_REDIR_PROTOCOLS_STR, secure ? "https" : "http,https")
-            setLong(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
-            setLong(handle, CURLOPT_MAXREDIRS, 10)
-            // Authorization stays with the host it was meant for; libcurl's default, stated here on purpose.
-            setLong(handle, CURLOPT_UNRESTRICTED_AUTH, 0)
-            setString(handle, CURLOPT_USERAGENT, options.userAgent)
-            setLong(handle, CURLOPT_BUFFERSIZE, 512 * 1024)
-            setLong(handle, CURLOPT_TCP_KEEPALIVE, 1)
-            var connectTimeout = max(1, Int((request.connectTimeout ?? options.connectTimeout).milliseconds))
-            if let deadline = request.deadline {
-                let left = max(1, Int((deadline - .now).milliseconds))
-                setLong(handle, CURLOPT_TIMEOUT_MS, left)
-                connectTimeout = min(left, connectTimeout)
+        let outcome: Result<CURLcode, any Error> = errorBuffer.withUnsafeMutableBufferPointer { errors in
+            Result {
+                try configure(options, for: transfer, headers: headerList, errors: errors.baseAddress)
+                return curl_easy_perform(handle)
             }
-            setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout)
-            setLong(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-            setLong(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(request.stallTimeout.milliseconds / 1000)))
-            if let trusted {
-                trusted.pem.withUnsafeBytes { bytes in
-                    _ = ccurl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
-                }
-            } else if let caFile = options.caFile {
-                setString(handle, CURLOPT_CAINFO, caFile)  // unreadable: libcurl names the problem
-            }
-            if options.insecure {
-                setLong(handle, CURLOPT_SSL_VERIFYPEER, 0)
-                setLong(handle, CURLOPT_SSL_VERIFYHOST, 0)
-            }
-            if request.bypassProxy {
-                setString(handle, CURLOPT_NOPROXY, "*")
-            } else if let proxy = ProxyEnvironment.explicitProxy(for: request.url) {
-                setString(handle, CURLOPT_PROXY, proxy)
-            }
-            // A proxy's "200 Connection established" is not the server's answer.
-            setLong(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
-            switch request.method.uppercased() {
-            case "GET": setLong(handle, CURLOPT_HTTPGET, 1)
-            case "HEAD": setLong(handle, CURLOPT_NOBODY, 1)
-            case "POST": setLong(handle, CURLOPT_POST, 1)
-            default: setString(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
-            }
-            if let body = request.body {
-                setLong(handle, CURLOPT_POSTFIELDSIZE, body.count)
-                body.withUnsafeBytes { bytes in
-                    _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-                }
-            }
-            _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
-
-            let context = Unmanaged.passUnretained(transfer).toOpaque()
-            _ = ccurl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
-            _ = ccurl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
-            _ = ccurl_setopt_xferinfo_callback(handle, curlProgress)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
-            setLong(handle, CURLOPT_NOPROGRESS, 0)
-            return curl_easy_perform(handle)
         }
-        // A handle that saw its header list freed must not keep a pointer to it.
-        _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
-        _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
+        // A handle must not keep pointers to the header list and error buffer freed below; one that
+        // cannot be told so is not used again.
+        do {
+            try options.set(CURLOPT_HTTPHEADER, list: nil)
+            try options.set(CURLOPT_ERRORBUFFER, pointer: nil)
+            checkin(handle)
+        } catch {
+            curl_easy_cleanup(handle)
+        }
+        let code = try outcome.get()
 
         if let failure = transfer.sinkError { throw failure }
         if code != CURLE_OK {
@@ -170,6 +122,69 @@ public final class CurlTransport: @unchecked Sendable {
         let head = transfer.head ?? transfer.makeHead()
         if transfer.head == nil { try transfer.begin(head) }
         return HTTPResponse(head: head, body: transfer.collected, streamedBytes: transfer.streamed)
+    }
+
+    /// Every option of one transfer; the first one libcurl refuses throws.
+    private func configure(_ options: CurlOptionSetter, for transfer: Transfer, headers: UnsafeMutablePointer<curl_slist>?,
+                           errors: UnsafeMutablePointer<CChar>?) throws {
+        let request = transfer.request
+        try options.set(CURLOPT_URL, request.url)
+        try options.set(CURLOPT_NOSIGNAL, 1)
+        // An https:// download is never redirected to plain http://, where anyone on the path could swap it.
+        try options.restrictProtocols(redirectsHTTPSOnly: request.url.lowercased().hasPrefix("https://"))
+        try options.set(CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
+        try options.set(CURLOPT_MAXREDIRS, 10)
+        // Authorization stays with the host it was meant for; libcurl's default, stated here on purpose.
+        try options.set(CURLOPT_UNRESTRICTED_AUTH, 0)
+        try options.set(CURLOPT_USERAGENT, self.options.userAgent)
+        try options.set(CURLOPT_BUFFERSIZE, 512 * 1024)
+        try options.set(CURLOPT_TCP_KEEPALIVE, 1)
+        var connectTimeout = max(1, Int((request.connectTimeout ?? self.options.connectTimeout).milliseconds))
+        if let deadline = request.deadline {
+            let left = max(1, Int((deadline - .now).milliseconds))
+            try options.set(CURLOPT_TIMEOUT_MS, left)
+            connectTimeout = min(left, connectTimeout)
+        }
+        try options.set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeout)
+        try options.set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        try options.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(request.stallTimeout.milliseconds / 1000)))
+        if let trusted {
+            try trusted.pem.withUnsafeBytes { try options.set(CURLOPT_CAINFO_BLOB, blob: $0) }
+        } else if let caFile = self.options.caFile {
+            try options.set(CURLOPT_CAINFO, caFile)  // unreadable: libcurl names the problem
+        }
+        if self.options.insecure {
+            try options.set(CURLOPT_SSL_VERIFYPEER, 0)
+            try options.set(CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        if request.bypassProxy {
+            try options.set(CURLOPT_NOPROXY, "*")
+        } else if let proxy = ProxyEnvironment.explicitProxy(for: request.url) {
+            try options.set(CURLOPT_PROXY, proxy)
+        }
+        // A proxy's "200 Connection established" is not the server's answer.
+        try options.set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
+        switch request.method.uppercased() {
+        case "GET": try options.set(CURLOPT_HTTPGET, 1)
+        case "HEAD": try options.set(CURLOPT_NOBODY, 1)
+        case "POST": try options.set(CURLOPT_POST, 1)
+        default: try options.set(CURLOPT_CUSTOMREQUEST, request.method.uppercased())
+        }
+        if let body = request.body {
+            try options.set(CURLOPT_POSTFIELDSIZE, body.count)
+            try body.withUnsafeBytes { try options.set(CURLOPT_COPYPOSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+        }
+        try options.set(CURLOPT_HTTPHEADER, list: headers)
+        try options.set(CURLOPT_ERRORBUFFER, pointer: errors.map(UnsafeMutableRawPointer.init))
+
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        try options.set(CURLOPT_WRITEFUNCTION, callback: curlWrite)
+        try options.set(CURLOPT_WRITEDATA, pointer: context)
+        try options.set(CURLOPT_HEADERFUNCTION, callback: curlHeader)
+        try options.set(CURLOPT_HEADERDATA, pointer: context)
+        try options.set(progress: curlProgress)
+        try options.set(CURLOPT_XFERINFODATA, pointer: context)
+        try options.set(CURLOPT_NOPROGRESS, 0)
     }
 
     static func kind(of code: CURLcode, cancelled: Bool) -> TransportError.Kind {
@@ -188,15 +203,6 @@ public final class CurlTransport: @unchecked Sendable {
         default: return .other
         }
     }
-}
-
-private func setLong(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: Int) {
-    _ = ccurl_setopt_long(handle, option, value)
-}
-
-private func setString(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: String) {
-    // libcurl copies string options (since 7.17), so the temporary C string may go away after the call.
-    _ = ccurl_setopt_string(handle, option, value)
 }
 
 /// The state of one transfer, reached from libcurl's callbacks through their user-data pointer.

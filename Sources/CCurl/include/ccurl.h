@@ -22,6 +22,25 @@ static inline CURLcode ccurl_setopt_blob(CURL *h, CURLoption o, void *data, size
 }
 static inline CURLcode ccurl_setopt_xferinfo_callback(CURL *h, ccurl_xferinfo_callback v) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, v); }
 
+/* The protocol options by number, so a build against any libcurl headers can ask for both kinds.
+   The string forms arrived in libcurl 7.85; an older libcurl answers CURLE_UNKNOWN_OPTION, and the
+   caller falls back to the bitmask forms (deprecated since 7.85, the only ones before it). */
+static const CURLoption ccurl_opt_protocols_str = (CURLoption)(CURLOPTTYPE_STRINGPOINT + 318);
+static const CURLoption ccurl_opt_redir_protocols_str = (CURLoption)(CURLOPTTYPE_STRINGPOINT + 319);
+static const CURLoption ccurl_opt_protocols = (CURLoption)(CURLOPTTYPE_LONG + 181);
+static const CURLoption ccurl_opt_redir_protocols = (CURLoption)(CURLOPTTYPE_LONG + 182);
+static const long ccurl_proto_http = 1L << 0;   /* CURLPROTO_HTTP */
+static const long ccurl_proto_https = 1L << 1;  /* CURLPROTO_HTTPS */
+
+/* libcurl's name for an option (without the CURLOPT_ prefix), or NULL for one it does not know. */
+static inline const char *ccurl_option_name(CURLoption o) {
+    const struct curl_easyoption *option = curl_easy_option_by_id(o);
+    return option ? option->name : NULL;
+}
+
+/* The version of the libcurl in use (not the headers'), e.g. "7.81.0". */
+static inline const char *ccurl_version(void) { return curl_version_info(CURLVERSION_NOW)->version; }
+
 static inline CURLcode ccurl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_getinfo_offset(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
