@@ -121,14 +121,16 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 
 extension HTTPResponseHead {
     /// `Retry-After` as a duration: delta-seconds or an HTTP date.
+    /// At most a day: a server's number is clamped, never trusted to fit.
     public var retryAfter: Duration? {
+        let day = 86_400
         guard let value = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        if let seconds = Int(value) { return .seconds(min(max(0, seconds), day)) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(max(0, Int64(date.timeIntervalSinceNow * 1000)))
+        return ServerNumber.clamped(date.timeIntervalSinceNow * 1000, to: 0...(day * 1000)).map { .milliseconds($0) }
     }
 }

@@ -37,6 +37,11 @@ public protocol CredentialStore: Sendable {
     /// True when the store's answers expire and it renews them itself, so callers must ask it each
     /// time rather than remember an answer for the life of the process. Default: false.
     var answersExpire: Bool { get }
+    /// True when the store's credential costs a login that anonymous access may make needless (a
+    /// managed identity): on a Bearer challenge the realm is asked for an anonymous token first,
+    /// and the store only when that token is refused. Default: false (a configured credential is
+    /// used as the registry asks for it, as docker and oras do).
+    var anonymousFirst: Bool { get }
 }
 
 extension CredentialStore {
@@ -45,6 +50,7 @@ extension CredentialStore {
     }
     public func invalidate(_ credential: Credential, for host: String) async {}
     public var answersExpire: Bool { false }
+    public var anonymousFirst: Bool { false }
 }
 
 /// No credentials: anonymous pulls only.
@@ -91,6 +97,7 @@ public struct CredentialChain: CredentialStore {
 
     /// A chain holding one store whose answers expire must be asked each time as a whole.
     public var answersExpire: Bool { stores.contains { $0.answersExpire } }
+    public var anonymousFirst: Bool { stores.contains { $0.anonymousFirst } }
 }
 
 /// Asks the store behind it once per host for the life of the process: a credential helper is a
@@ -123,6 +130,7 @@ public actor CachingCredentialStore: CredentialStore {
     }
 
     public nonisolated var answersExpire: Bool { store.answersExpire }
+    public nonisolated var anonymousFirst: Bool { store.anonymousFirst }
 }
 
 /// How registry hosts are compared: `https://Host:443/v1/` and `host:443` name the same registry.

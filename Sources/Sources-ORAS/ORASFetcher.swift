@@ -33,7 +33,7 @@ public struct ORASFetcher: Fetcher {
         if resumes.swap(file.path, to: digest) != digest || file.byteCount > layer.size { try file.reset() }
         if file.byteCount < layer.size || layer.size == 0 {
             try await client.downloadBlob(reference, digest: digest, size: layer.size, into: file, deadline: context.deadline,
-                                          source: source, progress: context.progress)
+                                          source: source, progress: context.progress, events: context.events)
         }
         return FetchedContent(expected: ExpectedContent(digest: digest, size: layer.size),
                               format: selection.isPackedDirectory ? .tarGzip : nil)
@@ -45,7 +45,7 @@ public struct ORASFetcher: Fetcher {
         var current = reference
         for _ in 0...maxIndexDepth {
             let started = ContinuousClock.now
-            let fetched = try await client.manifest(current, deadline: context.deadline)
+            let fetched = try await client.manifest(current, deadline: context.deadline, events: context.events)
             context.events.emit(task: "oci-manifest", source: source, bytes: Int64(fetched.size), since: started, outcome: "ok")
             switch fetched.document {
             case .manifest(let manifest):

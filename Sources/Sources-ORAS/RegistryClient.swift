@@ -41,20 +41,21 @@ public struct RegistryClient: Sendable {
 
     /// `GET /v2/<repo>/manifests/<tag or digest>`, accepting OCI and Docker manifests and indexes.
     /// The body is checked against the reference's digest, else against `Docker-Content-Digest`.
-    public func manifest(_ reference: Reference, deadline: ContinuousClock.Instant?) async throws -> FetchedManifest {
+    public func manifest(_ reference: Reference, deadline: ContinuousClock.Instant?,
+                         events: EventEmitter = EventEmitter()) async throws -> FetchedManifest {
         let what = "manifest \(reference)"
         let url = "\(repositoryURL(reference))/manifests/\(reference.manifestReference)"
         let limit = manifestLimit
         let response: HTTPResponse
         do {
-            response = try await authorizer.perform(target(reference), deadline: deadline, what: what) { authorization in
+            response = try await authorizer.perform(target(reference), deadline: deadline, what: what, events: events) { authorization in
                 var headers = HTTPHeaders()
                 headers.set("Accept", MediaType.manifestAccept)
                 if let authorization { headers.set("Authorization", authorization) }
                 let response = try await transport.send(HTTPRequest(url: url, headers: headers, deadline: deadline)) { _ in
                     .collect(limit: limit)
                 }
-                return response.status == 401 ? .unauthorized(response.head) : .done(response)
+                return response.status == 401 || response.status == 403 ? .unauthorized(response.head) : .done(response)
             }
         } catch {
             throw Self.classify(error, what: what)
@@ -79,19 +80,19 @@ public struct RegistryClient: Sendable {
     /// resume asks the registry URL again (a storage URL's signature may have expired).
     public func downloadBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, size: Int64? = nil, into file: StagingFile,
                              deadline: ContinuousClock.Instant?, source: Source,
-                             progress: any ProgressReporter = SilentProgress()) async throws {
+                             progress: any ProgressReporter = SilentProgress(), events: EventEmitter = EventEmitter()) async throws {
         let what = "blob \(digest) of \(reference.registry)/\(reference.repository)"
         let url = "\(repositoryURL(reference))/blobs/\(digest)"
         do {
-            try await authorizer.perform(target(reference), deadline: deadline, what: what) { authorization in
+            try await authorizer.perform(target(reference), deadline: deadline, what: what, events: events) { authorization in
                 var headers = HTTPHeaders()
                 if let authorization { headers.set("Authorization", authorization) }
                 do {
                     try await download.run(url: url, headers: headers, into: file, deadline: deadline, source: source,
                                            byteLimit: size, progress: progress)
                     return .done(())
-                } catch let failure as HTTPStatusError where failure.status == 401 && failure.head.url.hasPrefix(url) {
-                    // Only the registry's own 401 is a challenge; blob storage's is a plain failure.
+                } catch let failure as HTTPStatusError where [401, 403].contains(failure.status) && failure.head.url.hasPrefix(url) {
+                    // Only the registry's own 401/403 is the authorizer's business; blob storage's is a plain failure.
                     return .unauthorized(failure.head)
                 }
             }

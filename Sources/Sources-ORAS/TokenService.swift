@@ -12,6 +12,9 @@ public struct TokenService: Sendable {
 
     public init(transport: CurlTransport) { self.transport = transport }
 
+    /// The `expires_in` range believed: a token is used for a day at most.
+    static let lifetimes = 1...86_400
+
     public struct Token: Sendable {
         public var value: String
         public var lifetime: Duration
@@ -40,7 +43,8 @@ public struct TokenService: Sendable {
             if !scopes.isEmpty { form.append(("scope", scopes.joined(separator: " "))) }
             var headers = HTTPHeaders()
             headers.set("Content-Type", "application/x-www-form-urlencoded")
-            request = HTTPRequest(method: "POST", url: realm, headers: headers, body: Data(Self.formEncode(form).utf8), deadline: deadline)
+            request = HTTPRequest(method: "POST", url: realm, headers: headers, body: Data(Self.formEncode(form).utf8), deadline: deadline,
+                                  followRedirects: false)
         case .basic, nil:
             var query = components.percentEncodedQueryItems ?? []
             if let service = challenge.service { query.append(URLQueryItem(name: "service", value: Self.queryEncode(service))) }
@@ -49,7 +53,7 @@ public struct TokenService: Sendable {
             url.percentEncodedQueryItems = query.isEmpty ? nil : query
             var headers = HTTPHeaders()
             if let basic = credential?.basicAuthorization { headers.set("Authorization", basic) }
-            request = HTTPRequest(url: url.string ?? realm, headers: headers, deadline: deadline)
+            request = HTTPRequest(url: url.string ?? realm, headers: headers, deadline: deadline, followRedirects: false)
         }
         request.headers.set("Accept", "application/json")
 
@@ -68,22 +72,22 @@ public struct TokenService: Sendable {
                                 status: response.status)
         case 404:
             throw PkgfetchError(.orasPullFailed, "\(what): token realm \(Redaction.url(realm)) answered HTTP 404", status: 404)
+        case 300..<400:
+            // A credential goes to the realm the registry named and nowhere else: a redirect would
+            // carry a refresh token (in the body) or a password to wherever the realm points.
+            throw PkgfetchError(.registryUnauthorized,
+                                "\(what): token realm \(Redaction.url(realm)) answered with a redirect (HTTP \(response.status)), which token requests never follow",
+                                status: response.status)
         default:
             throw FailureClassification.registry.error(for: HTTPStatusError(head: response.head, body: Data()),
                                                        what: "\(what): token request to \(realmHost)")
         }
-        struct Answer: Decodable {
-            var token: String?
-            var access_token: String?
-            var expires_in: Int?
-        }
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body),
-              let token = [answer.token, answer.access_token].compactMap({ $0 }).first(where: { !$0.isEmpty }) else {
+        guard let answer = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any],
+              let token = [answer["token"], answer["access_token"]].compactMap({ $0 as? String }).first(where: { !$0.isEmpty }) else {
             throw PkgfetchError(.registryUnauthorized, "\(what): token service \(realmHost) answered without a token")
         }
-        // The spec's default lifetime is 60 seconds.
-        let seconds = max(1, answer.expires_in ?? 60)
-        return Token(value: token, lifetime: .seconds(seconds))
+        // The spec's default lifetime is 60 seconds; whatever the realm says is kept within a second and a day.
+        return Token(value: token, lifetime: ServerNumber.seconds(answer["expires_in"], in: Self.lifetimes) ?? .seconds(60))
     }
 
     /// `application/x-www-form-urlencoded`.

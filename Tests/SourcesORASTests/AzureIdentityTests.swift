@@ -155,7 +155,7 @@ import TestSupport
         let elapsed = started.duration(to: .now)
         #expect(error?.kind == .identityTokenFailed)
         #expect(error?.retryable == true)
-        #expect(error?.message.contains("no token from IMDS") == true)
+        #expect(error?.message.contains("no token from IMDS") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("stopped at the deadline") == true)
         #expect(elapsed < .milliseconds(3300), "\(elapsed)")
         // Other hosts get nothing from this store, and no login.
@@ -176,23 +176,39 @@ import TestSupport
         var reference: String { "\(acr.host)/aks/packages/azure/azure-vnet-cni:v1.6.20" }
     }
 
-    func setup(_ label: String, accessTokenLifetime: Int = 300) throws -> Setup {
+    /// `tls`: the ACR stand-in speaks HTTPS, as ACR does (needed for the ARM resource, whose token
+    /// never crosses plain HTTP). `anonymousPull`: its realm hands out anonymous pull tokens.
+    /// Runs off the cooperative pool: it waits for processes (oras push, openssl, the registry, nginx),
+    /// and the tests that measure time in-process must not wait behind it.
+    func setup(_ label: String, accessTokenLifetime: Int = 300, tls: Bool = false, anonymousPull: Bool = false,
+               resources: [String]? = nil) async throws -> Setup {
+        try await offPool { [self] in
+            try makeSetup(label, accessTokenLifetime: accessTokenLifetime, tls: tls, anonymousPull: anonymousPull, resources: resources)
+        }
+    }
+
+    private func makeSetup(_ label: String, accessTokenLifetime: Int, tls: Bool, anonymousPull: Bool,
+                           resources: [String]?) throws -> Setup {
         let work = try TemporaryDirectory(label)
         let seed = try TestRegistry()
         let file = try packageFile(fileName, size: 1 << 20, seed: 61, in: work)
         try seed.pushWithORAS(file, repository: repository, tag: "v1.6.20")
         let imds = try IMDSStandIn(clientID: clientID)
-        let acr = try ACRStandIn(root: seed.root, imds: imds, tenant: tenant, accessTokenLifetime: accessTokenLifetime)
+        let ca = tls ? try TestCA() : nil
+        let acr = try ACRStandIn(root: seed.root, imds: imds, tenant: tenant, accessTokenLifetime: accessTokenLifetime,
+                                 anonymousPull: anonymousPull, tls: ca)
         let store = ManagedIdentityCredentialStore(
-            configuration: .init(registryHost: acr.host, registryScheme: "http", clientID: clientID, tenantID: tenant,
-                                 imdsEndpoint: imds.endpoint),
-            transport: CurlTransport())
-        return Setup(work: work, seed: seed, file: file, imds: imds, acr: acr, store: store, fetcher: .make(credentials: store))
+            configuration: .init(registryHost: acr.host, registryScheme: acr.scheme, clientID: clientID, tenantID: tenant,
+                                 imdsEndpoint: imds.endpoint, resources: resources),
+            transport: CurlTransport(options: .init(caFile: ca?.certificatePath)))
+        let fetcher = ORASFetcher.make(credentials: store, schemes: RegistrySchemePolicy(httpsHosts: tls ? [acr.host] : []),
+                                       caFile: ca?.certificatePath)
+        return Setup(work: work, seed: seed, file: file, imds: imds, acr: acr, store: store, fetcher: fetcher)
     }
 
     @Test func oneLoginServesEveryPullOfTheProcess() async throws {
         // Registry access tokens live 2 s (used for 1 s), so the second pull goes back to the realm.
-        let s = try setup("mi-reuse", accessTokenLifetime: 2)
+        let s = try await setup("mi-reuse", accessTokenLifetime: 2)
         let first = try await pull(s.fetcher, s.reference, fileName: fileName, into: s.work, name: "one")
         try await Task.sleep(for: .milliseconds(1500))
         let second = try await pull(s.fetcher, s.reference, fileName: fileName, into: s.work, name: "two")
@@ -200,11 +216,12 @@ import TestSupport
         #expect(second.digest == first.digest)
         #expect(s.imds.calls.count == 1)
         #expect(s.acr.exchanges.count == 1)
+        // The realm refuses an anonymous token once (learned for the process), then trades the refresh token.
         let realm = s.acr.tokenServer.requests
-        #expect(realm.map(\.grantType) == ["refresh_token", "refresh_token"])
-        #expect(realm.map(\.status) == [200, 200])
+        #expect(realm.map(\.grantType) == [nil, "refresh_token", "refresh_token"])
+        #expect(realm.map(\.status) == [401, 200, 200])
         #expect(Set(realm.compactMap(\.refreshToken)) == Set(s.acr.refreshTokens))
-        #expect(realm.first?.scopes == ["repository:\(repository):pull"])
+        #expect(realm.last?.scopes == ["repository:\(repository):pull"])
         #expect(await s.store.loginCount == 1)
         // What the exchange was sent.
         let exchange = try #require(s.acr.exchanges.first)
@@ -215,7 +232,7 @@ import TestSupport
     }
 
     @Test func anExpiringRefreshTokenIsRenewedBeforeItIsUsed() async throws {
-        let s = try setup("mi-expiry", accessTokenLifetime: 2)
+        let s = try await setup("mi-expiry", accessTokenLifetime: 2)
         s.acr.setRefreshTokenLifetime(3)   // `exp` 3 s ahead: used for 1.5 s
         _ = try await pull(s.fetcher, s.reference, fileName: fileName, into: s.work, name: "one")
         try await Task.sleep(for: .milliseconds(2000))
@@ -226,17 +243,17 @@ import TestSupport
         #expect(presented == s.acr.refreshTokens)
         #expect(Set(presented).count == 2)
         // Refused never: it was renewed before the realm had to say no.
-        #expect(s.acr.tokenServer.requests.allSatisfy { $0.status == 200 })
+        #expect(s.acr.tokenServer.requests.filter { $0.grantType == "refresh_token" }.allSatisfy { $0.status == 200 })
     }
 
     @Test func aRefreshTokenTheRealmRefusesIsRenewedOnce() async throws {
-        let s = try setup("mi-revoked", accessTokenLifetime: 2)
+        let s = try await setup("mi-revoked", accessTokenLifetime: 2)
         _ = try await pull(s.fetcher, s.reference, fileName: fileName, into: s.work, name: "one")
         s.acr.tokenServer.revokeRefreshTokens()
         try await Task.sleep(for: .milliseconds(1500))
         let second = try await pull(s.fetcher, s.reference, fileName: fileName, into: s.work, name: "two")
         #expect(second.digest.hex == (try Files.sha256(s.file)))
-        #expect(s.acr.tokenServer.requests.map(\.status) == [200, 401, 200])
+        #expect(s.acr.tokenServer.requests.map(\.status) == [401, 200, 401, 200])   // anonymous, refresh, revoked, renewed
         #expect(s.imds.calls.count == 2)
         #expect(s.acr.exchanges.count == 2)
         #expect(await s.store.loginCount == 2)
@@ -251,7 +268,7 @@ import TestSupport
     }
 
     @Test func aTokenTheRegistryRefusesIsMintedAgainFromARenewedLogin() async throws {
-        let s = try setup("mi-stale-grant")
+        let s = try await setup("mi-stale-grant")
         // The first refresh token stands for a principal whose pull was taken away: the realm still
         // mints a token, the registry refuses it.
         s.acr.nextRefreshTokenUsers(["stale-grant", "managed-identity"])
@@ -260,18 +277,18 @@ import TestSupport
         #expect(pulled.digest.hex == (try Files.sha256(s.file)))
         #expect(s.imds.calls.count == 2)
         #expect(s.acr.exchanges.count == 2)
-        #expect(s.acr.tokenServer.requests.map(\.user) == ["stale-grant", "managed-identity"])
+        #expect(s.acr.tokenServer.requests.map(\.user) == [nil, "stale-grant", "managed-identity"])
     }
 
     @Test func exchangeHiccupsAreTriedAgainWithinItsBudget() async throws {
-        let s = try setup("mi-exchange-retry")
+        let s = try await setup("mi-exchange-retry")
         s.acr.failNextExchanges([503, 502])
         _ = try await pull(s.fetcher, s.reference, fileName: fileName, into: s.work)
         #expect(s.acr.exchanges.map(\.status) == [503, 502, 200])
         #expect(s.imds.calls.count == 1)
 
-        // Four failures in a row spend the three tries; then the ARM resource gets its own three.
-        let t = try setup("mi-exchange-exhausted")
+        // Four failures in a row spend the three tries; then the ARM resource gets its own three (over https).
+        let t = try await setup("mi-exchange-exhausted", tls: true)
         t.acr.failNextExchanges([503, 503, 503, 503, 503, 503])
         let error = await pkgfetchError { _ = try await pull(t.fetcher, t.reference, fileName: fileName, into: t.work) }
         #expect(error?.kind == .orasPullFailed)
@@ -281,7 +298,7 @@ import TestSupport
     }
 
     @Test func concurrentLookupsShareOneLogin() async throws {
-        let s = try setup("mi-concurrent")
+        let s = try await setup("mi-concurrent")
         let host = s.acr.host
         let store = s.store
         let answers = try await withThrowingTaskGroup(of: Credential?.self) { group in
@@ -301,5 +318,87 @@ import TestSupport
         let renewed = try await store.credential(for: host, deadline: nil)
         #expect(renewed != used)
         #expect(s.acr.exchanges.count == 2)
+    }
+
+    // MARK: the ARM resource and plain HTTP
+
+    /// Over plain HTTP only the registry resource's token is sent to the exchange; the ARM token,
+    /// which manages whatever the identity may manage, is not even asked of IMDS. Over https the
+    /// same failure falls back to ARM, as the scripts do.
+    @Test func anARMTokenIsNeverSentOverPlainHTTP() async throws {
+        let s = try await setup("mi-arm-plain")
+        s.acr.refuseTokens(for: Self.acrResource)
+        let error = await pkgfetchError {
+            _ = try await s.store.credential(for: s.acr.host, deadline: .now + .seconds(30))
+        }
+        #expect(error?.kind == .registryUnauthorized)
+        #expect(error?.message.contains("for \(Self.armResource): not asked, its token is never sent over plain HTTP") == true,
+                "\(error?.message ?? "")")
+        #expect(s.imds.calls.map(\.resource) == [Self.acrResource])
+        #expect(s.acr.exchanges.map(\.resource) == [Self.acrResource])
+
+        // Only ARM asked for (--identity-resource): nothing is asked, and trying again changes nothing.
+        let only = try await setup("mi-arm-only-plain", resources: [Self.armResource])
+        let refused = await pkgfetchError { _ = try await only.store.credential(for: only.acr.host, deadline: .now + .seconds(30)) }
+        #expect(refused?.kind == .identityTokenFailed)
+        #expect(refused?.retryable == false)
+        #expect(only.imds.calls.isEmpty)
+        #expect(only.acr.exchanges.isEmpty)
+
+        let t = try await setup("mi-arm-tls", tls: true)
+        t.acr.refuseTokens(for: Self.acrResource)
+        let pulled = try await pull(t.fetcher, t.reference, fileName: fileName, into: t.work)
+        #expect(pulled.digest.hex == (try Files.sha256(t.file)))
+        #expect(t.acr.exchanges.map(\.resource) == [Self.acrResource, Self.armResource])
+        #expect(t.acr.exchanges.map(\.status) == [401, 200])
+    }
+
+    // MARK: numbers a server sends
+
+    /// `exp` and `expires_in` as a hostile server might send them: clamped, never trapping.
+    @Test func hugeOrNonsenseExpiryNumbersAreClamped() async throws {
+        let store = ManagedIdentityCredentialStore(configuration: .init(registryHost: "acr.example", clientID: clientID),
+                                                   transport: CurlTransport())
+        let login = ACRLogin(configuration: store.configuration, events: EventEmitter(),
+                             imds: IMDSClient(transport: CurlTransport(), clientID: clientID),
+                             exchange: ACRTokenExchange(transport: CurlTransport()))
+        let day = ContinuousClock.now + .seconds(86_400)
+        for exp: Any in [1e300, Double.greatestFiniteMagnitude, Int64.max, UInt64.max, "1e300", "9999999999999999999999"] {
+            let claims = try #require(RefreshTokenClaims(jwt: Self.jwt(["exp": exp])), "\(exp)")
+            let renewAt = login.renewAt(claims.expires)
+            #expect(renewAt <= day && renewAt > .now + .seconds(86_000), "\(exp)")
+        }
+        for exp: Any in [-1e300, -5, 0, Int64.min] {
+            let renewAt = login.renewAt(try #require(RefreshTokenClaims(jwt: Self.jwt(["exp": exp]))).expires)
+            #expect(renewAt <= .now, "\(exp): long past, renewed at once")
+        }
+        for exp: Any in ["NaN", "inf", "-inf", "soon", [1], ["n": 1]] {
+            let claims = try #require(RefreshTokenClaims(jwt: Self.jwt(["exp": exp])), "\(exp)")
+            #expect(claims.expires == nil, "\(exp)")
+            #expect(login.renewAt(claims.expires) > .now + .seconds(800), "\(exp): the 15-minute default")
+        }
+        // An exp too big for JSON's doubles is not a JWT payload anyone can read: nothing known, no trap.
+        let overflow = "eyJhbGciOiJSUzI1NiJ9." + Data(#"{"exp":1e400}"#.utf8).base64EncodedString()
+            .replacingOccurrences(of: "=", with: "") + ".c2ln"
+        #expect(RefreshTokenClaims(jwt: overflow)?.expires == nil)
+    }
+
+    /// The realm's and IMDS's `expires_in` (as raw JSON): huge, negative, a string, nonsense.
+    @Test(arguments: [
+        ("1e300", 86_400), ("9223372036854775807", 86_400), ("123456789012345678901234567890", 86_400), (#""1e300""#, 86_400),
+        ("-1e300", 1), ("-7", 1), (#""NaN""#, nil), (#""soon""#, nil), ("null", nil), ("300", 300), (#""3600""#, 3600),
+    ] as [(String, Int?)])
+    func tokenLifetimesAreClamped(expiresIn: String, seconds: Int?) async throws {
+        let answer = Data(#"{"token":"t","access_token":"t","expires_in":\#(expiresIn)}"#.utf8)
+        let server = try StubHTTPServer { _ in StubResponse(status: 200, headers: [("Content-Type", "application/json")], body: answer) }
+        let transport = CurlTransport()
+        let token = try await TokenService(transport: transport).token(
+            challenge: AuthChallenge(scheme: .bearer, parameters: ["realm": "\(server.url)/token"]), registryScheme: "http",
+            scopes: [], credential: nil, deadline: .now + .seconds(10), what: "test")
+        #expect(token.lifetime == .seconds(seconds ?? 60))
+
+        let imds = IMDSClient(transport: transport, endpoint: "\(server.url)\(IMDSStandIn.path)", clientID: clientID)
+        let access = try await imds.accessToken(resource: Self.acrResource, deadline: .now + .seconds(10))
+        #expect(access.lifetime == seconds.map { .seconds($0) })
     }
 }

@@ -144,21 +144,27 @@ public final class ACRStandIn: @unchecked Sendable {
     private var users: [String] = []
 
     /// Serves the registry storage at `root`; trusts tokens of `imds`; expects `tenant` when set.
-    /// `accessTokenLifetime`: the realm's `expires_in` for the tokens it mints.
-    public init(root: String, imds: IMDSStandIn, tenant: String?, accessTokenLifetime: Int = 300) throws {
+    /// `accessTokenLifetime`: the realm's `expires_in` for the tokens it mints. `anonymousPull`: the
+    /// realm hands out anonymous pull tokens (ACR's anonymous pull). `tls`: the front speaks HTTPS
+    /// with a certificate this CA signs, as ACR does, and so does the realm it publishes.
+    public init(root: String, imds: IMDSStandIn, tenant: String?, accessTokenLifetime: Int = 300, anonymousPull: Bool = false,
+                tls: TestCA? = nil) throws {
         self.imds = imds
         self.tenant = tenant
         let port = try Ports.free()
         let host = "127.0.0.1:\(port)"
-        tokenServer = try TokenServer(tokenField: "access_token", expiresIn: accessTokenLifetime, service: host,
-                                      realm: "http://\(host)/oauth2/token")
+        scheme = tls == nil ? "http" : "https"
+        tokenServer = try TokenServer(anonymousPull: anonymousPull, tokenField: "access_token", expiresIn: accessTokenLifetime,
+                                      service: host, realm: "\(scheme)://\(host)/oauth2/token")
         registry = try TestRegistry(auth: .token(tokenServer), root: root)
-        front = try NginxFront(port: port, routes: [("/v2/", registry.port), ("/oauth2/", tokenServer.port)])
+        front = try NginxFront(port: port, routes: [("/v2/", registry.port), ("/oauth2/", tokenServer.port)], tls: tls)
         tokenServer.route("/oauth2/exchange") { [unowned self] request in self.exchange(request) }
     }
 
     /// `127.0.0.1:PORT` of the front: what `--bootstrap-registry` names.
     public var host: String { front.host }
+    /// `http`, or `https` with `tls`.
+    public let scheme: String
 
     public var exchanges: [Exchange] { lock.withLock { log } }
     /// Every refresh token the exchange handed out, in order.

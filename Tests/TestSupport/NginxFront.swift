@@ -10,11 +10,15 @@ public final class NginxFront: @unchecked Sendable {
     private let process: BackgroundProcess
 
     /// `routes`: path prefix (e.g. `/v2/`) → upstream port on 127.0.0.1. The path is passed on unchanged.
-    public init(port: Int, routes: [(prefix: String, upstreamPort: Int)]) throws {
+    /// `tls`: serve HTTPS with a certificate for 127.0.0.1 that this CA signs (the upstreams stay plain HTTP).
+    public init(port: Int, routes: [(prefix: String, upstreamPort: Int)], tls: TestCA? = nil) throws {
         let binary = try Tools.path(of: "nginx")
         directory = try TemporaryDirectory("nginx-front")
         self.port = port
         let dir = directory.path
+        let certificate = try tls.map { try $0.serverCertificate(in: dir) }
+        let listen = certificate.map { "listen 127.0.0.1:\(port) ssl;\n        ssl_certificate \($0.0);\n        ssl_certificate_key \($0.1);" }
+            ?? "listen 127.0.0.1:\(port);"
         let locations = routes.map { route in
             """
                     location \(route.prefix) {
@@ -35,7 +39,7 @@ public final class NginxFront: @unchecked Sendable {
             proxy_buffering off;
             proxy_request_buffering off;
             server {
-                listen 127.0.0.1:\(port);
+                \(listen)
         \(locations)
                 location / { return 404; }
             }

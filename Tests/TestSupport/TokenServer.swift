@@ -78,6 +78,13 @@ public final class TokenServer: @unchecked Sendable {
     /// Tokens issued to `user` carry no pull access (its role was taken away), so the registry refuses them.
     public func denyPull(to user: String) { _ = lock.withLock { pullDenied.insert(user) } }
 
+    /// Anonymous tokens (with `anonymousPull`) are still issued but carry no pull access, as a token
+    /// service that answers every scope does: the registry, not the realm, refuses them.
+    public func denyAnonymousPull() { denyPull(to: Self.anonymousUser) }
+
+    /// How `pullDenied` names the anonymous user (a real user name is never empty).
+    private static let anonymousUser = ""
+
     /// Answers requests for `path` with `handler` instead of as the realm (e.g. ACR's `/oauth2/exchange`).
     public func route(_ path: String, _ handler: @escaping @Sendable (StubRequest) -> StubResponse) {
         lock.withLock { routes[path] = handler }
@@ -132,7 +139,7 @@ public final class TokenServer: @unchecked Sendable {
             record(400)
             return .json(["error": "unknown service"], status: 400)
         }
-        let mayPull = !lock.withLock { user.map(pullDenied.contains) ?? false }
+        let mayPull = !lock.withLock { pullDenied.contains(user ?? Self.anonymousUser) }
 
         var access: [[String: Any]] = []
         for scope in scopes {

@@ -79,8 +79,7 @@ public struct IMDSClient: Sendable {
               let token = object["access_token"] as? String, !token.isEmpty else {
             throw PkgfetchError(.identityTokenFailed, "HTTP \(response.status) without an access_token")
         }
-        let seconds = (object["expires_in"] as? String).flatMap(Int.init) ?? (object["expires_in"] as? Int)
-        return AccessToken(value: token, resource: resource, lifetime: seconds.map { .seconds($0) })
+        return AccessToken(value: token, resource: resource, lifetime: ServerNumber.seconds(object["expires_in"], in: TokenService.lifetimes))
     }
 
     /// ` (invalid_request: Identity not found)` from an IMDS error body, on one short line; nothing else of the body.

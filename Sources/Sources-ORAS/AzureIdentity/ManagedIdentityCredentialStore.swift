@@ -6,14 +6,16 @@ import SourcesHTTP
 /// with `az`/`curl`, and hands the result to the Bearer flow as an identity token:
 ///
 /// 1. an Entra access token from IMDS, for `https://containerregistry.azure.net`, else (IMDS or the
-///    exchange failing for it) for `https://management.azure.com/`;
+///    exchange failing for it) for `https://management.azure.com/` — over https only, as an ARM
+///    token is worth more than the registry;
 /// 2. `POST /oauth2/exchange` on the registry → a refresh token;
 /// 3. the refresh token is `Credential.identityToken`, traded at the realm by `TokenService`.
 ///
-/// The store is asked only after the registry refused anonymous access (the authorizer tries
-/// anonymous first). The refresh token stays in memory, is shared by every pull of the process, and
-/// is renewed when its `exp` nears (or after `refreshTokenLifetime` without one) and when the
-/// authorizer reports it refused (`invalidate`). Concurrent lookups share one login.
+/// The store is asked only when anonymous access is refused: by the registry, by its realm (asked
+/// for an anonymous token first, see `anonymousFirst`), or by the registry for that token. The
+/// refresh token stays in memory, is shared by every pull of the process, and is renewed when its
+/// `exp` nears (or after `refreshTokenLifetime` without one) and when the authorizer reports it
+/// refused (`invalidate`). Concurrent lookups share one login.
 public actor ManagedIdentityCredentialStore: CredentialStore {
     public static let registryResource = "https://containerregistry.azure.net"
     public static let managementResource = "https://management.azure.com/"
@@ -70,6 +72,8 @@ public actor ManagedIdentityCredentialStore: CredentialStore {
     public var loginCount: Int { completed }
 
     public nonisolated var answersExpire: Bool { true }
+    /// As the node scripts do: a registry that hands out anonymous pull tokens needs no login.
+    public nonisolated var anonymousFirst: Bool { true }
 
     public func credential(for host: String) async throws -> Credential? {
         try await credential(for: host, deadline: nil)
@@ -128,8 +132,14 @@ struct ACRLogin: Sendable {
     func run(deadline: ContinuousClock.Instant?) async throws -> Session {
         var imdsFailures: [(resource: String, failure: StepRetry.Exhausted)] = []
         var exchangeFailures: [(resource: String, failure: StepRetry.Exhausted)] = []
+        var withheld: [String] = []
         for resource in configuration.resources {
             if let deadline, ContinuousClock.now >= deadline { break }
+            guard mayTravelInClear(resource) else {
+                withheld.append(resource)
+                events.emit(task: "imds-token", source: .url(configuration.imdsEndpoint), outcome: "skipped")
+                continue
+            }
             let accessToken: IMDSClient.AccessToken
             do {
                 accessToken = try await step("imds-token", at: configuration.imdsEndpoint) {
@@ -158,7 +168,20 @@ struct ACRLogin: Sendable {
             }
             return Session(refreshToken: refreshToken, renewAt: renewAt(claims?.expires))
         }
-        throw failure(imds: imdsFailures, exchange: exchangeFailures)
+        throw failure(imds: imdsFailures, exchange: exchangeFailures, withheld: withheld)
+    }
+
+    /// Whether a token for `resource` may be sent to the exchange. Over https, any; over plain HTTP
+    /// only the registry's own (it opens registries to this identity and nothing else): an ARM token
+    /// manages whatever the identity may manage, and must not cross a wire anyone on it can read.
+    func mayTravelInClear(_ resource: String) -> Bool {
+        configuration.registryScheme == "https" || Self.isRegistryResource(resource)
+    }
+
+    static func isRegistryResource(_ resource: String) -> Bool {
+        var text = resource.lowercased()
+        while text.hasSuffix("/") { text.removeLast() }
+        return text == ManagedIdentityCredentialStore.registryResource
     }
 
     /// Runs one login step and reports it as an event; a failure carries its last error and tries.
@@ -176,27 +199,31 @@ struct ACRLogin: Sendable {
         }
     }
 
+    /// `exp` is the server's number: what is left of it is clamped to a day before it becomes a
+    /// duration (an `exp` of 1e300 would overflow), and a day is plenty for a process.
     func renewAt(_ expires: Date?) -> ContinuousClock.Instant {
-        guard let expires else { return .now + configuration.refreshTokenLifetime }
-        let left = expires.timeIntervalSinceNow
-        let usable = left > 120 ? left - 60 : max(0, left / 2)
-        return .now + .milliseconds(Int64(usable * 1000))
+        guard let expires, let left = ServerNumber.clamped(expires.timeIntervalSinceNow, to: 0...86_400) else {
+            return .now + configuration.refreshTokenLifetime
+        }
+        return .now + (left > 120 ? .seconds(left - 60) : .milliseconds(left * 500))
     }
 
     /// No IMDS token for any resource: `identity-token-failed`. An exchange refused: `registry-unauthorized`.
     /// Otherwise the exchange's own (retryable) failure. The message says what happened for each resource.
     func failure(imds: [(resource: String, failure: StepRetry.Exhausted)],
-                 exchange: [(resource: String, failure: StepRetry.Exhausted)]) -> PkgfetchError {
+                 exchange: [(resource: String, failure: StepRetry.Exhausted)], withheld: [String] = []) -> PkgfetchError {
         let endpoint = Redaction.url(configuration.imdsEndpoint)
         var parts: [String] = []
         if !imds.isEmpty {
             parts.append("no token from IMDS (\(endpoint)) " + imds.map { "for \($0.resource): \($0.failure.summary)" }.joined(separator: "; "))
         }
         parts += exchange.map { "for \($0.resource), \($0.failure.summary)" }
+        parts += withheld.map { "for \($0): not asked, its token is never sent over plain HTTP (\(configuration.registryHost) is spoken to with http://)" }
         if parts.isEmpty { parts = ["the deadline was reached before IMDS was asked"] }
         let detail = "\(who): " + parts.joined(separator: "; ")
         guard let last = exchange.last?.failure.last else {
-            let retryable = imds.isEmpty || imds.contains { $0.failure.last.retryable }
+            // Nothing tried but what was withheld: trying again changes nothing.
+            let retryable = imds.isEmpty ? withheld.isEmpty : imds.contains { $0.failure.last.retryable }
             return PkgfetchError(.identityTokenFailed, detail, retryable: retryable)
         }
         if let refused = exchange.first(where: { $0.failure.last.kind == .registryUnauthorized })?.failure.last {

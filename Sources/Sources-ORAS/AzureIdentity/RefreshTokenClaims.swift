@@ -1,4 +1,5 @@
 import Foundation
+import SourcesHTTP
 
 /// What can be read from an ACR refresh token without trusting it: it is a JWT, and its payload
 /// may say when it expires and, for registries with RBAC, what it permits. Nothing here checks a
@@ -20,7 +21,8 @@ public struct RefreshTokenClaims: Sendable, Equatable {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let payload = Self.base64URLDecode(parts[1]),
               let object = (try? JSONSerialization.jsonObject(with: payload)) as? [String: Any] else { return nil }
-        expires = (object["exp"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+        // Any finite number (1e300 included) is a date; `renewAt` clamps what is left of it.
+        expires = ServerNumber.finite(object["exp"]).map { Date(timeIntervalSince1970: $0) }
         if let permissions = object["permissions"] as? [String: Any] {
             actions = (permissions["actions"] as? [Any] ?? []).compactMap { $0 as? String }
         }
