@@ -12,18 +12,25 @@ import TestSupport
     static let acrResource = "https://containerregistry.azure.net"
     static let armResource = "https://management.azure.com/"
 
-    /// The CNI zip pushed (with the oras client) into an open registry, whose storage the ACR stand-in serves.
+    /// The CNI zip pushed (with the oras client) into an open registry, whose storage the ACR stand-in
+    /// serves — over https unless told otherwise, as ACR does.
     struct World {
         let work: TemporaryDirectory
         let seed: TestRegistry
         let file: String
         let imds: IMDSStandIn
         let acr: ACRStandIn
+        let ca: TestCA?
+
+        /// `--bootstrap-registry` (with its scheme) and, over https, `--ca-file`.
+        var registryFlags: [String] {
+            ["--bootstrap-registry", "\(acr.scheme)://\(acr.host)"] + (ca.map { ["--ca-file", $0.certificatePath] } ?? [])
+        }
 
         /// `pkgfetch fetch <CNI URL> --bootstrap-registry ACR --identity-client-id … --output out`, timed.
         func fetch(_ extra: [String] = [], output: String = "out.zip", imdsEndpoint: String? = nil,
                    environment: [String: String] = [:]) async throws -> (ProcessOutput, Duration) {
-            let arguments = ["fetch", E.cniURL, "--bootstrap-registry", acr.host, "--identity-client-id", ACRLoginTests.clientID,
+            let arguments = ["fetch", E.cniURL] + registryFlags + ["--identity-client-id", ACRLoginTests.clientID,
                              "--tenant-id", ACRLoginTests.tenant, "--imds-endpoint", imdsEndpoint ?? imds.endpoint,
                              "--output", work.join(output)] + extra
             let env = E.environment(home: work.path, extra: environment)
@@ -35,14 +42,15 @@ import TestSupport
         }
     }
 
-    func world(_ label: String, imdsAddress: String = "127.0.0.1") throws -> World {
+    func world(_ label: String, imdsAddress: String = "127.0.0.1", tls: Bool = true, anonymousPull: Bool = false) throws -> World {
         let work = try TemporaryDirectory(label)
         let seed = try TestRegistry()
         let file = try E.packageFile(size: 1 << 20, seed: 71, in: work)
         try seed.pushWithORAS(file, repository: E.cniRepository, tag: "v1.6.20")
         let imds = try IMDSStandIn(clientID: Self.clientID, address: imdsAddress)
-        let acr = try ACRStandIn(root: seed.root, imds: imds, tenant: Self.tenant)
-        return World(work: work, seed: seed, file: file, imds: imds, acr: acr)
+        let ca = tls ? try TestCA() : nil
+        let acr = try ACRStandIn(root: seed.root, imds: imds, tenant: Self.tenant, anonymousPull: anonymousPull, tls: ca)
+        return World(work: work, seed: seed, file: file, imds: imds, acr: acr, ca: ca)
     }
 
     /// Every file below `directory` that holds `secret`.
@@ -93,23 +101,28 @@ import TestSupport
         #expect(exchange.service == w.acr.host)
         #expect(exchange.tenant == Self.tenant)
         #expect(exchange.resource == Self.acrResource)
-        // The realm: one refresh-token grant for the pull scope, serving manifest and blob.
+        // The realm: an anonymous token refused, then one refresh-token grant for the pull scope, serving manifest and blob.
         let realm = w.acr.tokenServer.requests
-        #expect(realm.map(\.grantType) == ["refresh_token"])
-        #expect(realm.first?.scopes == ["repository:\(E.cniRepository):pull"])
-        #expect(realm.first?.refreshToken == w.acr.refreshTokens.first)
+        #expect(realm.map(\.grantType) == [nil, "refresh_token"])
+        #expect(realm.map(\.status) == [401, 200])
+        #expect(realm.last?.scopes == ["repository:\(E.cniRepository):pull"])
+        #expect(realm.last?.refreshToken == w.acr.refreshTokens.first)
         // All of it through the one front, anonymous first.
         let front = w.acr.front.accessLog
         #expect(front.first == "GET /v2/\(E.cniRepository)/manifests/v1.6.20 401", "\(front)")
+        #expect(front.dropFirst().first == "GET /oauth2/token 401", "\(front)")
         #expect(front.contains("POST /oauth2/exchange 200"))
         #expect(front.contains("POST /oauth2/token 200"))
         #expect(front.contains { $0.hasPrefix("GET /v2/\(E.cniRepository)/blobs/sha256:") && $0.hasSuffix(" 200") })
 
-        // The login's steps are events of the run, in order, each once.
-        let steps = try EventLines(w.work.join("events.jsonl")).objects.filter { ["imds-token", "acr-exchange"].contains($0["task"] as? String) }
-        #expect(steps.map { $0["task"] as? String } == ["imds-token", "acr-exchange"])
-        #expect(steps.allSatisfy { $0["outcome"] as? String == "ok" && $0["durationMs"] != nil })
-        #expect(steps.last?["source"] as? String == "http://\(w.acr.host)/oauth2/exchange")
+        // The login's steps are events of the run, in order, each once, after the anonymous token was refused.
+        let steps = try EventLines(w.work.join("events.jsonl")).objects
+            .filter { ["anonymous-token", "imds-token", "acr-exchange"].contains($0["task"] as? String) }
+        #expect(steps.map { "\($0["task"] ?? "") \($0["outcome"] ?? "")" } == ["anonymous-token failed", "imds-token ok", "acr-exchange ok"])
+        #expect(steps.allSatisfy { $0["durationMs"] != nil })
+        #expect(steps.first?["status"] as? Int == 401)
+        #expect(steps.first?["source"] as? String == "https://\(w.acr.host)/oauth2/token")
+        #expect(steps.last?["source"] as? String == "https://\(w.acr.host)/oauth2/exchange")
 
         // No token anywhere: not in stdout, stderr (verbose) or events, not in any file left behind.
         let secrets = w.acr.allSecrets
@@ -201,7 +214,7 @@ import TestSupport
         // Each resource once: a refusal is not retried, by the step or by the run.
         #expect(w.acr.exchanges.map(\.resource) == [Self.acrResource, Self.armResource])
         #expect(w.imds.calls.count == 2)
-        #expect(w.acr.tokenServer.requests.isEmpty)
+        #expect(w.acr.tokenServer.requests.map(\.grantType) == [nil], "only the anonymous token was asked for")
         for secret in w.acr.allSecrets { #expect(!run.stderr.contains(secret) && !run.stdout.contains(secret)) }
     }
 
@@ -215,10 +228,10 @@ import TestSupport
         #expect(run.stderr.contains(#"permits ["metadata_read", "write"], not "read""#))
         #expect(run.stderr.contains("AcrPull"))
         #expect(run.stdout.contains(#""error":"registry-unauthorized""#))
-        // Early: one login, no other resource, no token asked of the realm.
+        // Early: one login, no other resource, no token asked of the realm but the anonymous one.
         #expect(w.imds.calls.count == 1)
         #expect(w.acr.exchanges.count == 1)
-        #expect(w.acr.tokenServer.requests.isEmpty)
+        #expect(w.acr.tokenServer.requests.map(\.grantType) == [nil])
         for secret in w.acr.allSecrets { #expect(!run.stderr.contains(secret) && !run.stdout.contains(secret)) }
     }
 
@@ -245,6 +258,73 @@ import TestSupport
         }
         #expect(control.status != 0)
         #expect(proxy.requests().map(\.target) == ["\(imdsBase)/control.zip"])
+    }
+
+    /// Issue 16: a registry whose realm hands out anonymous pull tokens (ACR with anonymous pull) is
+    /// pulled from without the identity: no IMDS call, no exchange; the events say so.
+    @Test func anAnonymousPullRegistryIsPulledWithoutTheIdentity() async throws {
+        let w = try world("acr-anonymous-realm", anonymousPull: true)
+        let (run, _) = try await w.fetch(["--events", w.work.join("events.jsonl")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(w.work.join("out.zip")) == (try Files.sha256(w.file)))
+        #expect(w.imds.calls.isEmpty)
+        #expect(w.acr.exchanges.isEmpty)
+        #expect(w.acr.tokenServer.requests.map(\.status) == [200])
+        #expect(w.acr.tokenServer.requests.allSatisfy { $0.grantType == nil && !$0.hadAuthorization })
+        let events = try EventLines(w.work.join("events.jsonl"))
+        #expect(events.task("anonymous-token").map { $0["outcome"] as? String } == ["ok"])
+        #expect(events.task("anonymous-access").map { $0["outcome"] as? String } == ["ok"])
+        #expect(events.task("imds-token").isEmpty && events.task("acr-exchange").isEmpty)
+    }
+
+    /// A batch of three packages from three repositories, three at once: whether anonymous access
+    /// works is asked of the realm once; the identity logs in once where it is needed, never where not.
+    @Test(arguments: [false, true])
+    func aBatchAsksAnonymouslyOnce(anonymousPull: Bool) async throws {
+        let w = try world("acr-batch", anonymousPull: anonymousPull)
+        var entries: [[String: Any]] = [["url": E.cniURL, "output": w.work.join("out/cni.zip")]]
+        for (index, version) in ["v1.33.7", "v1.32.1"].enumerated() {
+            let file = try E.packageFile("kubernetes-node-linux-amd64.tar.gz", size: 100_000, seed: UInt64(80 + index), in: w.work)
+            try w.seed.pushWithORAS(file, repository: "oss/binaries/kubernetes/kubernetes-node", tag: "\(version)-linux-amd64")
+            entries.append(["url": "https://packages.aks.azure.com/kubernetes/\(version)/binaries/kubernetes-node-linux-amd64.tar.gz",
+                            "output": w.work.join("out/\(version).tar.gz"), "sha256": try Files.sha256(file)])
+        }
+        try JSONSerialization.data(withJSONObject: entries).write(to: URL(fileURLWithPath: w.work.join("list.json")))
+        let arguments = ["batch", w.work.join("list.json"), "--parallel", "3"] + w.registryFlags
+            + ["--identity-client-id", Self.clientID, "--tenant-id", Self.tenant, "--imds-endpoint", w.imds.endpoint,
+               "--events", w.work.join("events.jsonl")]
+        let run = try await offPool { try PkgfetchCLI.run(arguments, environment: E.environment(home: w.work.path)) }
+        #expect(run.status == 0, "\(run.stderr)")
+        let anonymous = w.acr.tokenServer.requests.filter { $0.grantType == nil }
+        let events = try EventLines(w.work.join("events.jsonl"))
+        if anonymousPull {
+            // Anonymous tokens for both repositories (a token is scoped to one; two pulls of one
+            // repository that start together may each ask), no login at all.
+            #expect(anonymous.allSatisfy { $0.status == 200 })
+            #expect(Set(anonymous.flatMap(\.scopes)) == ["repository:\(E.cniRepository):pull", "repository:oss/binaries/kubernetes/kubernetes-node:pull"])
+            #expect(w.imds.calls.isEmpty && w.acr.exchanges.isEmpty)
+            #expect(events.task("anonymous-access").map { $0["outcome"] as? String } == ["ok"])
+        } else {
+            #expect(anonymous.map(\.status) == [401], "\(w.acr.tokenServer.requests.map(\.status))")
+            #expect(w.imds.calls.count == 1)
+            #expect(w.acr.exchanges.count == 1)
+            #expect(events.task("anonymous-token").map { $0["outcome"] as? String } == ["failed"])
+        }
+    }
+
+    /// Over plain HTTP the ARM resource's token is not asked for, let alone sent to the exchange.
+    @Test func anARMTokenNeverCrossesPlainHTTP() async throws {
+        let w = try world("acr-arm-plain", tls: false)
+        w.acr.refuseTokens(for: Self.acrResource)
+        let (run, _) = try await w.fetch()
+        #expect(run.status == 31, "\(run.stderr)")
+        #expect(run.stderr.contains("for \(Self.armResource): not asked, its token is never sent over plain HTTP"), "\(run.stderr)")
+        #expect(w.imds.calls.map(\.resource) == [Self.acrResource])
+        #expect(w.acr.exchanges.map(\.resource) == [Self.acrResource])
+
+        let (only, _) = try await w.fetch(["--identity-resource", Self.armResource], output: "only.zip")
+        #expect(only.status == 41, "\(only.stderr)")
+        #expect(w.imds.calls.count == 1)
     }
 
     @Test func identityFlagsAreValidated() throws {
