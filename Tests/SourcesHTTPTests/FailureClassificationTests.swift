@@ -55,6 +55,19 @@ import Testing
         #expect(statusError(503, retryAfter: "soon").head.retryAfter == nil)
     }
 
+    /// A server's Retry-After is clamped to a day, however far away it points (no trap, no week-long wait).
+    @Test func retryAfterIsClamped() throws {
+        let day = Duration.seconds(86_400)
+        #expect(statusError(503, retryAfter: "9223372036854775807").head.retryAfter == day)
+        #expect(statusError(503, retryAfter: "604800").head.retryAfter == day)
+        #expect(statusError(503, retryAfter: "-5").head.retryAfter == .zero)
+        #expect(statusError(503, retryAfter: "99999999999999999999999").head.retryAfter == nil)
+        for far in ["Fri, 31 Dec 9999 23:59:59 GMT", "Sun, 31 Dec 99999999 23:59:59 GMT", "Tue, 31 Dec 292277026596 23:59:59 GMT"] {
+            let wait = statusError(503, retryAfter: far).head.retryAfter
+            #expect(wait == nil || wait == day, "\(far): \(String(describing: wait))")
+        }
+    }
+
     @Test func transportFailures() {
         let timeout = classify(TransportError(kind: .timedOut, message: "Operation timed out", curlCode: 28))
         #expect(timeout.kind == .networkTimeout && timeout.retryable)
