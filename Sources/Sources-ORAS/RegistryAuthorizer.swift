@@ -216,7 +216,10 @@ public struct RegistryAuthorizer: Sendable {
         return try await fetchToken(challenge, scopes: scopes, &call)
     }
 
-    /// The realm's anonymous token, or nil when the realm refuses one (401/403).
+    /// The realm's anonymous token, or nil when the realm refuses one: any 4xx (401/403, but a realm
+    /// may as well say 400 or 404 to a request without credentials), so that the store's credential
+    /// is tried rather than the pull failing on what was only a probe. 5xx and network failures are
+    /// the realm's trouble, and the credential would meet them too: they end the request.
     private func anonymousToken(_ challenge: AuthChallenge, scopes: [String], _ call: inout Call) async throws -> String? {
         let started = ContinuousClock.now
         let realm = Source.url(challenge.realm ?? "")
@@ -226,7 +229,7 @@ public struct RegistryAuthorizer: Sendable {
             call.events.emit(task: "anonymous-token", source: realm, since: started, outcome: "ok")
             await tokens.store(token.value, for: call.key, lifetime: token.lifetime)
             return token.value
-        } catch let refused as PkgfetchError where refused.kind == .registryUnauthorized && (refused.status == 401 || refused.status == 403) {
+        } catch let refused as PkgfetchError where (400..<500).contains(refused.status ?? 0) {
             call.events.emit(task: "anonymous-token", source: realm, since: started, outcome: "failed", error: refused, status: refused.status)
             await settle(.refused, &call)
             return nil

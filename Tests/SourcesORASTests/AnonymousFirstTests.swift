@@ -53,6 +53,19 @@ extension AzureIdentityTests {
         #expect(Self.authEvents(other).isEmpty, "learned per registry: the second repository goes to the identity at once")
     }
 
+    /// A realm that answers a credential-less request with another 4xx than 401 has refused all the
+    /// same: the identity is tried, the pull does not fail on the probe.
+    @Test(arguments: [400, 403, 404])
+    func anyRefusalOfTheRealmLeadsToTheIdentity(status: Int) async throws {
+        let s = try await setup("anon-realm-\(status)")
+        s.acr.tokenServer.refuseAnonymous(status: status)
+        let pulled = try await pull(s.fetcher, s.reference, fileName: fileName, into: s.work)
+        #expect(pulled.digest.hex == (try Files.sha256(s.file)))
+        #expect(s.acr.tokenServer.requests.map(\.status) == [status, 200])
+        #expect(s.imds.calls.count == 1)
+        #expect(Self.authEvents(pulled) == ["anonymous-token failed \(status)"])
+    }
+
     @Test func anAnonymousTokenTheRegistryRefusesForTheRepositoryUsesTheIdentity() async throws {
         let s = try await setup("anon-registry-refuses", anonymousPull: true)
         s.acr.tokenServer.denyAnonymousPull()

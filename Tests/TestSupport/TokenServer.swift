@@ -35,6 +35,7 @@ public final class TokenServer: @unchecked Sendable {
     private var serial = 0
     private var refreshTokens: [String: String]
     private var pullDenied: Set<String> = []
+    private var anonymousRefusal = 401
     private var routes: [String: @Sendable (StubRequest) -> StubResponse] = [:]
 
     /// `users`: name → password; `refreshTokens`: token → user name; `pushers` may also push.
@@ -81,6 +82,9 @@ public final class TokenServer: @unchecked Sendable {
     /// Anonymous tokens (with `anonymousPull`) are still issued but carry no pull access, as a token
     /// service that answers every scope does: the registry, not the realm, refuses them.
     public func denyAnonymousPull() { denyPull(to: Self.anonymousUser) }
+
+    /// Requests without any credential are refused with `status` instead of 401 (without `anonymousPull`).
+    public func refuseAnonymous(status: Int) { lock.withLock { anonymousRefusal = status } }
 
     /// How `pullDenied` names the anonymous user (a real user name is never empty).
     private static let anonymousUser = ""
@@ -132,8 +136,11 @@ public final class TokenServer: @unchecked Sendable {
             }
         }
         if denied {
-            record(401)
-            return .json(["errors": [["code": "UNAUTHORIZED", "message": "authentication required"]]], status: 401)
+            // Some token services answer a request without any credential otherwise than 401.
+            let anonymous = grantType == nil && request.header("Authorization") == nil
+            let status = anonymous ? lock.withLock { anonymousRefusal } : 401
+            record(status)
+            return .json(["errors": [["code": "UNAUTHORIZED", "message": "authentication required"]]], status: status)
         }
         guard service == self.service else {
             record(400)
