@@ -84,12 +84,15 @@ public struct RegistryAuthorizer: Sendable {
                                          _ attempt: (String?) async throws -> AuthOutcome<Value>) async throws -> Value {
         var call = Call(target: target, key: TokenCache.Key(host: target.host, scopes: target.scopes), deadline: deadline,
                         what: what, events: events)
+        // Whatever happens, a probe this call began is settled, or pulls waiting for it would wait forever.
+        let result: Result<Value, any Error>
         do {
-            return try await run(&call, attempt)
+            result = .success(try await run(&call, attempt))
         } catch {
-            if call.probing { await anonymous.settle(target.host, nil) }
-            throw error
+            result = .failure(error)
         }
+        if call.probing { await anonymous.settle(target.host, nil) }
+        return try result.get()
     }
 
     private func run<Value: Sendable>(_ call: inout Call, _ attempt: (String?) async throws -> AuthOutcome<Value>) async throws -> Value {
