@@ -61,7 +61,15 @@ public struct RegistryAuthorizer: Sendable {
 
     /// Where the Authorization header in use came from, which decides what a 401 means. A fresh
     /// token remembers the credential it was minted with (nil: an anonymous token).
-    private enum Origin { case none, basic, cachedToken(String), freshToken(String, Credential?) }
+    private enum Origin {
+        case none, basic, cachedToken(String), freshToken(String, Credential?)
+
+        /// A token the realm handed out without a credential, just now.
+        var isFreshAnonymousToken: Bool {
+            if case .freshToken(_, nil) = self { return true }
+            return false
+        }
+    }
 
     /// One `perform`'s state.
     private struct Call {
@@ -105,7 +113,7 @@ public struct RegistryAuthorizer: Sendable {
             let head: HTTPResponseHead
             switch try await attempt(authorization) {
             case .done(let value):
-                if case .freshToken(_, nil) = origin { await settle(.allowed, &call) }
+                if origin.isFreshAnonymousToken { await settle(.allowed, &call) }
                 return value
             case .unauthorized(let refused): head = refused
             }
@@ -115,15 +123,15 @@ public struct RegistryAuthorizer: Sendable {
                                     status: head.status)
             }
             let values = head.headers.filter { $0.name.caseInsensitiveCompare("WWW-Authenticate") == .orderedSame }.map(\.value)
-            let anonymousTokenRefused: Bool
-            if case .freshToken(_, nil) = origin, credentials.anonymousFirst { anonymousTokenRefused = true } else { anonymousTokenRefused = false }
+            // A 403 carries no challenge; to an anonymous token it is answered as its 401 would be.
+            let anonymousTokenRefused = credentials.anonymousFirst && origin.isFreshAnonymousToken
             guard let challenge = AuthChallenge.preferred(AuthChallenge.parse(values)) ?? (anonymousTokenRefused ? call.challenge : nil) else {
-                if head.status == 403 { throw PkgfetchError(.registryUnauthorized, "\(what): HTTP 403 (access denied)", status: 403) }
-                throw PkgfetchError(.registryUnauthorized, "\(what): HTTP 401 without a Basic or Bearer challenge", status: 401)
+                throw head.status == 403 ? Self.accessDenied(what)
+                    : PkgfetchError(.registryUnauthorized, "\(what): HTTP 401 without a Basic or Bearer challenge", status: 401)
             }
             if challenge.scheme == .bearer { call.challenge = challenge }
             switch (challenge.scheme, origin) {
-            case (.bearer, .freshToken(let refusedToken, nil)) where credentials.anonymousFirst:
+            case (.bearer, .freshToken(let refusedToken, nil)) where anonymousTokenRefused:
                 // The registry refused the anonymous token for this repository: the store's credential it is.
                 call.events.emit(task: "anonymous-access", source: .url("\(target.scheme)://\(target.host)"), outcome: "failed",
                                  status: head.status)
@@ -135,7 +143,7 @@ public struct RegistryAuthorizer: Sendable {
                 let token = try await fetchToken(challenge, scopes: Self.scopes(target, challenge), &call)
                 (authorization, origin) = ("Bearer \(token.value)", .freshToken(token.value, token.credential))
             case (_, _) where head.status == 403:
-                throw PkgfetchError(.registryUnauthorized, "\(what): HTTP 403 (access denied)", status: 403)
+                throw Self.accessDenied(what)
             case (.basic, .basic):
                 throw refusal(target, status: 401, hadCredential: true, what: what)
             case (.bearer, .freshToken(let refusedToken, let used)):
@@ -175,6 +183,11 @@ public struct RegistryAuthorizer: Sendable {
 
     private static func scopes(_ target: AuthTarget, _ challenge: AuthChallenge) -> [String] {
         Array(Set(target.scopes + challenge.scopes)).sorted()
+    }
+
+    /// What a 403 has always meant here, as `RegistryClient.classify` words it too.
+    private static func accessDenied(_ what: String) -> PkgfetchError {
+        PkgfetchError(.registryUnauthorized, "\(what): HTTP 403 (access denied)", status: 403)
     }
 
     private func refusal(_ target: AuthTarget, status: Int, hadCredential: Bool, what: String) -> PkgfetchError {

@@ -99,4 +99,37 @@ extension AzureIdentityTests {
         #expect(s.imds.calls.count == 1)
         #expect(s.acr.exchanges.count == 1)
     }
+
+    /// A store that tries anonymous first and has an identity token for any host.
+    struct IdentityFirstStore: CredentialStore {
+        var anonymousFirst: Bool { true }
+        func credential(for host: String) async throws -> Credential? { .identityToken("identity-refresh") }
+    }
+
+    /// A registry that answers an anonymous token with 403 (no challenge) rather than 401: refused all the same.
+    @Test func a403ToTheAnonymousTokenLeadsToTheIdentity() async throws {
+        let work = try TemporaryDirectory("anon-403")
+        let realm = try StubHTTPServer { request in
+            request.method == "POST" ? .json(["access_token": "identity-token"]) : .json(["token": "anonymous-token"])
+        }
+        let realmURL = realm.url
+        let registry = try StubHTTPServer { request in
+            switch request.header("Authorization") {
+            case "Bearer identity-token":
+                if request.path.hasSuffix("/manifests/v1") {
+                    return StubResponse(status: 200, headers: [("Content-Type", MediaType.ociManifest)], body: RegistryStubTests.manifest())
+                }
+                return StubResponse(status: 200, body: RegistryStubTests.blob)
+            case "Bearer anonymous-token":
+                return .json(["errors": [["code": "DENIED"]]], status: 403)
+            default:
+                return StubResponse(status: 401, headers: [("WWW-Authenticate", #"Bearer realm="\#(realmURL)/token",service="stub""#)])
+            }
+        }
+        let pulled = try await pull(.make(credentials: IdentityFirstStore()), "127.0.0.1:\(registry.port)/pkgs/thing:v1",
+                                    fileName: "pkg.zip", into: work)
+        #expect(pulled.digest.description == RegistryStubTests.blobDigest)
+        #expect(realm.requests.map(\.method) == ["GET", "POST"])
+        #expect(Self.authEvents(pulled) == ["anonymous-token ok", "anonymous-access failed 403"])
+    }
 }
