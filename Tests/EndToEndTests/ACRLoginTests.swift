@@ -275,6 +275,12 @@ import TestSupport
         #expect(events.task("anonymous-token").map { $0["outcome"] as? String } == ["ok"])
         #expect(events.task("anonymous-access").map { $0["outcome"] as? String } == ["ok"])
         #expect(events.task("imds-token").isEmpty && events.task("acr-exchange").isEmpty)
+
+        // With IMDS not there at all (a node whose identity endpoint is down), the pull does not wait for it.
+        let dead = "http://127.0.0.1:\(try Ports.free())\(IMDSStandIn.path)"
+        let (down, elapsed) = try await w.fetch(["--deadline", "60s"], output: "down.zip", imdsEndpoint: dead)
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(elapsed < .seconds(5), "\(elapsed)")
     }
 
     /// A batch of three packages from three repositories, three at once: whether anonymous access
