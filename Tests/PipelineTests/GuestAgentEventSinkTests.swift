@@ -70,6 +70,16 @@ import TestSupport
         let retry = try JSONSerialization.jsonObject(with: GuestAgentEventSink.record(for: event, at: now)) as? [String: String]
         #expect(retry?["EventLevel"] == "Warning")
     }
+
+    @Test func sourceKindsSayWhereAPackageCameFrom() {
+        let reference = "bootstrap.azurecr.io/aks/packages/azure/azure-vnet-cni:v1.6.20"
+        #expect(SourceKind(Source(scheme: "file", location: "/var/cache/x.zip"), reference: reference) == .cache)
+        #expect(SourceKind(.url("https://packages.aks.azure.com/x.zip"), reference: reference) == .cdn)
+        #expect(SourceKind(Source(scheme: "oci", location: reference), reference: reference) == .registry)
+        #expect(SourceKind(Source(scheme: "oci", location: "127.0.0.1:5000/aks/packages/azure/azure-vnet-cni:v1.6.20"),
+                           reference: reference) == .mirror)
+        #expect(SourceKind(Source(scheme: "s3", location: "bucket/x"), reference: nil) == nil)
+    }
 }
 
 final class ManagedAtomicFlag: @unchecked Sendable {
