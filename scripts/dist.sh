@@ -8,6 +8,7 @@
 #  - tar stores names sorted, owner 0:0 and no extra headers; gzip stores no name or time.
 #   scripts/dist.sh [BINARY]   (a BINARY skips the release build: the tests package the debug one)
 set -euo pipefail
+umask 022   # modes in the tarball do not depend on the caller's umask
 SWIFT=${SWIFT:-swift}
 RELEASE_FLAGS=${RELEASE_FLAGS:--c release --static-swift-stdlib}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
