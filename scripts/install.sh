@@ -16,8 +16,10 @@ TOOLS_FROM=${TOOLS_FROM:-$HERE}
 TOOL_SCRATCH=$TOOLS_FROM/.build/generate-manual
 
 [ -x "$BINARY" ] || { echo "install: no binary at $BINARY (build it first, or set PKGFETCH_BINARY)" >&2; exit 1; }
-parser=$(cd "$TOOLS_FROM" && "$SWIFT" package show-dependencies --format json | python3 -c 'import json,sys
-print(next(d["path"] for d in json.load(sys.stdin)["dependencies"] if d["identity"] == "swift-argument-parser"))')
+# Not `swift package show-dependencies`: it would wait on the lock of a `swift test` running the tests
+# that call make install.
+parser=$TOOLS_FROM/.build/checkouts/swift-argument-parser
+[ -d "$parser" ] || (cd "$TOOLS_FROM" && "$SWIFT" package resolve)
 "$SWIFT" build --package-path "$parser" --scratch-path "$TOOL_SCRATCH" --product generate-manual -q >&2
 manual=$TOOL_SCRATCH/debug/generate-manual
 
