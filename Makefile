@@ -13,7 +13,7 @@ DESTDIR ?=
 PKGFETCH_BINARY ?=
 INSTALL_BINARY = $(if $(PKGFETCH_BINARY),$(PKGFETCH_BINARY),.build-static/release/pkgfetch)
 
-.PHONY: setup build release test demo bench install dist clean
+.PHONY: setup build release test demo bench install dist fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -38,8 +38,12 @@ install: setup $(if $(PKGFETCH_BINARY),,release)
 dist: setup
 	@SWIFT=$(SWIFT) RELEASE_FLAGS="$(RELEASE_FLAGS)" bash scripts/dist.sh "$(PKGFETCH_BINARY)"
 
+# libFuzzer over the parsers and the unpacker, FUZZ_SECONDS (10) per target; findings are kept as tests.
+fuzz: setup
+	@SWIFT=$(SWIFT) bash scripts/fuzz.sh
+
 bench: setup
 	@bash scripts/bench.sh
 
 clean:
-	rm -rf .build .build-static .build-dist dist
+	rm -rf .build .build-static .build-dist dist Fuzz/.build Fuzz/.corpus Fuzz/.artifacts

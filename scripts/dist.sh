@@ -41,6 +41,8 @@ fi
 
 # The man page tool: built once from this checkout's argument-parser (the same version).
 (cd "$WORK/src" && TOOLS_FROM=$ROOT bash scripts/install.sh "$WORK/stage/$name" "$binary" >/dev/null)
+# Debug info out (93 MB -> 78 MB, and no build paths), symbols kept for backtraces.
+strip --strip-debug "$WORK/stage/$name/bin/pkgfetch"
 install -d "$WORK/stage/$name/share/doc/pkgfetch"
 install -m 0644 "$WORK/src/README.md" "$WORK/stage/$name/share/doc/pkgfetch/README.md"
 
