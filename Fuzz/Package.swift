@@ -8,7 +8,8 @@ let package = Package(
     name: "pkgfetch-fuzz",
     dependencies: [.package(name: "pkgfetch", path: "..")],
     targets: [
-        .executableTarget(name: "pkgfetch-fuzz", dependencies: [.product(name: "FuzzTargets", package: "pkgfetch")],
+        .target(name: "CFuzzer", path: "Sources/CFuzzer"),
+        .executableTarget(name: "pkgfetch-fuzz", dependencies: ["CFuzzer", .product(name: "FuzzTargets", package: "pkgfetch")],
                           path: "Sources/pkgfetch-fuzz"),
     ]
 )
