@@ -24,7 +24,8 @@ for target in $TARGETS; do
   corpus=Fuzz/.corpus/$target artifacts=Fuzz/.artifacts/$target log=Fuzz/.artifacts/$target.log
   rm -rf "$artifacts"
   mkdir -p "$corpus" "$artifacts" "Fuzz/Regressions/$target"
-  PKGFETCH_FUZZ_TARGET=$target "$BINARY" -max_total_time="$PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+  # Swift's own crash backtracer would race ASan's report; libFuzzer reports the crash.
+  SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=Fuzz/lsan.supp PKGFETCH_FUZZ_TARGET=$target "$BINARY" -max_total_time="$PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "Fuzz/Seeds/$target" >"$log" 2>&1
   findings=0
   for input in "$artifacts"/*; do
@@ -33,8 +34,8 @@ for target in $TARGETS; do
     findings=$((findings + 1))
   done
   found=$((found + findings))
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
