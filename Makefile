@@ -2,9 +2,18 @@
 SWIFT ?= swift
 # Release builds link the Swift runtime statically: one self-contained binary, as a node would get it
 # (no Swift runtime on the node), and fewer shared-library pages resident.
-RELEASE = -c release --static-swift-stdlib --scratch-path .build-static
+RELEASE_FLAGS = -c release --static-swift-stdlib
+RELEASE = $(RELEASE_FLAGS) --scratch-path .build-static
 
-.PHONY: setup build test demo bench clean
+# make install: $(DESTDIR)$(PREFIX)/bin/pkgfetch, completions and a man page under share/.
+PREFIX ?= /usr/local
+DESTDIR ?=
+# The binary make install and make dist ship: the static release build, unless PKGFETCH_BINARY names
+# one (the tests pass the debug build: a release build takes minutes).
+PKGFETCH_BINARY ?=
+INSTALL_BINARY = $(if $(PKGFETCH_BINARY),$(PKGFETCH_BINARY),.build-static/release/pkgfetch)
+
+.PHONY: setup build release test demo bench install dist fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,12 +25,25 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --no-parallel
 
-demo: setup
+release: setup
 	$(SWIFT) build $(RELEASE)
+
+demo: release
 	@bash scripts/demo.sh .build-static/release/pkgfetch
+
+install: setup $(if $(PKGFETCH_BINARY),,release)
+	@SWIFT=$(SWIFT) bash scripts/install.sh "$(DESTDIR)$(PREFIX)" "$(INSTALL_BINARY)"
+
+# From the committed HEAD, reproducibly: dist/pkgfetch-VERSION-linux-ARCH.tar.gz and its .sha256.
+dist: setup
+	@SWIFT=$(SWIFT) RELEASE_FLAGS="$(RELEASE_FLAGS)" bash scripts/dist.sh "$(PKGFETCH_BINARY)"
+
+# libFuzzer over the parsers and the unpacker, FUZZ_SECONDS (10) per target; findings are kept as tests.
+fuzz: setup
+	@SWIFT=$(SWIFT) bash scripts/fuzz.sh
 
 bench: setup
 	@bash scripts/bench.sh
 
 clean:
-	rm -rf .build .build-static
+	rm -rf .build .build-static .build-dist dist Fuzz/.build Fuzz/.corpus Fuzz/.artifacts

@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "pkgfetch", targets: ["pkgfetch"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        // For the fuzzing package in Fuzz/ (built only by `make fuzz`, with libFuzzer).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,6 +45,10 @@ let package = Package(
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
+        // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
+        // replays their seeds and every crash `make fuzz` kept.
+        .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers"], path: "Tests/FuzzTargets"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,6 +16,11 @@ public struct CDNURLResolver: Resolver {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PkgfetchError(.usage, "--rules \(path): cannot read the file")
         }
+        return try decodeRules(data, from: path)
+    }
+
+    /// A rules file's content; `path` names it in errors.
+    public static func decodeRules(_ data: Data, from path: String) throws -> [CDNRule] {
         struct Wrapped: Decodable { var rules: [CDNRule] }
         let decoder = JSONDecoder()
         do {

@@ -4,27 +4,38 @@ import Foundation
 public struct Event: Sendable, Codable, Equatable {
     public var task: String
     public var operationId: String
+    /// The package and version the run is about, once its URL is resolved.
+    public var package: String?
+    public var version: String?
     /// Redacted: no query strings, no user-info.
     public var source: String?
+    /// `cache`, `cdn`, `registry` or `mirror`: what kind of place `source` is.
+    public var sourceKind: SourceKind?
     public var bytes: Int64?
     public var durationMs: Int?
     /// `ok`, `retry`, `failed` or `skipped`.
     public var outcome: String
-    /// The error's kind name where the step failed.
+    /// The error's kind name where the step failed, and the exit code that kind ends a run with.
     public var error: String?
+    public var exitCode: Int32?
     public var attempt: Int?
     public var status: Int?
     public var retryReason: String?
 
-    public init(task: String, operationId: String, source: String? = nil, bytes: Int64? = nil, durationMs: Int? = nil,
-                outcome: String, error: String? = nil, attempt: Int? = nil, status: Int? = nil, retryReason: String? = nil) {
+    public init(task: String, operationId: String, package: String? = nil, version: String? = nil, source: String? = nil,
+                sourceKind: SourceKind? = nil, bytes: Int64? = nil, durationMs: Int? = nil, outcome: String,
+                error: String? = nil, exitCode: Int32? = nil, attempt: Int? = nil, status: Int? = nil, retryReason: String? = nil) {
         self.task = task
         self.operationId = operationId
+        self.package = package
+        self.version = version
         self.source = source
+        self.sourceKind = sourceKind
         self.bytes = bytes
         self.durationMs = durationMs
         self.outcome = outcome
         self.error = error
+        self.exitCode = exitCode
         self.attempt = attempt
         self.status = status
         self.retryReason = retryReason
@@ -36,24 +47,48 @@ public protocol EventSink: Sendable {
     func emit(_ event: Event)
 }
 
-/// Binds a sink to one run's operation id, so callers only say what happened.
+/// Binds a sink to one run's operation id and package, so callers only say what happened.
 public struct EventEmitter: Sendable {
     public let operationId: String
     public let sink: any EventSink
+    /// Shared by copies of this emitter: the fetchers' and the login's copies learn the package too.
+    private let subject = EventSubject()
 
     public init(operationId: String = UUID().uuidString.lowercased(), sink: any EventSink = DiscardingEventSink()) {
         self.operationId = operationId
         self.sink = sink
     }
 
+    /// Names the package (and its registry) in every event from now on, once the URL is resolved.
+    public func describe(_ plan: Plan) { subject.set(plan) }
+
     public func emit(task: String, source: Source? = nil, bytes: Int64? = nil, since start: ContinuousClock.Instant? = nil,
                      outcome: String, error: PkgfetchError? = nil, attempt: Int? = nil, status: Int? = nil,
                      retryReason: String? = nil) {
         let durationMs = start.map { Int(($0.duration(to: .now)).milliseconds) }
-        sink.emit(Event(task: task, operationId: operationId, source: source?.redacted, bytes: bytes,
-                        durationMs: durationMs, outcome: outcome, error: error?.kind.name, attempt: attempt,
-                        status: status, retryReason: retryReason))
+        let plan = subject.plan
+        sink.emit(Event(task: task, operationId: operationId, package: plan?.package, version: plan?.version,
+                        source: source?.redacted, sourceKind: source.flatMap { SourceKind($0, reference: plan?.reference) },
+                        bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.kind.name,
+                        exitCode: error?.kind.exitCode, attempt: attempt, status: status, retryReason: retryReason))
     }
+}
+
+/// What one run's events are about; set once its URL is resolved, read by every emit.
+private final class EventSubject: @unchecked Sendable {
+    // Guarded by lock: set from the run, read from fetchers on other tasks.
+    private let lock = NSLock()
+    private var stored: (package: String, version: String?, reference: String?)?
+
+    func set(_ plan: Plan) { lock.withLock { stored = (plan.package, plan.version, plan.reference) } }
+    var plan: (package: String, version: String?, reference: String?)? { lock.withLock { stored } }
+}
+
+/// Sends each event to several sinks (`--events` and `--agent-events-dir` together).
+public struct EventSinks: EventSink {
+    public let sinks: [any EventSink]
+    public init(_ sinks: [any EventSink]) { self.sinks = sinks }
+    public func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
 }
 
 public struct DiscardingEventSink: EventSink {

@@ -51,6 +51,7 @@ public struct PipelineRunner: Sendable {
         let plan: Plan
         do {
             plan = try self.plan(for: request)
+            events.describe(plan)
             events.emit(task: "resolve", since: start, outcome: "ok")
         } catch {
             let failure = PkgfetchError.from(error)

@@ -2,8 +2,9 @@
 /// (set by whoever saw the failure) decides whether the runner tries the same source again.
 public struct PkgfetchError: Error, Sendable, CustomStringConvertible {
     public var kind: ErrorKind
-    /// One line, safe to print: never a secret, a token or a signed URL's query.
-    public var message: String
+    /// One line, safe to print: never a secret, a token or a signed URL's query. Control and
+    /// bidirectional characters from outside are escaped (PrintableLine), here and on every change.
+    public var message: String { didSet { message = PrintableLine.escaping(message) } }
     public var retryable: Bool
     /// A server's `Retry-After`, when it gave one; the runner waits at least this long.
     public var retryAfter: Duration?
@@ -13,7 +14,7 @@ public struct PkgfetchError: Error, Sendable, CustomStringConvertible {
     public init(_ kind: ErrorKind, _ message: String, retryable: Bool = false, retryAfter: Duration? = nil,
                 status: Int? = nil) {
         self.kind = kind
-        self.message = message
+        self.message = PrintableLine.escaping(message)
         self.retryable = retryable
         self.retryAfter = retryAfter
         self.status = status

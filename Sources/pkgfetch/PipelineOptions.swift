@@ -40,6 +40,9 @@ struct PipelineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Append one JSON object per step to this file.", valueName: "file"))
     var events: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also write each step as one JSON file into this directory, for the Azure guest agent (as the node scripts do: /var/log/azure/Microsoft.Azure.Extensions.CustomScript/events). Never fails the fetch.", valueName: "dir"))
+    var agentEventsDir: String?
+
     @Flag(name: .long, help: "Print the result as JSON on stdout.")
     var json = false
 
@@ -60,7 +63,13 @@ struct PipelineOptions: ParsableArguments {
     }
 
     func eventEmitter() throws -> EventEmitter {
-        EventEmitter(sink: try events.map(JSONLinesEventSink.init(path:)) ?? DiscardingEventSink())
+        var sinks: [any EventSink] = []
+        if let events { sinks.append(try JSONLinesEventSink(path: events)) }
+        if let agentEventsDir {
+            let logger = logger
+            sinks.append(GuestAgentEventSink(directory: agentEventsDir) { problem in logger.warning("\(problem)") })
+        }
+        return EventEmitter(sink: sinks.count == 1 ? sinks[0] : EventSinks(sinks))
     }
 
     /// One runner for every package of the run: one connection pool, one set of registry

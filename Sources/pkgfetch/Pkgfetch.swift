@@ -8,7 +8,7 @@ struct Pkgfetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pkgfetch",
         abstract: "Fetch, verify, unpack and install node packages from a CDN or a bootstrap registry.",
-        version: "0.1.0",
+        version: VersionReport.text,
         subcommands: [FetchCommand.self, BatchCommand.self, ResolveCommand.self, PluginsCommand.self, ExitCodesCommand.self]
     )
 }

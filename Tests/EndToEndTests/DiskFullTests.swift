@@ -7,10 +7,10 @@ import TestSupport
 @Suite struct DiskFullTests {
     final class SmallFileSystem {
         let path: String
-        init(_ path: String, size: String = "2m") throws {
+        init(_ path: String, size: String = "2m", readOnly: Bool = false) throws {
             self.path = path
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let mount = try Processes.run(["mount", "-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path])
+            let mount = try Processes.run(["mount", "-t", "tmpfs", "-o", "size=\(size)\(readOnly ? ",ro" : "")", "tmpfs", path])
             guard mount.status == 0 else {
                 throw TestSupportError("mounting a tmpfs failed (the disk-full tests need root): \(mount.stderr)")
             }

@@ -49,6 +49,59 @@ import Testing
         #expect(plan.sources == [Source(scheme: "oci", location: reference)])
     }
 
+    /// The scripts map `/binaries/<name>-windows-amd64-<version>.zip` for any name, not only azure-vnet-cni*,
+    /// and take the version from the file name.
+    @Test(arguments: [
+        ("https://packages.aks.azure.com/azure-cni/v1.6.20/binaries/azure-cni-multitenancy-windows-amd64-v1.6.20.zip",
+         "myacr.azurecr.io/aks/packages/azure/azure-cni-multitenancy:v1.6.20"),
+        ("https://packages.aks.azure.com/azure-cni/v1.7.0/binaries/cni-plugins-windows-amd64-v1.7.0.zip",
+         "myacr.azurecr.io/aks/packages/azure/cni-plugins:v1.7.0"),
+        ("https://packages.aks.azure.com/azure-cni/v1.6.20/binaries/my_cni.v2-windows-amd64-v1.6.20.zip",
+         "myacr.azurecr.io/aks/packages/azure/my_cni.v2:v1.6.20"),
+        ("https://packages.aks.azure.com/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.21.zip",
+         "myacr.azurecr.io/aks/packages/azure/azure-vnet-cni:v1.6.21"),
+        ("https://packages.aks.azure.com/azure-cni/v2/binaries/azure-vnet-cni-windows-amd64-v2.zip",
+         "myacr.azurecr.io/aks/packages/azure/azure-vnet-cni:v2"),
+        ("https://packages.aks.azure.com/kubernetes/v1.30.0-hotfix20241209/binaries/kubernetes-node-linux-amd64.tar.gz",
+         "myacr.azurecr.io/oss/binaries/kubernetes/kubernetes-node:v1.30.0-hotfix20241209-linux-amd64"),
+        ("https://packages.aks.azure.com/dalec-packages/azure-acr-credential-provider/1.34.0-rc.1/windows/amd64/x.zip",
+         "myacr.azurecr.io/aks/packages/kubernetes/azure-acr-credential-provider:v1.34.0-rc.1"),
+    ])
+    func cniNamesAreAsOpenAsTheScripts(url: String, reference: String) throws {
+        #expect(try plan(url).reference == reference)
+    }
+
+    /// Every built-in rule's version part is `v` + dot-separated digits + an optional `-suffix`, as in the
+    /// scripts; anything else in its place maps to no reference (exit 10), never to a made-up tag.
+    @Test(arguments: [
+        "/azure-cni/vnext/binaries/azure-vnet-cni-windows-amd64-vnext.zip",
+        "/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1..6.zip",
+        "/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20-.zip",
+        "/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20%2B1.zip",
+        "/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-1.6.20.zip",
+        "/azure-cni/v1.6.20_x/binaries/azure-vnet-cni-windows-amd64-v1.6.20.zip",
+        "/azure-cni/v1.6.20/binaries/Azure-VNet-cni-windows-amd64-v1.6.20.zip",
+        "/azure-cni/v1.6.20/binaries/-windows-amd64-v1.6.20.zip",
+        "/containerd/windows/v1.7.20-azure.1;x/binaries/containerd-v1.7.20-azure.1;x-windows-amd64.tar.gz",
+        "/containerd/windows/v1.7.x/binaries/containerd-v1.7.x-windows-amd64.tar.gz",
+        "/containerd/windows/v1.7.20/binaries/containerd-latest-windows-amd64.tar.gz",
+        "/kubernetes/vlatest/windowszip/vlatest-1int.zip",
+        "/kubernetes/v1.33.1.../windowszip/v1.33.1-1int.zip",
+        "/kubernetes/v1.33.7%20/binaries/kubernetes-node-linux-amd64.tar.gz",
+        "/kubernetes/v1.33.7-/binaries/kubernetes-node-linux-amd64.tar.gz",
+        "/kubernetes/V1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz",
+        "/cloud-provider-azure/v1.34.0/binaries/azure-acr-credential-provider-linux-amd64-v1.34.0+x.tar.gz",
+        "/cloud-provider-azure/v1.34/0/binaries/azure-acr-credential-provider-linux-amd64-v1.34.0.tar.gz",
+        "/dalec-packages/azure-acr-credential-provider/1.34.0+meta/windows/amd64/x.zip",
+        "/dalec-packages/azure-acr-credential-provider/1.34.0.../windows/amd64/x.zip",
+        "/dalec-packages/azure-acr-credential-provider/1.x/windows/amd64/x.zip",
+    ])
+    func aVersionThatIsNotAVersionIsResolveFailed(path: String) {
+        let failure = error { try plan("https://packages.aks.azure.com" + path) }
+        #expect(failure?.kind == .resolveFailed, "\(path) resolved")
+        #expect(failure?.kind.exitCode == 10)
+    }
+
     @Test func planCarriesPackageVersionPlatformAndFormat() throws {
         let plan = try plan("https://packages.aks.azure.com/azure-cni/v1.6.20/binaries/azure-vnet-cni-swift-windows-amd64-v1.6.20.zip")
         #expect(plan.rule == "azure-cni-windows")

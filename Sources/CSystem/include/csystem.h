@@ -2,6 +2,8 @@
 #ifndef PKGFETCH_CSYSTEM_H
 #define PKGFETCH_CSYSTEM_H
 
+#include "csystem_thread.h"
+
 #ifdef __linux__
 #include <fcntl.h>
 #include <malloc.h>

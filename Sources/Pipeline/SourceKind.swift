@@ -1,0 +1,20 @@
+/// What kind of place a source is, for events: a node's telemetry counts cache hits, CDN downloads,
+/// bootstrap-registry pulls and mirror pulls apart.
+public enum SourceKind: String, Sendable, Codable {
+    case cache, cdn, registry, mirror
+
+    /// `reference` is the plan's registry reference: an OCI source on another host is a mirror of it.
+    /// Nil for a scheme a plugin added, which none of these describes.
+    public init?(_ source: Source, reference: String?) {
+        switch source.scheme {
+        case "file": self = .cache
+        case "http", "https": self = .cdn
+        case "oci": self = reference.map { Self.host(of: $0) != Self.host(of: source.location) } == true ? .mirror : .registry
+        default: return nil
+        }
+    }
+
+    private static func host(of reference: String) -> Substring {
+        reference.split(separator: "/", maxSplits: 1).first ?? ""
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// pkgfetch as a node image gets it: `--version`, `make install`, `make dist`. The make targets are
+/// given the debug binary (PKGFETCH_BINARY), so no release build runs here: that takes minutes.
+@Suite(.serialized) struct ShipTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    static func make(_ arguments: [String]) throws -> ProcessOutput {
+        try Processes.run(["make", "-C", packageRoot, "--no-print-directory"] + arguments)
+    }
+
+    /// The libraries named are the ones loaded: the same versions the system's curl and bsdtar report
+    /// (they load the same shared libraries).
+    @Test func versionNamesTheLibcurlTLSAndLibarchiveItRunsWith() throws {
+        let run = try PkgfetchCLI.run(["--version"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 3, "\(run.stdout)")
+        #expect(lines[0].wholeMatch(of: /pkgfetch [0-9]+\.[0-9]+\.[0-9]+/) != nil, "\(lines[0])")
+
+        let curl = try Processes.check(["curl", "--version"]).stdout   // curl 7.88.1 (…) libcurl/7.88.1 OpenSSL/3.0.19 …
+        let words = curl.split(separator: "\n")[0].split(separator: " ")
+        let libcurl = try #require(words.first { $0.hasPrefix("libcurl/") }).dropFirst("libcurl/".count)
+        let tls = try #require(words.first { $0.hasPrefix("OpenSSL/") || $0.hasPrefix("GnuTLS/") || $0.hasPrefix("mbedTLS/") })
+        #expect(lines[1] == "libcurl \(libcurl) (TLS: \(tls))")
+
+        let bsdtar = try Processes.check(["bsdtar", "--version"]).stdout   // bsdtar 3.6.2 - libarchive 3.6.2 zlib/…
+        let details = try #require(bsdtar.split(separator: "\n")[0].components(separatedBy: " - ").last?.trimmingCharacters(in: .whitespaces))
+        #expect(lines[2] == details)
+    }
+
+    @Test func makeInstallPutsTheBinaryCompletionsAndAManPageUnderDestdirAndPrefix() throws {
+        let work = try TemporaryDirectory("make-install")
+        let run = try Self.make(["install", "DESTDIR=\(work.path)", "PREFIX=/usr", "PKGFETCH_BINARY=\(try PkgfetchCLI.path)"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let root = work.join("usr")
+        let installed = root + "/bin/pkgfetch"
+        #expect(try Files.sha256(installed) == (try Files.sha256(try PkgfetchCLI.path)))
+        #expect(FileManager.default.isExecutableFile(atPath: installed))
+        #expect(try Processes.run([installed, "--version"]).stdout.hasPrefix("pkgfetch "))
+
+        // Each shell loads its script and learns pkgfetch's subcommands and flags from it.
+        let bash = try Processes.run(["bash", "-c", "source \(root)/share/bash-completion/completions/pkgfetch && complete -p pkgfetch"])
+        #expect(bash.status == 0 && bash.stdout.contains("pkgfetch"), "\(bash.stderr)")
+        let zsh = try String(contentsOfFile: root + "/share/zsh/site-functions/_pkgfetch", encoding: .utf8)
+        #expect(zsh.hasPrefix("#compdef pkgfetch"))
+        let fish = try String(contentsOfFile: root + "/share/fish/vendor_completions.d/pkgfetch.fish", encoding: .utf8)
+        #expect(fish.contains("complete -c 'pkgfetch'") && fish.contains("agent-events-dir"))
+
+        let manual = try String(contentsOfFile: root + "/share/man/man1/pkgfetch.1", encoding: .utf8)
+        #expect(manual.contains(".Dt PKGFETCH 1"))
+        for subcommand in ["fetch", "batch", "resolve", "exit-codes"] { #expect(manual.contains(".It Em \(subcommand)"), "\(subcommand)") }
+        #expect(manual.contains("agent-events-dir"))
+        let modes = try [root + "/bin/pkgfetch", root + "/share/man/man1/pkgfetch.1"].map {
+            (try FileManager.default.attributesOfItem(atPath: $0)[.posixPermissions] as? Int) ?? 0
+        }
+        #expect(modes == [0o755, 0o644])
+    }
+
+    /// Built from HEAD (git archive), named after the version, with a checksum file that verifies; the
+    /// same commit packed twice gives the same bytes.
+    @Test func makeDistPacksHEADIntoAVersionedTarballTheSameTwice() throws {
+        let work = try TemporaryDirectory("make-dist")
+        let binary = try PkgfetchCLI.path
+        var digests: [String] = []
+        for round in ["one", "two"] {
+            let run = try Self.make(["dist", "PKGFETCH_BINARY=\(binary)", "DIST_WORK=\(work.join("work-\(round)"))",
+                                     "DIST_DIR=\(work.join(round))"])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            let names = try FileManager.default.contentsOfDirectory(atPath: work.join(round)).sorted()
+            let version = try #require(try PkgfetchCLI.run(["--version"]).stdout.split(separator: "\n").first?.split(separator: " ").last)
+            let tarball = "pkgfetch-\(version)-linux-\(try Processes.check(["uname", "-m"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)).tar.gz"
+            #expect(names == [tarball, tarball + ".sha256"])
+            let check = try Processes.run(["bash", "-c", "cd \(work.join(round)) && sha256sum -c \(tarball).sha256"])
+            #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+            digests.append(try Files.sha256(work.join(round) + "/" + tarball))
+
+            let listing = try Processes.check(["tar", "-tzf", work.join(round) + "/" + tarball]).stdout
+            let top = String(tarball.dropLast(".tar.gz".count))
+            for path in ["bin/pkgfetch", "share/man/man1/pkgfetch.1", "share/bash-completion/completions/pkgfetch",
+                         "share/zsh/site-functions/_pkgfetch", "share/fish/vendor_completions.d/pkgfetch.fish",
+                         "share/doc/pkgfetch/README.md"] {
+                #expect(listing.contains("\(top)/\(path)\n"), "\(path) in \(listing)")
+            }
+            // The packed README is the committed one, whatever the working tree holds.
+            let committed = try Processes.check(["git", "-C", Self.packageRoot, "show", "HEAD:README.md"]).stdout
+            let packed = try Processes.check(["tar", "-xzOf", work.join(round) + "/" + tarball, "\(top)/share/doc/pkgfetch/README.md"]).stdout
+            #expect(packed == committed)
+        }
+        #expect(digests[0] == digests[1], "the same commit packed twice differs")
+    }
+}

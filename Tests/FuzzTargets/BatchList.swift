@@ -1,0 +1,1 @@
+../../Sources/pkgfetch/BatchList.swift

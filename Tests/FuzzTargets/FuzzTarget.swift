@@ -1,0 +1,142 @@
+import Foundation
+import Pipeline
+import SourcesHTTP
+import SourcesORAS
+import Unpackers
+
+/// The parsers of what a server or a file sends, each as one function of arbitrary bytes: the bodies
+/// of the libFuzzer targets (`make fuzz`, Fuzz/) and of the test that replays their seeds and every
+/// crash they found (Tests/FuzzRegressionTests). Each returns normally for any input; a crash, a trap
+/// or a broken invariant (`violated`) is a finding.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case reference, challenge, manifest, rules, url, batch, jwt, http, unpack
+
+    public func run(_ data: Data) {
+        switch self {
+        case .reference: Self.reference(data)
+        case .challenge: Self.challenge(data)
+        case .manifest: Self.manifest(data)
+        case .rules: Self.rules(data)
+        case .url: Self.url(data)
+        case .batch: Self.batch(data)
+        case .jwt: Self.jwt(data)
+        case .http: Self.http(data)
+        case .unpack: ArchiveFuzzing.unpack(data)
+        }
+    }
+
+    /// An OCI reference (`host[:port]/repo[:tag][@sha256:…]`): what a rule's template or a user makes.
+    /// One that parses prints as text that parses to the same reference.
+    static func reference(_ data: Data) {
+        let text = String(decoding: data, as: UTF8.self)
+        guard let reference = checked({ try Reference(parsing: text) }) else { return }
+        guard let again = checked({ try Reference(parsing: reference.description) }), again == reference else {
+            violated("'\(reference)' does not parse back to itself")
+        }
+    }
+
+    /// `WWW-Authenticate` values from a registry, one per line.
+    static func challenge(_ data: Data) {
+        let values = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        for challenge in AuthChallenge.parse(values) { _ = challenge.parameters.count }
+    }
+
+    /// A manifest or index body; the first byte picks the `Content-Type` it came with. What decodes is
+    /// then used as the fetcher uses it: a layer picked by file name, an entry picked by platform.
+    static func manifest(_ data: Data) {
+        let types: [String?] = [nil, MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest,
+                                MediaType.dockerManifestList, "application/json; charset=utf-8"]
+        let contentType = types[Int(data.first ?? 0) % types.count]
+        guard let document = checked({ try ManifestDocument.decode(Data(data.dropFirst()), contentType: contentType, what: "fuzz") }) else { return }
+        switch document {
+        case .manifest(let manifest):
+            _ = checked { try LayerSelector(fileName: "azure-vnet-cni-windows-amd64-v1.6.20.zip").select(from: manifest, what: "fuzz") }
+        case .index(let index):
+            for platform in [Platform(os: "linux", architecture: "amd64"), Platform(os: "windows", architecture: "amd64", osVersion: "10.0.20348.2340"),
+                             Platform(os: "linux", architecture: "arm64", variant: "v8")] {
+                _ = PlatformMatcher(platform).select(from: index.manifests)
+            }
+        }
+    }
+
+    /// A `--rules` file, compiled and then asked to resolve URLs of each built-in family.
+    static func rules(_ data: Data) {
+        guard let rules = checked({ try CDNURLResolver.decodeRules(data, from: "fuzz.json") }),
+              let resolver = checked({ try CDNURLResolver(extraRules: rules) }) else { return }
+        for url in sampleURLs { _ = checked { try resolver.resolve(request(url)) } }
+    }
+
+    /// A package URL (from a batch list or the command line) through the built-in rules, with and
+    /// without a bootstrap registry.
+    static func url(_ data: Data) {
+        let text = String(decoding: data, as: UTF8.self)
+        _ = checked { try builtIns.resolve(request(text)) }
+        _ = checked { try builtIns.resolve(request(text, registry: nil)) }
+    }
+
+    /// A `batch` list, and each entry's URL resolved as the batch would.
+    static func batch(_ data: Data) {
+        guard let list = checked({ try BatchList(json: data) }) else { return }
+        for entry in list.entries { _ = checked { try builtIns.resolve(request(entry.url)) } }
+    }
+
+    /// An ACR refresh token's claims.
+    static func jwt(_ data: Data) {
+        _ = RefreshTokenClaims(jwt: String(decoding: data, as: UTF8.self))?.allowsPull
+    }
+
+    /// A response head from a CDN or registry (first line the status, then `Name: value` lines) as the
+    /// failure classification reads it: status, `Retry-After`.
+    static func http(_ data: Data) {
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let status = lines.isEmpty ? 0 : Int(lines.removeFirst().prefix(4)) ?? 0
+        var headers = HTTPHeaders()
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...]))
+        }
+        let head = HTTPResponseHead(status: status, headers: headers, url: "https://packages.aks.azure.com/x.zip?sig=secret")
+        _ = head.retryAfter
+        for classification in [FailureClassification.http, .registry] {
+            let failure = classification.error(for: HTTPStatusError(head: head, body: Data()), what: "fuzz")
+            checkMessage(failure)
+            if failure.message.contains("secret") { violated("a signed URL's query reached a message: \(failure.message)") }
+        }
+    }
+
+    // MARK: Shared pieces
+
+    static let builtIns = try! CDNURLResolver()
+    static let sampleURLs = [
+        "https://packages.aks.azure.com/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20.zip",
+        "https://packages.aks.azure.com/containerd/windows/v1.7.20-azure.1/binaries/containerd-v1.7.20-azure.1-windows-amd64.tar.gz",
+        "https://packages.aks.azure.com/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz",
+        "https://example.com/some/thing-1.0.tar.gz",
+    ]
+
+    static func request(_ url: String, registry: String? = "myacr.azurecr.io") -> PackageRequest {
+        PackageRequest(url: url, bootstrapRegistry: registry.flatMap { try? RegistryAddress(parsing: $0) }, target: .file(path: "/tmp/x"))
+    }
+
+    /// The body's result, or nil when it threw as pkgfetch's errors should: a `PkgfetchError` whose
+    /// message is one line. Any other error, or a message over several lines, is a finding.
+    static func checked<T>(_ body: () throws -> T) -> T? {
+        do { return try body() } catch let failure as PkgfetchError {
+            checkMessage(failure)
+            return nil
+        } catch {
+            violated("not a PkgfetchError: \(type(of: error)) \(error)")
+        }
+    }
+
+    /// pkgfetch prints a failure as one line: no line breaks or terminal escapes smuggled in from input.
+    static func checkMessage(_ failure: PkgfetchError) {
+        if failure.message.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\u{1B}" }) {
+            violated("message is not one plain line: \(failure.message.debugDescription)")
+        }
+    }
+
+    static func violated(_ what: String) -> Never {
+        fatalError("fuzz invariant: \(what)")
+    }
+}

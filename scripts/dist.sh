@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make dist: dist/pkgfetch-VERSION-linux-ARCH.tar.gz (+ .sha256) holding what make install puts
+# under a prefix (bin/, share/), built from the committed HEAD only: `git archive HEAD` into
+# .build-dist/src, never the working tree. Reproducible: the same commit gives the same bytes, because
+#  - the build uses the dependency versions of this checkout's Package.resolved and fixed paths
+#    (source and scratch under .build-dist, mapped to /pkgfetch in what the compiler records);
+#  - every file's time is the commit's (SOURCE_DATE_EPOCH), the man page's date too;
+#  - tar stores names sorted, owner 0:0 and no extra headers; gzip stores no name or time.
+#   scripts/dist.sh [BINARY]   (a BINARY skips the release build: the tests package the debug one)
+set -euo pipefail
+umask 022   # modes in the tarball do not depend on the caller's umask
+SWIFT=${SWIFT:-swift}
+RELEASE_FLAGS=${RELEASE_FLAGS:--c release --static-swift-stdlib}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${DIST_WORK:-$ROOT/.build-dist}
+OUT=${DIST_DIR:-$ROOT/dist}
+cd "$ROOT"
+
+version=$(git show HEAD:Sources/pkgfetch/VersionReport.swift | sed -n 's/^ *static let number = "\(.*\)"$/\1/p')
+[ -n "$version" ] || { echo "dist: no version in Sources/pkgfetch/VersionReport.swift" >&2; exit 1; }
+name=pkgfetch-$version-linux-$(uname -m)
+export SOURCE_DATE_EPOCH
+SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  echo "dist: note: uncommitted changes are not in the tarball (it is built from HEAD, $(git rev-parse --short HEAD))" >&2
+fi
+
+rm -rf "$WORK/src" "$WORK/stage"
+mkdir -p "$WORK/src" "$WORK/stage" "$OUT"
+git archive --format=tar HEAD | tar -x -C "$WORK/src"
+[ -f Package.resolved ] && cp Package.resolved "$WORK/src/"
+
+if [ $# -ge 1 ] && [ -n "$1" ]; then
+  binary=$(realpath "$1")
+else
+  # shellcheck disable=SC2086
+  (cd "$WORK/src" && "$SWIFT" build $RELEASE_FLAGS --scratch-path "$WORK/scratch" \
+    -Xswiftc -file-prefix-map -Xswiftc "$WORK=/pkgfetch" -Xcc "-ffile-prefix-map=$WORK=/pkgfetch")
+  binary=$WORK/scratch/release/pkgfetch
+fi
+
+# The man page tool: built once from this checkout's argument-parser (the same version).
+(cd "$WORK/src" && TOOLS_FROM=$ROOT bash scripts/install.sh "$WORK/stage/$name" "$binary" >/dev/null)
+# Debug info out (93 MB -> 78 MB, and no build paths), symbols kept for backtraces.
+strip --strip-debug "$WORK/stage/$name/bin/pkgfetch"
+install -d "$WORK/stage/$name/share/doc/pkgfetch"
+install -m 0644 "$WORK/src/README.md" "$WORK/stage/$name/share/doc/pkgfetch/README.md"
+
+tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu \
+  -C "$WORK/stage" -cf - "$name" | gzip -9n > "$OUT/$name.tar.gz.tmp"
+mv "$OUT/$name.tar.gz.tmp" "$OUT/$name.tar.gz"
+(cd "$OUT" && sha256sum "$name.tar.gz" > "$name.tar.gz.sha256")
+cat "$OUT/$name.tar.gz.sha256"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# make install: the binary, shell completions (bash, zsh, fish) and a man page under ROOT
+# (= $DESTDIR$PREFIX), in the places distributions use. Completions and the man page come from the
+# binary itself (argument-parser's --generate-completion-script and its generate-manual tool), so they
+# always match its flags. The man page's date is SOURCE_DATE_EPOCH's when set (make dist sets it to
+# the commit's), so the same commit gives the same page.
+#   scripts/install.sh ROOT BINARY
+set -euo pipefail
+ROOT=$1
+BINARY=$2
+SWIFT=${SWIFT:-swift}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+# The man page tool is built from the argument-parser that TOOLS_FROM (default: this package) resolved,
+# once, in its .build.
+TOOLS_FROM=${TOOLS_FROM:-$HERE}
+TOOL_SCRATCH=$TOOLS_FROM/.build/generate-manual
+
+[ -x "$BINARY" ] || { echo "install: no binary at $BINARY (build it first, or set PKGFETCH_BINARY)" >&2; exit 1; }
+# Not `swift package show-dependencies`: it would wait on the lock of a `swift test` running the tests
+# that call make install.
+parser=$TOOLS_FROM/.build/checkouts/swift-argument-parser
+[ -d "$parser" ] || (cd "$TOOLS_FROM" && "$SWIFT" package resolve)
+"$SWIFT" build --package-path "$parser" --scratch-path "$TOOL_SCRATCH" --product generate-manual -q >&2
+manual=$TOOL_SCRATCH/debug/generate-manual
+
+install -d "$ROOT/bin" "$ROOT/share/bash-completion/completions" "$ROOT/share/zsh/site-functions" \
+  "$ROOT/share/fish/vendor_completions.d" "$ROOT/share/man/man1"
+install -m 0755 "$BINARY" "$ROOT/bin/pkgfetch"
+"$BINARY" --generate-completion-script bash > "$ROOT/share/bash-completion/completions/pkgfetch"
+"$BINARY" --generate-completion-script zsh > "$ROOT/share/zsh/site-functions/_pkgfetch"
+"$BINARY" --generate-completion-script fish > "$ROOT/share/fish/vendor_completions.d/pkgfetch.fish"
+date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)
+"$manual" "$BINARY" --date "$date" --output-directory "$ROOT/share/man/man1"
+chmod 0644 "$ROOT"/share/bash-completion/completions/pkgfetch "$ROOT"/share/zsh/site-functions/_pkgfetch \
+  "$ROOT"/share/fish/vendor_completions.d/pkgfetch.fish "$ROOT"/share/man/man1/pkgfetch.1
+echo "installed pkgfetch into $ROOT"
