@@ -7,7 +7,7 @@ import Pipeline
 /// one place: see `ArchiveExtraction` for the rules and `ExtractionDirectory` for the system calls.
 public struct LibarchiveUnpacker: Unpacker {
     /// The formats to register this unpacker for.
-    public static let formats: [ArchiveFormat] = [.zip, .tarGzip, .tarXz, .tarZstd, .tar]
+    public static let formats: [ArchiveFormat] = [.zip, .tarGzip, .tarBzip2, .tarXz, .tarZstd, .tar]
 
     public init() {}
 
