@@ -119,6 +119,31 @@ struct LimitTests {
         #expect(try TreeSnapshot(sandbox.target).differences(from: TreeSnapshot(oracle)) == [])
     }
 
+    /// Pax records of 900 KiB on every entry: nothing of them is written, but each is decompressed and
+    /// parsed, so they count too (past an allowance per entry that real headers stay far below).
+    @Test func bloatedHeadersCountAgainstTheRatio() async throws {
+        let sandbox = try Sandbox()
+        try Tool.run(try Tool.python3(), ["-c", """
+            import io, sys, tarfile
+            with tarfile.open(sys.argv[1], 'w:gz', format=tarfile.PAX_FORMAT) as tar:
+                for index in range(40):
+                    info = tarfile.TarInfo(f'f{index}')
+                    info.pax_headers = {'comment': 'x' * (900 << 10)}
+                    info.size = 1
+                    tar.addfile(info, io.BytesIO(b'x'))
+            """, sandbox.archive])
+        let error = await #expect(throws: PkgfetchError.self) { try await sandbox.unpack(.tarGzip) }
+        #expect(error?.kind == .unsafeArchive)
+        #expect(error?.message.contains("headers and skipped data included (compression-ratio limit)") == true, "\(error?.message ?? "")")
+        #expect(try TreeSnapshot(sandbox.target).nodes.isEmpty)
+
+        // The same archive is fine where the ratio allows it: the allowance is not what refused it.
+        try FileManager.default.removeItem(atPath: sandbox.target)
+        try FileManager.default.createDirectory(atPath: sandbox.target, withIntermediateDirectories: false)
+        let report = try await sandbox.unpack(.tarGzip, limits: UnpackLimits(maxCompressionRatio: 1e6))
+        #expect(report.entries == 40)
+    }
+
     @Test func archiveExactlyAtTheLimitsIsAccepted() async throws {
         let sandbox = try Sandbox()
         try ArchiveBuilder.build(.tar, (0..<10).map { .file("f\($0)", "0123456789") }, at: sandbox.archive)
