@@ -26,7 +26,9 @@ struct CompressionLayerTests {
                                        sourceLocation: SourceLocation = #_sourceLocation) async {
         let started = ContinuousClock.now
         let error = await #expect(throws: PkgfetchError.self, sourceLocation: sourceLocation) { try await sandbox.unpack(.tarGzip) }
-        #expect(ContinuousClock.now - started < .seconds(10), sourceLocation: sourceLocation)
+        // Generous: other suites running alongside can hold the pool the result resumes on. The tight
+        // bound (a child process, its own wall time) is UnpackBoundsTests.gzipQuineEndsFastInBoundedMemory.
+        #expect(ContinuousClock.now - started < .seconds(60), sourceLocation: sourceLocation)
         #expect(error?.kind == .unpackFailed, "\(error?.description ?? "no error")", sourceLocation: sourceLocation)
         #expect(error?.kind.exitCode == 60, sourceLocation: sourceLocation)
         for word in words {

@@ -144,6 +144,23 @@ struct LimitTests {
         #expect(report.entries == 40)
     }
 
+    /// The extraction runs on a thread of its own; cancelling the task stops it between blocks, and
+    /// what it wrote is removed.
+    @Test func cancellingTheTaskStopsTheExtraction() async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(.tarGzip, [.zeros("big.bin", count: 512 << 20)], at: sandbox.archive)
+        let limits = UnpackLimits(maxTotalBytes: 8 << 30, maxCompressionRatio: 1e9)
+        let (archive, target) = (sandbox.archive, sandbox.target)
+        let unpack = Task { try await LibarchiveUnpacker().unpack(archive, format: .tarGzip, into: target, limits: limits) }
+        try await Task.sleep(for: .milliseconds(200))
+        unpack.cancel()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PkgfetchError.self) { try await unpack.value }
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(error?.message.contains("cancelled") == true, "\(error?.message ?? "")")
+        #expect(try TreeSnapshot(sandbox.target).nodes.isEmpty)
+    }
+
     @Test func archiveExactlyAtTheLimitsIsAccepted() async throws {
         let sandbox = try Sandbox()
         try ArchiveBuilder.build(.tar, (0..<10).map { .file("f\($0)", "0123456789") }, at: sandbox.archive)
