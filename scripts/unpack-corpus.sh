@@ -21,7 +21,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 pkgfetch=${PKGFETCH:-$top/.build/debug/pkgfetch}
 timeout_s=${CORPUS_TIMEOUT:-120}
 out=${1:-$(mktemp -d "${TMPDIR:-/tmp}/pkgfetch-corpus.XXXXXX")}
-debs=${CORPUS_DEBS:-"hello coreutils tar gzip xz-utils zstd bzip2 unzip zip curl libcurl4 libarchive13 openssl ca-certificates tzdata python3-six python3-idna git jq nginx-common iproute2 iptables conntrack ebtables socat ethtool containerd runc kmod"}
+debs=${CORPUS_DEBS:-"hello coreutils tar xz-utils zstd unzip curl libarchive13 ca-certificates tzdata python3-six iproute2 iptables conntrack socat containerd runc"}
 
 for tool in bsdtar python3 timeout ar; do
     command -v "$tool" >/dev/null || { echo "unpack-corpus: $tool is missing (apt-get install libarchive-tools python3 coreutils binutils)" >&2; exit 1; }
