@@ -51,11 +51,11 @@ final class ArchiveExtraction {
             throw UnpackFailure.corrupt("cannot read the archive \(archive): \(String(cString: strerror(errno)))")
         }
         self.directory = try ExtractionDirectory(path: directory)
+        let compression = ArchiveReader.Compression(of: ContentSignature.leadingBytes(ofFileAt: archive))
         do {
-            reader = try ArchiveReader(path: archive)
+            reader = try ArchiveReader(path: archive, compression: compression)
         } catch let failure as ArchiveReader.Failure {
-            throw Self.unreadable(archive, failure, expected: expectedFormat,
-                                  compression: ArchiveReader.Compression(of: ContentSignature.leadingBytes(ofFileAt: archive)))
+            throw Self.unreadable(archive, failure, expected: expectedFormat, compression: compression)
         }
         budget = ExtractionBudget(limits: limits, archiveBytes: Int64(info.st_size))
     }

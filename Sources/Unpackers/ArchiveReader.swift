@@ -42,12 +42,10 @@ final class ArchiveReader {
         }
     }
 
-    let compression: Compression
     private let handle: OpaquePointer
     private var entry: OpaquePointer?
 
-    init(path: String) throws {
-        compression = Compression(of: ContentSignature.leadingBytes(ofFileAt: path))
+    init(path: String, compression: Compression) throws {
         handle = try Self.open(path, compression) {
             archive_read_support_format_zip($0)
             archive_read_support_format_tar($0)
