@@ -8,6 +8,7 @@ public struct ArchiveFormat: Hashable, Sendable, CustomStringConvertible, Codabl
     public static let tarGzip = ArchiveFormat("tar.gz")
     public static let tarXz = ArchiveFormat("tar.xz")
     public static let tarZstd = ArchiveFormat("tar.zst")
+    public static let tarBzip2 = ArchiveFormat("tar.bz2")
     public static let tar = ArchiveFormat("tar")
 
     /// Infers the format from a file name's extension; nil when it names no archive format.
@@ -15,9 +16,16 @@ public struct ArchiveFormat: Hashable, Sendable, CustomStringConvertible, Codabl
         let lower = fileName.lowercased()
         let table: [(String, ArchiveFormat)] = [
             (".tar.gz", .tarGzip), (".tgz", .tarGzip), (".tar.xz", .tarXz), (".txz", .tarXz),
-            (".tar.zst", .tarZstd), (".tzst", .tarZstd), (".tar", .tar), (".zip", .zip),
+            (".tar.zst", .tarZstd), (".tzst", .tarZstd), (".tar.bz2", .tarBzip2), (".tbz2", .tarBzip2), (".tbz", .tarBzip2),
+            (".tar", .tar), (".zip", .zip),
         ]
         return table.first { lower.hasSuffix($0.0) }?.1
+    }
+
+    /// The format of a file's content when nothing else says (`ContentSignature`): nil for a file that
+    /// is no archive at all, which is placed as it is.
+    public static func identify(contentOf path: String) -> ArchiveFormat? {
+        ContentSignature.identify(fileAt: path)?.format
     }
 
     public var description: String { name }

@@ -158,7 +158,8 @@ public struct PipelineRunner: Sendable {
         case .directory(let path, let mode, let unpack):
             let tree = try staging.directory(named: "tree")
             var entries = 1
-            if unpack, let format = fetched.content.format ?? plan.format {
+            // Neither the name nor the media type says: the content does (a file that is no archive is placed).
+            if unpack, let format = fetched.content.format ?? plan.format ?? ArchiveFormat.identify(contentOf: fetched.file.path) {
                 let unpacker = try plugins.unpacker(for: format)
                 let started = clock.now
                 do {

@@ -35,7 +35,7 @@ public struct PluginRegistry: Sendable {
 
     public func unpacker(for format: ArchiveFormat) throws -> any Unpacker {
         guard let unpacker = unpackers[format] else {
-            throw PkgfetchError(.unpackFailed, "no unpacker registered for format '\(format)' (registered: \(unpackerFormats.map(\.name).joined(separator: ", ")))")
+            throw PkgfetchError(.unpackFailed, "no unpacker registered for format '\(format)' (registered: \(unpackerFormats.map(\.name).joined(separator: ", "))); --no-unpack places the file as it is")
         }
         return unpacker
     }

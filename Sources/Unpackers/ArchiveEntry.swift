@@ -5,21 +5,26 @@ import Glibc
 import Darwin
 #endif
 
-/// One entry's header, copied out of libarchive's `archive_entry` with its names decoded.
+/// One entry's header, copied out of libarchive's `archive_entry`, with its names as the bytes they get
+/// on disk (`EntryNameDecoding`): every rule about names works on these bytes, never on Swift
+/// `Character`s, which merge `/` with a combining mark after it and compare NFC equal to NFD.
 struct ArchiveEntry {
     enum Kind: Equatable {
         case file
         case directory
-        case symlink(target: String)
-        case hardLink(target: String)
+        case symlink(target: [UInt8])
+        case hardLink(target: [UInt8])
         /// Device nodes, FIFOs, sockets and unknown types: never extracted, named for the message.
         case refused(String)
     }
 
-    let name: String
+    let name: [UInt8]
     let kind: Kind
     /// Permission bits as stored, set-id and sticky bits included.
     let permissions: mode_t
+    /// The mode pkgfetch gives what it installs: the stored bits without write for group and others,
+    /// set-id and sticky (what `tar` does under a 022 umask). The executable bits stay.
+    var installedPermissions: mode_t { permissions & 0o755 }
     /// The unpacked size the header declares, when it declares one.
     let declaredSize: Int64?
     let modified: timespec?
@@ -35,10 +40,10 @@ struct ArchiveEntry {
 
     /// Returns nil when the entry's name cannot be read at all.
     init?(_ entry: OpaquePointer, legacyNames: EntryNameDecoding.Legacy) {
-        func text(_ pointer: UnsafePointer<CChar>?) -> String? {
+        func text(_ pointer: UnsafePointer<CChar>?) -> [UInt8]? {
             guard let pointer else { return nil }
-            return EntryNameDecoding.decode(Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer)))
-                .map { UInt8(bitPattern: $0) }, legacy: legacyNames)
+            let bytes = UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))
+            return EntryNameDecoding.decode(Array(bytes), legacy: legacyNames)
         }
         guard let name = text(archive_entry_pathname(entry)) else { return nil }
         self.name = name
@@ -50,7 +55,7 @@ struct ArchiveEntry {
             switch type {
             case 0o100000: kind = .file
             case 0o040000: kind = .directory
-            case 0o120000: kind = .symlink(target: text(archive_entry_symlink(entry)) ?? "")
+            case 0o120000: kind = .symlink(target: text(archive_entry_symlink(entry)) ?? [])
             default: kind = .refused(Self.typeNames[type] ?? "of unknown type 0o\(String(type, radix: 8))")
             }
         }

@@ -8,8 +8,11 @@ import Darwin
 /// One archive unpacked into one directory: entries are read in order, each is checked, then written
 /// block by block, and once all are in, every symlink is checked again against the finished tree.
 ///
+/// Names are bytes throughout (`ArchiveEntry`): split on the separator bytes, compared byte for byte.
+///
 /// What is refused (`unsafe-archive`, naming the entry):
-/// - a path that is absolute or has a `..` component (`EntryPathPolicy`);
+/// - a path that is absolute or has a `..` component, or is longer or deeper than a path can be
+///   (`EntryPathPolicy`);
 /// - a path whose parent is a symlink or a file, even a symlink that points inside (`ExtractedTree`);
 /// - a symlink whose target is absolute or resolves outside, through the symlinks of the archive: on
 ///   creation, and again at the end, since a later entry can change where an earlier link leads;
@@ -18,9 +21,14 @@ import Darwin
 /// - a name seen again as another type (a directory replaced by a symlink, or the reverse); a file or
 ///   link seen again replaces the earlier one, as tar does, and a directory seen again keeps the later mode;
 /// - passing a limit (`ExtractionBudget`).
-/// What is dropped without refusing: set-id and sticky bits, and ownership, which is never restored.
+/// What is dropped without refusing: write permission for group and others, set-id and sticky bits
+/// (`ArchiveEntry.installedPermissions`), and ownership, which is never restored.
+///
+/// When anything fails, what was written is removed again (`TreeRemoval`), so the directory is left
+/// empty; if that removal fails too, the error says so.
 final class ArchiveExtraction {
     private let expectedFormat: ArchiveFormat
+    private let archive: String
     private let reader: ArchiveReader
     private let directory: ExtractionDirectory
     private var budget: ExtractionBudget
@@ -30,40 +38,70 @@ final class ArchiveExtraction {
     private var formatName: String?
     private var formatNameIsFromAFile = false
     /// The entry read last, to say where a damaged archive broke.
-    private var lastEntry: String?
+    private var lastEntry: [UInt8]?
+    private let cancellation: CancellationFlag
 
-    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
+    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
+         cancellation: CancellationFlag = CancellationFlag()) throws {
         self.expectedFormat = expectedFormat
+        self.cancellation = cancellation
+        self.archive = archive
         var info = stat()
         guard stat(archive, &info) == 0 else {
             throw UnpackFailure.corrupt("cannot read the archive \(archive): \(String(cString: strerror(errno)))")
         }
         self.directory = try ExtractionDirectory(path: directory)
+        let compression = ArchiveReader.Compression(of: ContentSignature.leadingBytes(ofFileAt: archive))
         do {
-            reader = try ArchiveReader(path: archive)
+            reader = try ArchiveReader(path: archive, compression: compression)
         } catch let failure as ArchiveReader.Failure {
-            throw Self.unreadable(archive, failure, expected: expectedFormat)
+            throw Self.unreadable(archive, failure, expected: expectedFormat, compression: compression)
         }
         budget = ExtractionBudget(limits: limits, archiveBytes: Int64(info.st_size))
     }
 
     func run() throws -> UnpackReport {
+        do {
+            return try extractAll()
+        } catch {
+            throw removingWhatWasWritten(after: PkgfetchError.from(error, default: .unpackFailed))
+        }
+    }
+
+    private func extractAll() throws -> UnpackReport {
         while let entry = try nextEntry() {
-            try Task.checkCancellation()
+            try cancellation.check()
             try budget.admitEntry(entry.name)
             try extract(entry)
+            // Data the entry carries and nobody read is decompressed to be skipped: count it first.
+            let unread = entry.kind == .file ? 0 : entry.declaredSize ?? 0
+            try budget.admitStream(consumed: reader.decompressedBytes, toSkip: unread, of: entry.name)
         }
-        for path in tree.symlinkPaths {
-            guard case .symlink(let target)? = tree[path] else { continue }
-            if let reason = tree.escape(ofSymlinkAt: path.split(separator: "/").map(String.init), target: target) {
-                throw UnpackFailure.unsafe(entry: path, reason)
+        for id in tree.symlinks {
+            guard case .symlink(let target) = tree[id].kind else { continue }
+            if let reason = tree.escape(fromDirectory: tree[id].parent, target: target) {
+                throw UnpackFailure.unsafe(entry: tree.path(of: id), reason)
             }
         }
-        try directory.finish()
+        for id in tree.directoriesDeepestFirst {
+            try directory.setDirectory(tree.path(of: id), mode: tree[id].mode, modified: tree[id].modified)
+        }
         let format = formatName ?? reader.formatName ?? "empty archive"
         let filters = reader.filterNames
         return UnpackReport(entries: budget.entries, bytes: budget.bytes,
                             detectedFormat: filters.isEmpty ? format : "\(format), \(filters.joined(separator: ", "))")
+    }
+
+    /// Empties the directory after a failure, and says so in the error when that fails too.
+    private func removingWhatWasWritten(after failure: PkgfetchError) -> PkgfetchError {
+        do {
+            try TreeRemoval.removeContents(of: directory.descriptor)
+            return failure
+        } catch {
+            var reported = failure
+            reported.message += "; the partly unpacked tree could not be removed: \(error.message)"
+            return reported
+        }
     }
 
     private func nextEntry() throws -> ArchiveEntry? {
@@ -86,22 +124,19 @@ final class ArchiveExtraction {
         if case .refused(let what) = entry.kind {
             throw UnpackFailure.unsafe(entry: entry.name, "it is \(what); device nodes, FIFOs and sockets are never extracted")
         }
-        guard !components.isEmpty else {
+        guard let name = components.last else {
             // `./`: the directory itself, whose mode is the caller's, not the archive's.
             if entry.kind == .directory { return }
             throw UnpackFailure.unsafe(entry: entry.name, "it names the unpack directory itself")
         }
-        for parent in try tree.missingParents(of: components, entry: entry.name) {
-            try budget.admitImpliedDirectory(for: entry.name)
-            try directory.makeDirectory(parent, mode: 0o755, modified: nil)
-            tree.record(.directory, at: parent)
-        }
-        let path = components.joined(separator: "/")
-        let existing = tree[path]
-        let mode = entry.permissions & 0o777
-        switch (existing, entry.kind) {
+        let parent = try parentDirectory(of: components, entry: entry.name)
+        let path = PathBytes.joined(components)
+        let existing = tree.child(named: name, of: parent)
+        let mode = entry.installedPermissions
+        switch (existing.map { tree[$0].kind }, entry.kind) {
         case (.directory?, .directory):
-            directory.updateDirectory(path, mode: mode, modified: entry.modified)
+            tree[existing!].mode = mode
+            tree[existing!].modified = entry.modified
             return
         case (.directory?, _):
             throw UnpackFailure.unsafe(entry: entry.name, "it would replace the directory of the same name")
@@ -113,53 +148,91 @@ final class ArchiveExtraction {
 
         switch entry.kind {
         case .directory:
-            try directory.makeDirectory(path, mode: mode, modified: entry.modified)
-            tree.record(.directory, at: path)
+            try directory.makeDirectory(path)
+            let id = tree.add(.directory, named: name, under: parent)
+            tree[id].mode = mode
+            tree[id].modified = entry.modified
         case .file:
             if entry.isEncrypted {
                 throw UnpackFailure.corrupt("cannot unpack entry \(UnpackFailure.quoted(entry.name)): it is encrypted, and pkgfetch has no password")
             }
             try removeEarlier(path, existing)
             try writeFile(entry, at: path, mode: mode)
-            tree.record(.file, at: path)
+            _ = tree.add(.file, named: name, under: parent)
         case .symlink(let target):
             if let reason = EntryPathPolicy.refusal(ofSymlinkTarget: target) {
                 throw UnpackFailure.unsafe(entry: entry.name, "it is a symlink whose target \(UnpackFailure.quoted(target)) \(reason)")
             }
+            try budget.admitSymlinkTarget(target, of: entry.name)
             try removeEarlier(path, existing)
-            if let reason = tree.escape(ofSymlinkAt: components, target: target) {
+            if let reason = tree.escape(fromDirectory: parent, target: target) {
                 throw UnpackFailure.unsafe(entry: entry.name, reason)
             }
             try directory.makeSymlink(path, target: target, modified: entry.modified)
-            tree.record(.symlink(target: target), at: path)
+            _ = tree.add(.symlink(target: target), named: name, under: parent)
         case .hardLink(let target):
-            let targetPath = try EntryPathPolicy.components(ofLinkTarget: target, entry: entry.name).joined(separator: "/")
-            guard targetPath != path, tree[targetPath] == .file else {
+            let targetComponents = try EntryPathPolicy.components(ofLinkTarget: target, entry: entry.name)
+            guard let linked = node(at: targetComponents), linked != existing, tree[linked].kind == .file else {
                 throw UnpackFailure.unsafe(entry: entry.name, "it is a hard link to \(UnpackFailure.quoted(target)), which is not a regular file extracted before it")
             }
             try removeEarlier(path, existing)
-            try directory.makeHardLink(path, to: targetPath)
-            tree.record(.file, at: path)
+            try directory.makeHardLink(path, to: PathBytes.joined(targetComponents))
+            _ = tree.add(.file, named: name, under: parent)
         case .refused:
             break
         }
     }
 
+    /// The directory an entry goes into, made (with the directories above it) when the archive does not
+    /// list it. Refuses a path that goes through a symlink (even one pointing inside: that is how
+    /// `dir -> .` and `link -> /tmp` tricks reach outside) or through a file.
+    private func parentDirectory(of components: [[UInt8]], entry: [UInt8]) throws -> ExtractedTree.NodeID {
+        var parent = ExtractedTree.root
+        for (depth, component) in components.dropLast().enumerated() {
+            if let existing = tree.child(named: component, of: parent) {
+                switch tree[existing].kind {
+                case .directory:
+                    parent = existing
+                    continue
+                case .symlink:
+                    throw UnpackFailure.unsafe(entry: entry, "it would be written through the symlink \(UnpackFailure.quoted(tree.path(of: existing)))")
+                case .file, .replaced:
+                    throw UnpackFailure.unsafe(entry: entry, "it would be written below the file \(UnpackFailure.quoted(tree.path(of: existing)))")
+                }
+            }
+            try budget.admitImpliedDirectory(for: entry)
+            try directory.makeDirectory(PathBytes.joined(Array(components[...depth])))
+            parent = tree.add(.directory, named: component, under: parent)
+        }
+        return parent
+    }
+
+    /// The node a path names, without following symlinks; nil when nothing is there.
+    private func node(at components: [[UInt8]]) -> ExtractedTree.NodeID? {
+        var current = ExtractedTree.root
+        for component in components {
+            guard tree[current].kind == .directory, let next = tree.child(named: component, of: current) else { return nil }
+            current = next
+        }
+        return current
+    }
+
     /// A file or link seen again replaces the earlier one, as tar does.
-    private func removeEarlier(_ path: String, _ existing: ExtractedTree.Node?) throws {
-        guard existing != nil else { return }
+    private func removeEarlier(_ path: [UInt8], _ existing: ExtractedTree.NodeID?) throws {
+        guard let existing else { return }
         try directory.removeFile(path)
-        tree.forget(path)
+        tree.replace(existing)
     }
 
     /// Streams one regular file's data to disk, each block counted before it is written. A block past
     /// the end (after a sparse hole) counts the hole too, and so does a hole at the end.
-    private func writeFile(_ entry: ArchiveEntry, at path: String, mode: mode_t) throws {
+    private func writeFile(_ entry: ArchiveEntry, at path: [UInt8], mode: mode_t) throws {
         if let size = entry.declaredSize { try budget.admitDeclaredSize(size, of: entry.name) }
         let file = try directory.createFile(path)
         var end: Int64 = 0
         do {
             while let block = try nextBlock(of: entry) {
+                try cancellation.check()
                 let blockEnd = block.offset + Int64(block.bytes.count)
                 if blockEnd > end { try budget.admit(blockEnd - end, of: entry.name) }
                 try directory.write(file, block.bytes, at: block.offset, into: path)
@@ -183,13 +256,21 @@ final class ArchiveExtraction {
     }
 
     /// Why the archive could not be opened: mostly that it is not an archive at all, and then what it is.
-    private static func unreadable(_ archive: String, _ failure: ArchiveReader.Failure, expected: ArchiveFormat) -> PkgfetchError {
+    private static func unreadable(_ archive: String, _ failure: ArchiveReader.Failure, expected: ArchiveFormat,
+                                   compression: ArchiveReader.Compression) -> PkgfetchError {
         guard failure.message.contains("Unrecognized archive format") else {
             return UnpackFailure.corrupt("cannot read the archive (expected \(expected)): \(failure.message)")
         }
-        let what = failure.filters.isEmpty
-            ? ContentSniffer.describe(file: archive)
-            : "\(failure.filters.joined(separator: " and ")) data that holds no tar or zip archive"
+        let what: String
+        if compression == .none {
+            what = ContentSniffer.describe(file: archive)
+        } else {
+            let inner = ArchiveReader.decompressedStart(of: archive, compression)
+            let innerCompression = ArchiveReader.Compression(of: inner)
+            what = innerCompression != .none
+                ? "\(compression.rawValue) data that holds \(innerCompression.rawValue) data again: pkgfetch reads one compression layer"
+                : "\(compression.rawValue) data that holds no tar or zip archive (inside, \(ContentSniffer.describe(inner)))"
+        }
         return UnpackFailure.corrupt("not an archive (expected \(expected)): \(what) (libarchive: \(failure.message))")
     }
 }

@@ -1,34 +1,88 @@
 import CArchive
+import Pipeline
 
 /// libarchive's streaming reader over one file, limited to what node packages use: zip and tar
-/// (ustar, pax, GNU), compressed with gzip, xz, zstd or not at all. Fewer parsers, less attack surface;
-/// the format is found by content whatever the file is called.
+/// (ustar, pax, GNU), compressed once with gzip, bzip2, xz or zstd, or not at all. Fewer parsers, less
+/// attack surface; the format is found by content whatever the file is called.
+///
+/// The compression is chosen here from the file's first bytes, and exactly that one filter is put in
+/// front of the format readers, with libarchive's own filter bidding turned off: left to bid,
+/// libarchive stacks a filter for every layer it recognises, up to 25, so a gzip of a gzip of … (or a
+/// gzip quine, which decompresses to itself) costs a decompressor per layer. A node package has at most
+/// one compression layer; a second one is "not an archive" (60).
 final class ArchiveReader {
-    /// A failure libarchive reported, with its message, and the compression it had recognised.
+    /// A failure libarchive reported, with its message, and the compression it was reading through.
     struct Failure: Error {
         let message: String
         let filters: [String]
     }
 
+    /// The one compression layer read.
+    enum Compression: String {
+        case none, gzip, bzip2, xz, zstd
+
+        init(of leadingBytes: [UInt8]) {
+            self = switch ContentSignature.identify(leadingBytes)?.format {
+            case .tarGzip?: .gzip
+            case .tarBzip2?: .bzip2
+            case .tarXz?: .xz
+            case .tarZstd?: .zstd
+            default: .none
+            }
+        }
+
+        var filterCode: Int32? {
+            switch self {
+            case .none: nil
+            case .gzip: ARCHIVE_FILTER_GZIP
+            case .bzip2: ARCHIVE_FILTER_BZIP2
+            case .xz: ARCHIVE_FILTER_XZ
+            case .zstd: ARCHIVE_FILTER_ZSTD
+            }
+        }
+    }
+
     private let handle: OpaquePointer
     private var entry: OpaquePointer?
 
-    init(path: String) throws {
+    init(path: String, compression: Compression) throws {
+        handle = try Self.open(path, compression) {
+            archive_read_support_format_zip($0)
+            archive_read_support_format_tar($0)
+        }
+    }
+
+    /// The first `count` bytes inside the compression layer, to say what a compressed file holds when
+    /// it holds no archive (libarchive's raw format reads any data as one entry).
+    static func decompressedStart(of path: String, _ compression: Compression, count: Int = 512) -> [UInt8] {
+        guard let reader = try? open(path, compression, formats: { archive_read_support_format_raw($0) }) else { return [] }
+        defer { archive_read_free(reader) }
+        var entry: OpaquePointer?
+        guard archive_read_next_header(reader, &entry) == ARCHIVE_OK else { return [] }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = bytes.withUnsafeMutableBytes { archive_read_data(reader, $0.baseAddress, count) }
+        return Array(bytes.prefix(max(0, read)))
+    }
+
+    /// A reader for `path` with exactly `compression` in front of `formats`, opened.
+    private static func open(_ path: String, _ compression: Compression, formats: (OpaquePointer) -> Void) throws -> OpaquePointer {
         guard let handle = archive_read_new() else {
             throw Failure(message: "libarchive could not allocate a reader", filters: [])
         }
-        archive_read_support_format_zip(handle)
-        archive_read_support_format_tar(handle)
-        archive_read_support_filter_gzip(handle)
-        archive_read_support_filter_xz(handle)
-        archive_read_support_filter_zstd(handle)
+        formats(handle)
+        // Appending a filter turns bidding off; with none appended, no filter is registered to bid.
+        if let code = compression.filterCode, archive_read_append_filter(handle, code) != ARCHIVE_OK {
+            let failure = Self.failure(of: handle)
+            archive_read_free(handle)
+            throw failure
+        }
         // One megabyte per read: few system calls, and still streaming.
         guard archive_read_open_filename(handle, path, 1 << 20) == ARCHIVE_OK else {
             let failure = Self.failure(of: handle)
             archive_read_free(handle)
             throw failure
         }
-        self.handle = handle
+        return handle
     }
 
     deinit { archive_read_free(handle) }
@@ -64,8 +118,12 @@ final class ArchiveReader {
         archive_format_name(handle).map { String(cString: $0) }
     }
 
-    /// The compression filters recognised, outermost first, without the final "none".
+    /// The compression filters in use, without the final "none".
     var filterNames: [String] { Self.filterNames(of: handle) }
+
+    /// Bytes the format readers have consumed from the decompressed stream so far: headers, names,
+    /// padding and skipped data as well as the entries' data.
+    var decompressedBytes: Int64 { archive_filter_bytes(handle, 0) }
 
     private static func filterNames(of handle: OpaquePointer) -> [String] {
         (0..<max(0, archive_filter_count(handle))).compactMap { index in

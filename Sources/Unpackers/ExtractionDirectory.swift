@@ -5,17 +5,15 @@ import Glibc
 import Darwin
 #endif
 
-/// The system calls that put entries into the directory, all relative to one descriptor of it, so a
-/// Windows build replaces this type only.
+/// The system calls that put entries into the directory, all relative to one descriptor of it, with
+/// paths passed as the bytes they are, so a Windows build replaces this type only.
 ///
 /// Every call is made so that it cannot follow a symlink at the name it creates: files are opened with
 /// `O_CREAT | O_EXCL | O_NOFOLLOW`, directories made with `mkdirat`, links with `symlinkat`/`linkat`,
 /// all of which fail on an existing name instead of going through it. Parents are checked by the caller.
 final class ExtractionDirectory {
     let path: String
-    private let descriptor: Int32
-    /// Directory modes and times, set once everything inside them is written.
-    private var pendingDirectories: [String: (mode: mode_t, modified: timespec?)] = [:]
+    let descriptor: Int32
 
     /// Opens `path`, which must be an existing, empty directory: the caller's map of what is inside
     /// starts empty, and a name already there could be a symlink nobody checked.
@@ -32,39 +30,44 @@ final class ExtractionDirectory {
         descriptor = opened
     }
 
-    private static func firstName(in directory: Int32) -> String? {
-        guard let stream = fdopendir(dup(directory)) else { return "an unreadable listing" }
+    private static func firstName(in directory: Int32) -> [UInt8]? {
+        guard let stream = fdopendir(dup(directory)) else { return Array("an unreadable listing".utf8) }
         defer { closedir(stream) }
         while let item = readdir(stream) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { return name }
+            let name = PathBytes.name(of: item)
+            if !PathBytes.isSelfOrParent(name) { return name }
         }
         return nil
     }
 
     deinit { close(descriptor) }
 
-    /// Creates a directory, private until `finish()` gives it its mode, so that entries can be written
-    /// into it whatever mode the archive gives it.
-    func makeDirectory(_ relative: String, mode: mode_t, modified: timespec?) throws {
-        guard mkdirat(descriptor, relative, 0o700) == 0 else { throw failure("create the directory", relative) }
-        pendingDirectories[relative] = (mode, modified)
+    /// Creates a directory, private (0700) until the caller gives it its mode once everything inside it
+    /// is written, so that entries can be written into it whatever mode the archive gives it.
+    func makeDirectory(_ relative: [UInt8]) throws {
+        guard PathBytes.withCString(relative, { mkdirat(descriptor, $0, 0o700) }) == 0 else { throw failure("create the directory", relative) }
     }
 
-    /// A second entry for a directory that exists: the later mode and time win, as with tar.
-    func updateDirectory(_ relative: String, mode: mode_t, modified: timespec?) {
-        pendingDirectories[relative] = (mode, modified)
+    /// Gives a directory made earlier its mode and time.
+    func setDirectory(_ relative: [UInt8], mode: mode_t, modified: timespec?) throws {
+        guard PathBytes.withCString(relative, { fchmodat(descriptor, $0, mode, 0) }) == 0 else { throw failure("set the mode of", relative) }
+        if let modified {
+            let times = [Self.omitted, modified]
+            guard PathBytes.withCString(relative, { utimensat(descriptor, $0, times, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                throw failure("set the time of", relative)
+            }
+        }
     }
 
     /// Creates a new regular file and returns its descriptor, open for writing.
-    func createFile(_ relative: String) throws -> Int32 {
-        let file = openat(descriptor, relative, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    func createFile(_ relative: [UInt8]) throws -> Int32 {
+        let file = PathBytes.withCString(relative) { openat(descriptor, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         guard file >= 0 else { throw failure("create", relative) }
         return file
     }
 
     /// Writes all of `bytes` at `offset`.
-    func write(_ file: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, into relative: String) throws {
+    func write(_ file: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, into relative: [UInt8]) throws {
         var done = 0
         while done < bytes.count {
             let written = pwrite(file, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
@@ -77,7 +80,7 @@ final class ExtractionDirectory {
     }
 
     /// Sizes a file (a sparse file may end in a hole), gives it its mode and time, and closes it.
-    func finishFile(_ file: Int32, _ relative: String, size: Int64?, written: Int64, mode: mode_t,
+    func finishFile(_ file: Int32, _ relative: [UInt8], size: Int64?, written: Int64, mode: mode_t,
                     modified: timespec?, accessed: timespec?) throws {
         defer { close(file) }
         if let size, size > written, ftruncate(file, off_t(size)) != 0 { throw failure("size", relative) }
@@ -88,57 +91,42 @@ final class ExtractionDirectory {
         }
     }
 
-    func makeSymlink(_ relative: String, target: String, modified: timespec?) throws {
-        guard symlinkat(target, descriptor, relative) == 0 else { throw failure("create the symlink", relative) }
+    func makeSymlink(_ relative: [UInt8], target: [UInt8], modified: timespec?) throws {
+        let made = PathBytes.withCString(target) { target in PathBytes.withCString(relative) { symlinkat(target, descriptor, $0) } }
+        guard made == 0 else { throw failure("create the symlink", relative) }
         if let modified {
             let times = [Self.omitted, modified]
-            guard utimensat(descriptor, relative, times, AT_SYMLINK_NOFOLLOW) == 0 else {
+            guard PathBytes.withCString(relative, { utimensat(descriptor, $0, times, AT_SYMLINK_NOFOLLOW) }) == 0 else {
                 throw failure("set the time of", relative)
             }
         }
     }
 
     /// A hard link to a file created earlier; `linkat` without `AT_SYMLINK_FOLLOW` never follows `existing`.
-    func makeHardLink(_ relative: String, to existing: String) throws {
-        guard linkat(descriptor, existing, descriptor, relative, 0) == 0 else { throw failure("create the hard link", relative) }
+    func makeHardLink(_ relative: [UInt8], to existing: [UInt8]) throws {
+        let made = PathBytes.withCString(existing) { existing in PathBytes.withCString(relative) { linkat(descriptor, existing, descriptor, $0, 0) } }
+        guard made == 0 else { throw failure("create the hard link", relative) }
     }
 
     /// Removes a file or symlink that a later entry of the same name replaces.
-    func removeFile(_ relative: String) throws {
-        guard unlinkat(descriptor, relative, 0) == 0 else { throw failure("replace", relative) }
-    }
-
-    /// Gives directories their modes and times, deepest first so that setting a time is the last change
-    /// inside its parent.
-    func finish() throws {
-        let deepestFirst = pendingDirectories.sorted {
-            $0.key.utf8.count(where: { $0 == UInt8(ascii: "/") }) > $1.key.utf8.count(where: { $0 == UInt8(ascii: "/") })
-        }
-        for (relative, metadata) in deepestFirst {
-            guard fchmodat(descriptor, relative, metadata.mode, 0) == 0 else { throw failure("set the mode of", relative) }
-            if let modified = metadata.modified {
-                let times = [Self.omitted, modified]
-                guard utimensat(descriptor, relative, times, AT_SYMLINK_NOFOLLOW) == 0 else {
-                    throw failure("set the time of", relative)
-                }
-            }
-        }
-        pendingDirectories = [:]
+    func removeFile(_ relative: [UInt8]) throws {
+        guard PathBytes.withCString(relative, { unlinkat(descriptor, $0, 0) }) == 0 else { throw failure("replace", relative) }
     }
 
     /// `UTIME_OMIT`: leave that time as it is.
     private static let omitted = timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)
 
+
     /// A failed call, as the error the caller sees. EEXIST means a name the map did not know: only a
     /// case-insensitive file system makes that happen (`A` and `a` are one name there), and it is refused
     /// rather than written through. Other failures are the destination's (space, permissions, I/O).
-    private func failure(_ operation: String, _ relative: String) -> PkgfetchError {
+    private func failure(_ operation: String, _ relative: [UInt8]) -> PkgfetchError {
         let code = errno
         switch code {
         case EEXIST:
             return UnpackFailure.unsafe(entry: relative, "it collides with another entry of the archive")
         case ENAMETOOLONG:
-            return UnpackFailure.corrupt("cannot \(operation) \(UnpackFailure.quoted(relative)): the name is too long")
+            return UnpackFailure.unsafe(entry: relative, "the path is too long for this file system (cannot \(operation) it)")
         default:
             return PkgfetchError(.destinationIO, "cannot \(operation) \(UnpackFailure.quoted(relative)) in \(path): \(Self.errorText(code))")
         }

@@ -18,14 +18,37 @@ struct FidelityTests {
         ], at: sandbox.archive)
         _ = try await sandbox.unpack(.tar)
         let tree = try TreeSnapshot(sandbox.target)
-        #expect(tree["shared"]?.permissions == 0o777)
-        #expect(tree["group"]?.permissions == 0o775)
+        #expect(tree["shared"]?.permissions == 0o755, "1777: sticky and write for others dropped")
+        #expect(tree["group"]?.permissions == 0o755, "2775: setgid and group write dropped")
         #expect(tree["bin/setuid-tool"]?.permissions == 0o755)
         #expect(tree["bin"]?.permissions == 0o755, "a directory the archive only implies")
         #expect(tree["bin/plain"]?.permissions == 0o700)
         #expect(tree["readonly"]?.permissions == 0o444)
         #expect(tree["locked"]?.permissions == 0o555)
         #expect(tree["locked/inside"]?.size == 39)
+    }
+
+    /// Installed content is writable by its owner only: a world-writable directory or file in a
+    /// package run as root would let any local user change what root runs. Executable bits stay.
+    @Test(arguments: [ArchiveBuilder.Format.tar, .zip])
+    func groupAndOtherWriteAreDropped(_ format: ArchiveBuilder.Format) async throws {
+        let sandbox = try Sandbox()
+        try ArchiveBuilder.build(format, [
+            .dir("tmp/", mode: 0o1777),
+            .dir("shared/", mode: 0o777),
+            .file("tmp/world-writable", "x", mode: 0o666),
+            .file("shared/tool", "x", mode: 0o777),
+            .file("group-writable", "x", mode: 0o620),
+            .file("setgid-tool", "x", mode: 0o2775),
+        ], at: sandbox.archive)
+        _ = try await sandbox.unpack(format == .zip ? .zip : .tar)
+        let tree = try TreeSnapshot(sandbox.target)
+        #expect(tree["tmp"]?.permissions == 0o755)
+        #expect(tree["shared"]?.permissions == 0o755)
+        #expect(tree["tmp/world-writable"]?.permissions == 0o644)
+        #expect(tree["shared/tool"]?.permissions == 0o755)
+        #expect(tree["group-writable"]?.permissions == 0o600)
+        #expect(tree["setgid-tool"]?.permissions == 0o755)
     }
 
     @Test func ownershipIsNeverRestored() async throws {
