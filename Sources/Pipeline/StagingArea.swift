@@ -113,7 +113,8 @@ public final class StagingArea: @unchecked Sendable {
         defer { Interruption.unregister(path) }
         do {
             try handle.removeContents()
-            try parent.unlink(name, directory: true)
+            // By name, but only an empty directory: whatever might stand there now loses nothing.
+            if try parent.kind(of: name) != .missing { try parent.unlink(name, directory: true) }
         } catch {
             throw PkgfetchError(.destinationIO, "cannot remove the staging directory \(path): \(PkgfetchError.from(error).message)")
         }

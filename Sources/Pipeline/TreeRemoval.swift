@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// Removing a tree relative to directory handles, without recursion (any depth the tree has), never
-/// following a symlink inside it (a link is removed, not what it points at). A failure is thrown.
+/// following a symlink inside it (a link is removed, not what it points at). A failure is thrown; an
+/// entry already gone is not one (a signal's clean-up may race the run's own).
 extension DirectoryHandle {
     /// Removes entry `name`, and everything below it when it is a directory; nothing there is fine.
     func removeTree(_ name: [UInt8]) throws {
@@ -24,6 +25,8 @@ extension DirectoryHandle {
         var pending = [try removeFiles(in: self)]
         while !pending.isEmpty {
             if let next = pending[pending.count - 1].popLast() {
+                // Gone already: a signal's clean-up may be removing the same tree.
+                guard try cursor.current.kind(of: next) == .directory else { continue }
                 try cursor.current.makeEnterable(next)
                 try cursor.enter(next)
                 pending.append(try removeFiles(in: cursor.current))
@@ -63,7 +66,7 @@ extension DirectoryHandle {
     /// from an archive) and it is our own, makes it writable and tries once more.
     fileprivate func removeEntry(_ name: [UInt8], directory: Bool) throws {
         let flags = directory ? AT_REMOVEDIR : 0
-        if Self.withCName(name, { unlinkat(descriptor, $0, flags) }) == 0 { return }
+        if Self.withCName(name, { unlinkat(descriptor, $0, flags) }) == 0 || errno == ENOENT { return }
         guard errno == EACCES, geteuid() != 0, (try? status())?.st_uid == geteuid() else { throw Self.failure("remove", child(name)) }
         makeWritable()
         try unlink(name, directory: directory)
