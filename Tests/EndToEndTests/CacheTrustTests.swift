@@ -20,28 +20,29 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: work.join("cache"), withIntermediateDirectories: true)
         try Files.writeRandom(work.join("cache/\(E.cniFile)"), size: 256 * 1024, seed: 42)   // same name, other bytes
 
-        let tampered = try PkgfetchCLI.run(["fetch", E.cniURL, "--bootstrap-registry", registry.host, "--cache-dir", work.join("cache"),
-                                            "--output", work.join("out/cni.zip"), "--json", "--events", work.join("tampered.jsonl")],
-                                           environment: E.environment(home: work.path))
-        #expect(tampered.status == 0, "\(tampered.stderr)")
-        #expect(try Files.sha256(work.join("out/cni.zip")) == (try Files.sha256(genuine)))
-        let result = try JSONSerialization.jsonObject(with: Data(tampered.stdout.utf8)) as? [String: Any]
-        #expect(result?["scheme"] as? String == "oci")
-        let fetches = E.events(work.join("tampered.jsonl")).filter { $0["task"] as? String == "fetch" }
+        // Installs to out/NAME.zip; returns the source scheme used and the events' tasks and outcomes.
+        func fetch(_ name: String) throws -> (scheme: String?, events: [[String: Any]]) {
+            let run = try PkgfetchCLI.run(["fetch", E.cniURL, "--bootstrap-registry", registry.host, "--cache-dir", work.join("cache"),
+                                           "--output", work.join("out/\(name).zip"), "--json", "--events", work.join("\(name).jsonl")],
+                                          environment: E.environment(home: work.path))
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(try Files.sha256(work.join("out/\(name).zip")) == (try Files.sha256(genuine)))
+            let result = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return (result?["scheme"] as? String, E.events(work.join("\(name).jsonl")))
+        }
+
+        let tampered = try fetch("tampered")
+        #expect(tampered.scheme == "oci")
+        let fetches = tampered.events.filter { $0["task"] as? String == "fetch" }
         #expect(fetches.first?["outcome"] as? String == "failed")
         #expect(fetches.first?["error"] as? String == "integrity-mismatch")
 
         try FileManager.default.removeItem(atPath: work.join("cache/\(E.cniFile)"))
         try FileManager.default.copyItem(atPath: genuine, toPath: work.join("cache/\(E.cniFile)"))
-        let matching = try PkgfetchCLI.run(["fetch", E.cniURL, "--bootstrap-registry", registry.host, "--cache-dir", work.join("cache"),
-                                            "--output", work.join("out/again.zip"), "--json", "--events", work.join("matching.jsonl")],
-                                           environment: E.environment(home: work.path))
-        #expect(matching.status == 0, "\(matching.stderr)")
-        #expect(try Files.sha256(work.join("out/again.zip")) == (try Files.sha256(genuine)))
-        let again = try JSONSerialization.jsonObject(with: Data(matching.stdout.utf8)) as? [String: Any]
-        #expect(again?["scheme"] as? String == "file")
-        let tasks = E.events(work.join("matching.jsonl")).compactMap { $0["task"] as? String }
-        #expect(tasks == ["resolve", "oci-manifest", "fetch", "install"], "a manifest, then the copy; no blob")
+        let matching = try fetch("matching")
+        #expect(matching.scheme == "file")
+        #expect(matching.events.compactMap { $0["task"] as? String } == ["resolve", "oci-manifest", "fetch", "install"],
+                "a manifest, then the copy; no blob")
     }
 
     /// No digest anywhere (no `--sha256`, no registry): a copy another user owns, or one in a directory
