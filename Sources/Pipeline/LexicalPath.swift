@@ -60,9 +60,11 @@ public struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 
+    /// The working directory; when it has none (removed meanwhile), the kernel's link to it, which
+    /// then leads nowhere: a relative path must never fall back to `/`.
     private static func workingDirectory() -> [UInt8] {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return [] }
+        guard getcwd(&buffer, buffer.count) != nil, buffer[0] == CChar(UInt8(ascii: "/")) else { return Array("/proc/self/cwd".utf8) }
         return buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
     }
 }
