@@ -129,28 +129,50 @@ import TestSupport
         let scene = try Scene()
         let bin = scene.dir.join("bin")
         try FileManager.default.createDirectory(atPath: bin + "/sub", withIntermediateDirectories: true)
-        var files: [String: String] = [:]
-        for index in 0..<200 { files["sub/plugin-\(index)"] = "new" }
-        let merge = runner(FakeUnpacker(files: files))
+        let merge = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()],
+                               unpacker: ManyFilesUnpacker(directory: "sub", count: 50))
         let stop = StopFlag()
         let swapper = Thread {
             while !stop.value.load(ordering: .relaxed) {
-                guard rename(bin + "/sub", bin + "/sub.real") == 0 else { continue }
+                guard rename(bin + "/sub", bin + "/sub.real") == 0 else {
+                    // The merge moved a new `sub` in while the real one was away: start over.
+                    _ = rename(bin + "/sub.real", bin + "/sub.old-\(UUID().uuidString)")
+                    usleep(100)
+                    continue
+                }
                 _ = symlink(scene.dir.join("victim"), bin + "/sub")
-                usleep(50)
+                usleep(100)
                 unlink(bin + "/sub")
                 rename(bin + "/sub.real", bin + "/sub")
-                usleep(50)
+                usleep(100)
             }
         }
         swapper.start()
-        for _ in 0..<40 {
+        for _ in 0..<30 {
             _ = try? await merge.run(PackageRequest(url: "x", target: .directory(path: bin, mode: .merge, unpack: true)))
         }
         stop.value.store(true, ordering: .relaxed)
         while !swapper.isFinished { usleep(1000) }
         #expect(scene.victimIntact, "files landed behind the symlink: \((try? FileManager.default.contentsOfDirectory(atPath: scene.dir.join("victim")))?.count ?? 0)")
         #expect(Files.stagingDirectories(in: scene.dir.path).isEmpty)
+    }
+}
+
+/// Writes `count` small files into `directory` of the tree with plain system calls: quick, so the
+/// swap race above gets many rounds.
+private struct ManyFilesUnpacker: Unpacker {
+    var directory: String
+    var count: Int
+
+    func unpack(_ archive: String, format: ArchiveFormat, into tree: String, limits: UnpackLimits) async throws -> UnpackReport {
+        try #require(mkdir(tree + "/" + directory, 0o755) == 0)
+        for index in 0..<count {
+            let file = open(tree + "/" + directory + "/plugin-\(index)", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            try #require(file >= 0)
+            _ = write(file, "new", 3)
+            close(file)
+        }
+        return UnpackReport(entries: count + 1, bytes: Int64(count * 3), detectedFormat: "fake")
     }
 }
 
