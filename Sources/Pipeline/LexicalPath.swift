@@ -5,7 +5,7 @@ import Glibc
 /// An absolute path normalised by its text alone, on bytes: `.` and empty components dropped, `..`
 /// taking away the component before it, no symlink read. Two paths are the same when their bytes
 /// are (canonically equivalent Unicode names are different names on Linux), and one is inside
-/// another when its components start with the other's.
+/// another when the other is among its ancestors (`parent`, repeated).
 public struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
     /// The components below `/`, each a file name's bytes (never empty, `.` or `..`).
     public let components: [[UInt8]]
@@ -35,11 +35,6 @@ public struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
 
     /// The last component's bytes; nil for `/`.
     public var name: [UInt8]? { components.last }
-
-    /// True when `self` is `other` or lies below it.
-    public func isWithin(_ other: LexicalPath) -> Bool {
-        components.count >= other.components.count && components.starts(with: other.components)
-    }
 
     /// The path as text, to pass on to code that takes paths (bytes that are not UTF-8 become U+FFFD,
     /// and such a path names nothing).
