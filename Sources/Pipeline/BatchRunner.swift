@@ -13,18 +13,30 @@ public struct BatchRunner: Sendable {
         self.parallel = max(1, parallel)
     }
 
-    /// Rejects requests that would overwrite each other: a destination may be shared only by
-    /// packages that all merge into it as a directory.
+    /// Rejects requests that would overwrite each other: a destination may be shared only by packages
+    /// that all merge into it as a directory, and none may lie inside another (the outer package's
+    /// install would race the inner one's, or replace it whole). Paths are compared as `LexicalPath`s,
+    /// by bytes, component by component: `/x/e\u{301}` is not `/x/é`, and `/x/tool` is inside `/x`.
     public static func checkDestinations(_ requests: [PackageRequest]) throws {
-        var first: [String: (index: Int, target: InstallTarget)] = [:]
+        var first: [LexicalPath: (index: Int, target: InstallTarget)] = [:]
         for (index, request) in requests.enumerated() {
-            let key = FileSystem.absolute(request.target.path)
+            let key = LexicalPath(request.target.path)
             guard let earlier = first[key] else {
                 first[key] = (index, request.target)
                 continue
             }
             if !request.target.mergesIntoDirectory || !earlier.target.mergesIntoDirectory {
                 throw PkgfetchError(.usage, "packages \(earlier.index + 1) and \(index + 1) both install to \(key); only directories merged into (--merge) may be shared")
+            }
+        }
+        for (index, request) in requests.enumerated() {
+            let path = LexicalPath(request.target.path)
+            var ancestor = path
+            while !ancestor.isRoot {
+                ancestor = ancestor.parent
+                guard let outer = first[ancestor] else { continue }
+                let (a, b) = (min(outer.index, index), max(outer.index, index))
+                throw PkgfetchError(.usage, "packages \(a + 1) and \(b + 1): \(path) is inside \(ancestor); one destination may not lie inside another")
             }
         }
     }
@@ -36,9 +48,9 @@ public struct BatchRunner: Sendable {
         async -> [Result<RunResult, PkgfetchError>] {
         let deadline = runner.retry.deadline.map { runner.clock.now + $0 }
         var lanes: [[Int]] = []
-        var laneOf: [String: Int] = [:]
+        var laneOf: [LexicalPath: Int] = [:]
         for (index, request) in requests.enumerated() {
-            let key = FileSystem.absolute(request.target.path)
+            let key = LexicalPath(request.target.path)
             if let lane = laneOf[key] { lanes[lane].append(index) } else {
                 laneOf[key] = lanes.count
                 lanes.append([index])

@@ -3,24 +3,44 @@ import Foundation
 /// Finds a pre-cached copy of a package: node images keep packages under cache directories, in
 /// sub-folders of their own choosing, so each directory is searched recursively by file name.
 public enum CacheLookup {
+    /// The path of the first regular file named `fileName` under `directories` (see `findCopy`).
+    public static func find(_ fileName: String, in directories: [String]) -> String? {
+        findCopy(fileName, in: directories)?.path
+    }
+
     /// The first regular file named `fileName` under `directories`, in the order given; within one
     /// directory the shallowest, then alphabetically first, path wins.
-    public static func find(_ fileName: String, in directories: [String]) -> String? {
+    public static func findCopy(_ fileName: String, in directories: [String]) -> CachedCopy? {
         for directory in directories {
             guard let walker = FileManager.default.enumerator(atPath: directory) else { continue }
             var hits: [String] = []
             while let relative = walker.nextObject() as? String {
-                if (relative as NSString).lastPathComponent == fileName {
-                    let full = (directory as NSString).appendingPathComponent(relative)
-                    if FileSystem.kind(full) == .file { hits.append(full) }
+                // Bytes, not Characters: a canonically equivalent name is another file on Linux.
+                if (relative as NSString).lastPathComponent.utf8.elementsEqual(fileName.utf8),
+                   FileSystem.kind((directory as NSString).appendingPathComponent(relative)) == .file {
+                    hits.append(relative)
                 }
             }
             let best = hits.min { a, b in
                 let (da, db) = (a.split(separator: "/").count, b.split(separator: "/").count)
                 return da != db ? da < db : a < b
             }
-            if let best { return FileSystem.absolute(best) }
+            if let best { return CachedCopy(directory: FileSystem.absolute(directory), relativePath: best) }
         }
         return nil
     }
+}
+
+/// A pre-cached copy of a package: the cache directory it was found in, and where below it.
+public struct CachedCopy: Sendable, Equatable {
+    /// The cache directory, absolute.
+    public var directory: String
+    public var relativePath: String
+
+    public init(directory: String, relativePath: String) {
+        self.directory = directory
+        self.relativePath = relativePath
+    }
+
+    public var path: String { FileSystem.absolute(directory + "/" + relativePath) }
 }

@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// Copies a local file (a cache hit, or a `file://` URL) into staging, hashing as it goes; or, for
-/// an archive about to be unpacked, only hashes it and lends it to the unpacker (no copy).
+/// Copies a local file (a `file://` URL) into staging, hashing as it goes; or, for an archive about to
+/// be unpacked, only hashes it and lends it to the unpacker (no copy). Pre-cached copies go through
+/// `CachedCopyFetcher`, which opens them more carefully and then copies the same way.
 public struct FileFetcher: Fetcher {
     public init() {}
 
@@ -15,6 +16,12 @@ public struct FileFetcher: Fetcher {
             throw PkgfetchError(.noSource, "cannot read \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(input) }
+        try Self.copy(input, describedAs: path, into: file, source: source, context: context)
+        return FetchedContent()
+    }
+
+    /// Hashes the open file `input` into `file`: lent to it when it may be, copied otherwise.
+    static func copy(_ input: Int32, describedAs path: String, into file: StagingFile, source: Source, context: FetchContext) throws {
         try file.reset()
         _ = try file.borrow(input, describedAs: path)
         var info = stat()
@@ -37,6 +44,5 @@ public struct FileFetcher: Fetcher {
                 throw PkgfetchError(.networkTimeout, "copying \(path) did not finish before the deadline", retryable: true)
             }
         }
-        return FetchedContent()
     }
 }

@@ -5,26 +5,13 @@ import Glibc
 #endif
 
 /// The file-system operations install relies on, in one place, so a Windows build changes only this
-/// type: rename over an existing file, swap two directories, remove trees.
+/// type and the ones it is made of (`DirectoryHandle`, `PathWalk`, `DirectoryCursor`, `TreeRemoval`):
+/// rename over an existing file, swap two directories, remove trees, all relative to directory handles.
 public enum FileSystem {
     /// Renames `from` to `to`, replacing a file at `to` atomically.
     public static func rename(_ from: String, to: String) throws {
         guard Glibc.rename(from, to) == 0 else {
             throw PkgfetchError(.destinationIO, "cannot rename into \(to): \(errorText())")
-        }
-    }
-
-    /// Swaps two directories in one step where the kernel supports it (Linux renameat2 with
-    /// RENAME_EXCHANGE); returns false when it does not, and the caller falls back to two renames.
-    public static func exchange(_ a: String, _ b: String) -> Bool {
-        csystem_rename_exchange(a, b) == 0
-    }
-
-    public static func createDirectories(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw PkgfetchError(.destinationIO, "cannot create directory \(path): \(describe(error))")
         }
     }
 
@@ -46,9 +33,20 @@ public enum FileSystem {
         guard body(descriptor) == 0 else { throw PkgfetchError(.destinationIO, "cannot sync \(path): \(errorText())") }
     }
 
-    /// Removes a file or a tree; a missing path is not an error.
-    public static func remove(_ path: String) {
-        try? FileManager.default.removeItem(atPath: path)
+    /// Removes the file or tree at `path` (a missing one is fine), relative to directory handles: the
+    /// directories above it are walked as `PathWalk` does, and nothing below it is followed.
+    public static func removeTree(_ path: String) throws {
+        let target = LexicalPath(path)
+        guard let name = target.name else { throw PkgfetchError(.destinationIO, "refusing to remove /") }
+        let reached = try PathWalk.walk(target.parent)
+        guard reached.missing.isEmpty else { return }
+        try reached.directory.removeTree(name)
+    }
+
+    /// Removes entry `name` of the open directory `descriptor` (which stays open and the caller's), and
+    /// everything below it: for code that works relative to a directory handle of its own.
+    public static func removeTree(named name: String, in descriptor: Int32) throws {
+        try DirectoryHandle(duplicating: descriptor).removeTree(Array(name.utf8))
     }
 
     public enum Kind: Equatable { case missing, file, directory, symlink, other }
@@ -57,28 +55,11 @@ public enum FileSystem {
     public static func kind(_ path: String) -> Kind {
         var info = stat()
         guard lstat(path, &info) == 0 else { return .missing }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return .file
-        case S_IFDIR: return .directory
-        case S_IFLNK: return .symlink
-        default: return .other
-        }
+        return Kind(info)
     }
 
-    /// The closest ancestor of `path` (or `path` itself) that exists: staging goes there so it shares
-    /// the destination's file system and the final rename stays atomic.
-    public static func nearestExistingDirectory(for path: String) -> String {
-        var candidate = (absolute(path) as NSString).deletingLastPathComponent
-        while kind(candidate) != .directory, candidate != "/" {
-            candidate = (candidate as NSString).deletingLastPathComponent
-        }
-        return candidate
-    }
-
-    public static func absolute(_ path: String) -> String {
-        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return (full as NSString).standardizingPath
-    }
+    /// `path` made absolute and normalised lexically (see `LexicalPath`): no symlink is read.
+    public static func absolute(_ path: String) -> String { LexicalPath(path).string }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
 

@@ -24,7 +24,7 @@ public enum Interruption {
             live.stopping = true
             return live.stagingAreas
         }
-        for path in paths { FileSystem.remove(path) }
+        for path in paths { try? FileSystem.removeTree(path) }
     }
 
     private struct Live {

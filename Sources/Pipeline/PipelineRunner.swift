@@ -38,8 +38,9 @@ public struct PipelineRunner: Sendable {
     /// The plan for a request: the resolver's sources, with a cache hit put first.
     public func plan(for request: PackageRequest) throws -> Plan {
         var plan = try plugins.resolver(named: resolverName).resolve(request)
-        if let cached = CacheLookup.find(plan.fileName, in: request.cacheDirectories) {
-            plan.sources.insert(Source(scheme: "file", location: cached), at: 0)
+        if let cached = CacheLookup.findCopy(plan.fileName, in: request.cacheDirectories) {
+            plan.sources.insert(Source(scheme: "file", location: cached.path), at: 0)
+            plan.cachedCopy = cached
         }
         if let digest = request.expectedDigest { plan.expectedDigest = digest }
         return plan
@@ -65,8 +66,8 @@ public struct PipelineRunner: Sendable {
 
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
         let unpacks = request.target.unpacks && plan.format != nil
-        let staging = try StagingArea(near: request.target.path, role: unpacks ? .unpacked : .installed)
-        defer { staging.remove() }
+        let staging = try StagingArea(for: request.target, role: unpacks ? .unpacked : .installed)
+        defer { remove(staging) }
         let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
         let installStart = clock.now
         do {
@@ -82,6 +83,27 @@ public struct PipelineRunner: Sendable {
         }
     }
 
+    /// Removes the staging area; what could not be removed is reported (stderr, and a `cleanup` event)
+    /// even though the run's outcome stands.
+    private func remove(_ staging: StagingArea) {
+        do {
+            try staging.remove()
+        } catch {
+            let failure = PkgfetchError.from(error)
+            logger.error("\(failure.message)")
+            events.emit(task: "cleanup", outcome: "failed", error: failure)
+        }
+    }
+
+    /// The fetcher for a cache hit: it checks the copy against a registry source's description when
+    /// the plan has no digest (see `CachedCopyFetcher`).
+    private func cachedCopyFetcher(_ copy: CachedCopy, plan: Plan) -> any Fetcher {
+        let describers = plan.sources.dropFirst().compactMap { source in
+            ((try? plugins.fetcher(forScheme: source.scheme)) as? any DescribingFetcher).map { (source, $0) }
+        }
+        return CachedCopyFetcher(copy: copy, describers: describers)
+    }
+
     struct Fetched {
         var source: Source
         var file: StagingFile
@@ -93,10 +115,11 @@ public struct PipelineRunner: Sendable {
     private func fetchFirstAvailable(_ plan: Plan, staging: StagingArea, deadline: ContinuousClock.Instant?) async throws -> Fetched {
         var lastError: PkgfetchError?
         for (index, source) in plan.sources.enumerated() {
-            guard let fetcher = try? plugins.fetcher(forScheme: source.scheme) else {
+            guard var fetcher = try? plugins.fetcher(forScheme: source.scheme) else {
                 events.emit(task: "fetch", source: source, outcome: "skipped")
                 continue
             }
+            if index == 0, let cached = plan.cachedCopy { fetcher = cachedCopyFetcher(cached, plan: plan) }
             if let deadline, clock.now >= deadline { break }
             do {
                 logger.info("fetching \(source)")

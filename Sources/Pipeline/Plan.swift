@@ -13,6 +13,8 @@ public struct Plan: Sendable {
     /// The OCI reference the package maps to, when a bootstrap registry is set.
     public var reference: String?
     public var sources: [Source]
+    /// A pre-cached copy found for the package, listed first in `sources` as a `file` source.
+    public var cachedCopy: CachedCopy?
 
     public init(rule: String, package: String, version: String? = nil, fileName: String,
                 format: ArchiveFormat? = nil, expectedDigest: SHA256Digest? = nil, expectedSize: Int64? = nil,

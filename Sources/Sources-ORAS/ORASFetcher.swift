@@ -19,16 +19,8 @@ public struct ORASFetcher: Fetcher {
     }
 
     public func fetch(_ source: Source, into file: StagingFile, context: FetchContext) async throws -> FetchedContent {
-        let reference = try Reference(parsing: source.location)
-        let manifest = try await imageManifest(for: reference, source: source, context: context)
-        let selection = try LayerSelector(fileName: context.plan.fileName).select(from: manifest, what: reference.description)
-        let layer = selection.layer
-        guard let digest = layer.sha256 else {
-            throw PkgfetchError(.orasPullFailed, "\(reference): layer '\(selection.title)' has digest '\(layer.digest)'; only sha256 is supported")
-        }
-        guard layer.size >= 0 else {
-            throw PkgfetchError(.orasPullFailed, "\(reference): layer '\(selection.title)' has a negative size")
-        }
+        let layer = try await chosenLayer(for: source, context: context)
+        let (reference, digest) = (layer.reference, layer.digest)
         // Bytes kept from an earlier attempt are resumed only if they belong to this very blob.
         if resumes.swap(file.path, to: digest) != digest || file.byteCount > layer.size { try file.reset() }
         if file.byteCount < layer.size || layer.size == 0 {
@@ -36,7 +28,7 @@ public struct ORASFetcher: Fetcher {
                                           source: source, progress: context.progress, events: context.events)
         }
         return FetchedContent(expected: ExpectedContent(digest: digest, size: layer.size),
-                              format: selection.isPackedDirectory ? .tarGzip : nil)
+                              format: layer.isPackedDirectory ? .tarGzip : nil)
     }
 
     /// The image manifest for the reference: itself, or the entry of its index for the plan's platform

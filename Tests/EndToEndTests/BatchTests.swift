@@ -117,6 +117,8 @@ import TestSupport
             (#"[{"url": "https://x/a.zip"}]"#, #"entry 1: give "dest""#),
             (#"[{"url": "https://x/a.zip", "output": "a", "sha256": "abc"}]"#, #"entry 1: "sha256" is not a SHA-256"#),
             (#"[{"url": "https://x/a.zip", "output": "a"}, {"url": "https://x/b.zip", "output": "./a"}]"#, "packages 1 and 2 both install to"),
+            (#"[{"url": "https://x/a.zip", "output": "x/tool"}, {"url": "https://x/b.zip", "dest": "x", "replace": true}]"#,
+             "packages 1 and 2: \(FileManager.default.currentDirectoryPath)/x/tool is inside \(FileManager.default.currentDirectoryPath)/x"),
             (#"{"url": "https://x/a.zip"}"#, "not a JSON array"),
             ("[]", "the batch list is empty"),
         ]

@@ -72,7 +72,9 @@ import TestSupport
                                      target == "file" ? "--output" : "--dest", destination])
         #expect(run.status == 0, "\(run.stderr)")
         let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
-        let install = try #require(calls.firstIndex { $0.contains("rename") && $0.contains("\"\(destination)\"") }, "\(calls)")
+        // The install renames relative to the destination's parent directory: renameat(…, <parent>, "name").
+        let (parent, name) = ((destination as NSString).deletingLastPathComponent, (destination as NSString).lastPathComponent)
+        let install = try #require(calls.firstIndex { $0.contains("rename") && $0.contains("<\(parent)>, \"\(name)\"") }, "\(calls)")
         let before = calls[..<install], after = calls[(install + 1)...]
         if target == "file" {
             #expect(before.contains { $0.contains("fsync(") && $0.contains(".pkgfetch-staging-") }, "the file, before: \(calls)")

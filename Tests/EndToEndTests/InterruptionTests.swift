@@ -42,7 +42,8 @@ import TestSupport
         #expect(try String(contentsOfFile: work.join("out/k.tgz"), encoding: .utf8) == "old")
     }
 
-    /// Gone and unwritten for an hour: removed. Alive, nameless, or written a moment ago: kept.
+    /// Gone and unwritten for an hour, ours and private (mode 0700): removed. Alive, nameless, written a
+    /// moment ago, another user's, or readable by others (so not made by pkgfetch): kept.
     @Test func stagingLeftByAProcessThatIsGoneIsRemovedByTheNextRun() throws {
         let work = try TemporaryDirectory("abandoned")
         let out = work.join("out")
@@ -51,14 +52,19 @@ import TestSupport
         ended.executableURL = URL(fileURLWithPath: "/bin/true")
         try ended.run()
         ended.waitUntilExit()
-        let abandoned = ".pkgfetch-staging-\(ended.processIdentifier)-0badcafe"
+        let gone = ended.processIdentifier
+        let abandoned = ".pkgfetch-staging-\(gone)-0badcafe"
         let alive = ".pkgfetch-staging-\(getpid())-00c0ffee"   // this test process: alive
         let unnamed = ".pkgfetch-staging-1a2b3c4d"               // no pid: not ours to judge
-        let recent = ".pkgfetch-staging-\(ended.processIdentifier)-0000beef"   // gone, but written just now
+        let recent = ".pkgfetch-staging-\(gone)-0000beef"   // gone, but written just now
+        let foreign = ".pkgfetch-staging-\(gone)-0f0e1e2e"  // gone, but another user's directory
+        let loose = ".pkgfetch-staging-\(gone)-10051005"    // gone, but mode 0755: pkgfetch makes 0700
         let hourAgo = Date(timeIntervalSinceNow: -3600)
-        for name in [abandoned, alive, unnamed, recent] {
-            try FileManager.default.createDirectory(atPath: out + "/" + name, withIntermediateDirectories: true)
+        for name in [abandoned, alive, unnamed, recent, foreign, loose] {
+            try FileManager.default.createDirectory(atPath: out + "/" + name, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: name == loose ? 0o755 : 0o700])
             try Files.writeRandom(out + "/" + name + "/source-0", size: 1000)
+            if name == foreign { #expect(chown(out + "/" + name, 65534, 65534) == 0) }
             if name != recent {
                 for path in [out + "/" + name + "/source-0", out + "/" + name] {
                     try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: path)
@@ -70,6 +76,6 @@ import TestSupport
 
         let run = try PkgfetchCLI.run(["fetch", CachePathTests.kubernetesURL, "--cache-dir", work.join("cache"), "--output", out + "/k.tgz"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(Files.stagingDirectories(in: out) == [alive, unnamed, recent].sorted())
+        #expect(Files.stagingDirectories(in: out) == [alive, unnamed, recent, foreign, loose].sorted())
     }
 }

@@ -123,6 +123,31 @@ import TestSupport
         #expect(throws: PkgfetchError.self) { try BatchRunner.checkDestinations([merge, replace]) }
         #expect(throws: Never.self) { try BatchRunner.checkDestinations([merge, merge, file]) }
     }
+
+    /// One destination inside another is a conflict whatever the modes: the outer install races the
+    /// inner one, or replaces it whole. The message names both packages.
+    @Test(arguments: [InstallMode.replace, .merge])
+    func aDestinationInsideAnotherIsRefused(mode: InstallMode) throws {
+        let tool = PackageRequest(url: "a", target: .file(path: "/srv/x/tool"))
+        let outer = PackageRequest(url: "b", target: .directory(path: "/srv/./x/", mode: mode, unpack: true))
+        let unrelated = PackageRequest(url: "c", target: .file(path: "/srv/xy/tool"))
+        for requests in [[tool, unrelated, outer], [outer, unrelated, tool]] {
+            let thrown = #expect(throws: PkgfetchError.self) { try BatchRunner.checkDestinations(requests) }
+            #expect(thrown?.kind == .usage)
+            #expect(thrown?.message == "packages 1 and 3: /srv/x/tool is inside /srv/x; one destination may not lie inside another")
+        }
+        #expect(throws: Never.self) { try BatchRunner.checkDestinations([tool, unrelated]) }
+    }
+
+    /// Paths are compared by bytes: two canonically equivalent names are two different files on Linux.
+    @Test func destinationsAreComparedAsBytesNotCharacters() throws {
+        let composed = PackageRequest(url: "a", target: .file(path: "/srv/caf\u{E9}"))
+        let decomposed = PackageRequest(url: "b", target: .file(path: "/srv/cafe\u{301}"))
+        #expect(throws: Never.self) { try BatchRunner.checkDestinations([composed, decomposed]) }
+        let inside = PackageRequest(url: "c", target: .file(path: "/srv/cafe\u{301}/x"))
+        #expect(throws: Never.self) { try BatchRunner.checkDestinations([composed, inside]) }
+        #expect(throws: PkgfetchError.self) { try BatchRunner.checkDestinations([decomposed, inside]) }
+    }
 }
 
 /// The indexes a batch reported, sorted.

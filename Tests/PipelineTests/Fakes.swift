@@ -78,7 +78,7 @@ struct FixedResolver: Resolver {
     func resolve(_ request: PackageRequest) throws -> Plan { plan }
 }
 
-func makeRunner(sources: [Source], fetchers: [String: any Fetcher], unpacker: FakeUnpacker? = nil,
+func makeRunner(sources: [Source], fetchers: [String: any Fetcher], unpacker: (any Unpacker)? = nil,
                 retry: RetryPolicy = RetryPolicy(attempts: 3, initialDelay: .seconds(1)), clock: VirtualClock = VirtualClock(),
                 events: CollectingEventSink = CollectingEventSink(), fileName: String = "pkg.tar.gz") -> PipelineRunner {
     var plugins = PluginRegistry()

@@ -54,7 +54,7 @@ public enum Tools {
     static let packages: [String: String] = [
         "nginx": "nginx", "docker-registry": "docker-registry", "skopeo": "skopeo", "bsdtar": "libarchive-tools",
         "htpasswd": "apache2-utils", "openssl": "openssl", "python3": "python3", "unzip": "unzip", "zip": "zip",
-        "strace": "strace",
+        "strace": "strace", "chattr": "e2fsprogs",
     ]
 
     public static func path(of tool: String) throws -> String {

@@ -3,6 +3,7 @@
 #define PKGFETCH_CSYSTEM_H
 
 #include "csystem_thread.h"
+#include <errno.h>
 
 #ifdef __linux__
 #include <fcntl.h>
@@ -11,10 +12,19 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
-/// Swaps two paths in one step (renameat2 with RENAME_EXCHANGE); -1 with errno when unsupported.
-static inline int csystem_rename_exchange(const char *a, const char *b) {
-    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+/// Swaps entry `a` of directory `dir_a` with entry `b` of `dir_b` in one step (renameat2
+/// RENAME_EXCHANGE, neither followed if a symlink); -1 with errno (EINVAL: unsupported here).
+static inline int csystem_exchange_at(int dir_a, const char *a, int dir_b, const char *b) {
+    return (int)syscall(SYS_renameat2, dir_a, a, dir_b, b, RENAME_EXCHANGE);
 }
+
+/// O_PATH (a handle on an entry itself, a symlink included, for fstat and readlinkat); a macro
+/// behind _GNU_SOURCE, so Swift does not see it.
+#ifdef O_PATH
+static const int csystem_O_PATH = O_PATH;
+#else
+static const int csystem_O_PATH = __O_PATH;
+#endif
 
 /// Starts writeback of a file range without waiting (sync_file_range SYNC_FILE_RANGE_WRITE), so a
 /// later fsync has little left to do; -1 with errno when unsupported.
@@ -41,7 +51,8 @@ static inline int csystem_syncfs(int fd) { return fsync(fd); }
 static inline int csystem_mmap_allocations_from(int bytes) { (void)bytes; return 1; }
 static inline int csystem_drop_cached(int fd, long long offset, long long length) { (void)fd; (void)offset; (void)length; return 0; }
 static inline int csystem_start_writeback(int fd, long long offset, long long length) { (void)fd; (void)offset; (void)length; return -1; }
-static inline int csystem_rename_exchange(const char *a, const char *b) { (void)a; (void)b; return -1; }
+static inline int csystem_exchange_at(int dir_a, const char *a, int dir_b, const char *b) { (void)dir_a; (void)a; (void)dir_b; (void)b; errno = EINVAL; return -1; }
+static const int csystem_O_PATH = 0;
 #endif
 
 #endif
