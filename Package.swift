@@ -3,10 +3,12 @@ import PackageDescription
 
 let package = Package(
     name: "pkgfetch",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pkgfetch", targets: ["pkgfetch"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        // Fakes and the fetcher conformance suite, for teams that write a backend.
+        .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +27,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Pipeline"),
+        .target(name: "PipelineTesting", dependencies: [
+            "Pipeline", .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Sources/PipelineTesting"),
         .target(name: "SourcesHTTP", dependencies: ["Pipeline", "CCurl"], path: "Sources/Sources-HTTP"),
         .target(name: "SourcesORAS", dependencies: [
             "Pipeline", "SourcesHTTP", .product(name: "Crypto", package: "swift-crypto"),
@@ -38,9 +43,9 @@ let package = Package(
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "TestSupport"]),
-        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "PipelineTesting", "TestSupport"]),
+        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
     ],

@@ -24,7 +24,7 @@ public struct PipelineRunner: Sendable {
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
                 events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
                 progress: any ProgressReporter = SilentProgress(), unpackLimits: UnpackLimits = UnpackLimits(),
-                logger: Logger = Logger(label: "pkgfetch")) {
+                logger: Logger = Logger(label: "pkgfetch", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.plugins = plugins
         self.resolverName = resolverName
         self.retry = retry
@@ -50,7 +50,7 @@ public struct PipelineRunner: Sendable {
         let deadline = retry.deadline.map { start + $0 }
         let plan: Plan
         do {
-            plan = try self.plan(for: request)
+            plan = try await BlockingIO.shared.run { try self.plan(for: request) }
             events.emit(task: "resolve", since: start, outcome: "ok")
         } catch {
             let failure = PkgfetchError.from(error)
@@ -64,8 +64,22 @@ public struct PipelineRunner: Sendable {
 
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
         let unpacks = request.target.unpacks && plan.format != nil
-        let staging = try StagingArea(near: request.target.path, role: unpacks ? .unpacked : .installed)
-        defer { staging.remove() }
+        let staging = try await BlockingIO.shared.run {
+            try StagingArea(near: request.target.path, role: unpacks ? .unpacked : .installed)
+        }
+        // Removed before the run returns, whatever happens.
+        let outcome: Result<RunResult, PkgfetchError>
+        do {
+            outcome = .success(try await fetchAndInstall(plan, request: request, staging: staging, start: start, deadline: deadline))
+        } catch {
+            outcome = .failure(PkgfetchError.from(error))
+        }
+        await Self.remove(staging)
+        return try outcome.get()
+    }
+
+    private func fetchAndInstall(_ plan: Plan, request: PackageRequest, staging: StagingArea, start: ContinuousClock.Instant,
+                                 deadline: ContinuousClock.Instant?) async throws -> RunResult {
         let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
         let installStart = clock.now
         do {
@@ -84,7 +98,7 @@ public struct PipelineRunner: Sendable {
     struct Fetched {
         var source: Source
         var file: StagingFile
-        var content: FetchedContent
+        var format: ArchiveFormat?
         var digest: SHA256Digest
         var size: Int64
     }
@@ -97,6 +111,7 @@ public struct PipelineRunner: Sendable {
                 continue
             }
             if let deadline, clock.now >= deadline { break }
+            if Task.isCancelled { throw PkgfetchError(.cancelled, "cancelled before \(source.redacted) was tried") }
             do {
                 logger.info("fetching \(source)")
                 return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, index: index, deadline: deadline)
@@ -106,34 +121,41 @@ public struct PipelineRunner: Sendable {
                 lastError = failure
             }
         }
-        throw lastError ?? PkgfetchError(.networkTimeout, "the overall deadline was reached before any source was tried")
+        throw lastError ?? PkgfetchError(.cancelled, "the overall deadline was reached before any source was tried")
     }
 
+    /// Tries one source until it delivers, `retry` says stop, or the deadline passes. Each attempt runs
+    /// under its own deadline, enforced here whatever the fetcher does.
     private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea,
                                   index: Int, deadline: ContinuousClock.Instant?) async throws -> Fetched {
-        let file = try staging.file(named: "source-\(index)")
-        file.sizeLimit = maxFileSize
-        for attempt in 1...retry.attempts {
+        let file = try await BlockingIO.shared.run { try staging.file(named: "source-\(index)") }
+        let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events)
+        defer { copy.finishProgress() }
+        var attempt = 0
+        while true {
+            attempt += 1
             let attemptStart = clock.now
             var attemptDeadline = attemptStart + retry.perAttemptTimeout
             if let deadline { attemptDeadline = min(attemptDeadline, deadline) }
-            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events, progress: progress)
+            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events)
             do {
                 try Task.checkCancellation()
-                let content = try await fetcher.fetch(source, into: file, context: context)
-                let (digest, size) = try file.finish()
-                try content.expected.verify(digest: digest, size: size, of: source.redacted)
+                let delivered = try await AttemptDeadline.run(
+                    within: attemptStart.duration(to: attemptDeadline),
+                    timeoutError: timeoutError(source, attempt: attempt, endsWithRun: attemptDeadline == deadline),
+                    expire: { await copy.expire(because: $0) },
+                    { try await copy.attempt(context) })
                 try ExpectedContent(digest: plan.expectedDigest, size: plan.expectedSize)
-                    .verify(digest: digest, size: size, of: source.redacted)
-                events.emit(task: "fetch", source: source, bytes: size, since: attemptStart, outcome: "ok", attempt: attempt,
-                            status: content.status)
-                return Fetched(source: source, file: file, content: content, digest: digest, size: size)
+                    .verify(digest: delivered.digest, size: delivered.size, of: source.redacted)
+                events.emit(task: "fetch", source: source, bytes: delivered.size, since: attemptStart, outcome: "ok", attempt: attempt,
+                            status: delivered.status)
+                return Fetched(source: source, file: file, format: delivered.format, digest: delivered.digest, size: delivered.size)
             } catch {
-                let failure = PkgfetchError.from(error)
-                let wait = retry.wait(afterFailedAttempts: attempt, retryAfter: failure.retryAfter, unit: clock.randomUnit())
-                let resumeAt = clock.now + wait
-                let fitsDeadline = deadline.map { resumeAt < $0 } ?? true
-                guard failure.retryable, attempt < retry.attempts, fitsDeadline else {
+                let failure = PkgfetchError.from(error).about(scheme: source.scheme)
+                let decision = Task.isCancelled ? .stop(.deadline)
+                    : retry.decide(attempt: attempt, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
+                                   unit: clock.randomUnit())
+                guard case .wait(let wait) = decision else {
                     events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "failed",
                                 error: failure, attempt: attempt, status: failure.status)
                     throw failure
@@ -141,27 +163,38 @@ public struct PipelineRunner: Sendable {
                 events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "retry",
                             error: failure, attempt: attempt, status: failure.status, retryReason: failure.message)
                 logger.info("attempt \(attempt) of \(source) failed (\(failure.message)); retrying in \(wait)")
-                try await clock.sleep(until: resumeAt)
+                try await clock.sleep(until: clock.now + wait)
             }
         }
-        throw PkgfetchError(.internal, "retry loop ended without a result (a bug in pkgfetch)")
+    }
+
+    private func timeoutError(_ source: Source, attempt: Int, endsWithRun: Bool) -> PkgfetchError {
+        let what = endsWithRun ? "before the deadline (--deadline)" : "within the attempt's timeout of \(retry.perAttemptTimeout) (--timeout)"
+        return PkgfetchError(.timeout, "\(source.redacted): attempt \(attempt) did not finish \(what)", scheme: source.scheme)
     }
 
     /// Unpacks (or places) the fetched file into a staged tree, then installs it; returns the entry count.
     private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> Int? {
         switch target {
         case .file(let path):
-            if durableInstall { try fetched.file.sync() }
-            try Installer.installFile(fetched.file.path, to: path, durable: durableInstall)
+            let durable = durableInstall
+            try await BlockingIO.shared.run {
+                if durable { try fetched.file.sync() }
+                try Installer.installFile(fetched.file.path, to: path, durable: durable)
+            }
             return nil
         case .directory(let path, let mode, let unpack):
-            let tree = try staging.directory(named: "tree")
+            let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
             var entries = 1
-            if unpack, let format = fetched.content.format ?? plan.format {
+            if unpack, let format = fetched.format ?? plan.format {
                 let unpacker = try plugins.unpacker(for: format)
                 let started = clock.now
                 do {
-                    let report = try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: unpackLimits)
+                    let limits = unpackLimits
+                    // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads.
+                    let report = try await BlockingIO.shared.whole {
+                        try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits)
+                    }
                     try fetched.file.confirmUnchanged()
                     events.emit(task: "unpack", source: fetched.source, bytes: report.bytes, since: started, outcome: "ok")
                     entries = report.entries
@@ -171,11 +204,20 @@ public struct PipelineRunner: Sendable {
                     throw failure
                 }
             } else {
-                try FileSystem.rename(fetched.file.path, to: (tree as NSString).appendingPathComponent(plan.fileName))
+                let placed = (tree as NSString).appendingPathComponent(plan.fileName)
+                try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
             }
-            try Installer.installTree(tree, into: path, mode: mode, durable: durableInstall)
+            let durable = durableInstall
+            try await BlockingIO.shared.run { try Installer.installTree(tree, into: path, mode: mode, durable: durable) }
             return entries
         }
+    }
+}
+
+extension PipelineRunner {
+    /// Removes a staging area on a blocking-I/O thread (a tree can take a while).
+    static func remove(_ staging: StagingArea) async {
+        _ = try? await BlockingIO.shared.run { staging.remove() }
     }
 }
 

@@ -20,7 +20,7 @@ import TestSupport
         #expect(requests.map(\.path) == ["/pkg.zip", "/pkg.zip"])
         #expect(requests.map { $0.header("Range") } == [nil, "bytes=\(half)-"])
         let events = try EventLines(dir.join("events.jsonl"))
-        #expect(events.task("http-resume").first?["bytes"] as? Int == half)
+        #expect(events.task("resume").first?["bytes"] as? Int == half)
         // One attempt: the resume happened inside it.
         #expect(events.task("fetch").map { $0["outcome"] as? String } == ["ok"])
         #expect(events.task("fetch").first?["status"] as? Int == 206)
@@ -177,6 +177,6 @@ import TestSupport
         let fetches = events.task("fetch")
         #expect(fetches.map { $0["status"] as? Int } == [503, 206])
         #expect(fetches.allSatisfy { $0["source"] as? String == server.url("/pkg.zip") && $0["durationMs"] is Int && $0["bytes"] is Int })
-        #expect(events.task("http-resume").count == 1)
+        #expect(events.task("resume").count == 1)
     }
 }

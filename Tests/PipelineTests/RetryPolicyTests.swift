@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import PipelineTesting
 import Testing
 import TestSupport
 
@@ -118,7 +119,7 @@ import TestSupport
 
     @Test func sizeFromTheSourceIsChecked() async throws {
         let dir = try TemporaryDirectory()
-        let fetcher = ScriptedFetcher(expected: ExpectedContent(size: 3))
+        let fetcher = ScriptedFetcher(promise: ExpectedContent(size: 3))
         let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": fetcher])
         let thrown = await #expect(throws: PkgfetchError.self) {
             try await runner.run(PackageRequest(url: "x", target: .file(path: dir.path + "/out")))
