@@ -2,25 +2,28 @@ import Foundation
 
 /// Moves a staged result into place so that the destination holds either its old content or the
 /// complete new content. Every check happens before the first rename, and a signal waits for the
-/// renames in flight (`Interruption`).
+/// renames in flight (the caller's `Interruption`).
 public enum Installer {
     /// `--output FILE`: one rename over the old file. `durable`: the renamed entry is forced to disk
-    /// too (the caller has synced the file itself).
-    public static func installFile(_ staged: String, to destination: String, durable: Bool = false) throws {
+    /// too (the caller has synced the file itself). A stopped `interruption` refuses the rename.
+    public static func installFile(_ staged: String, to destination: String, durable: Bool = false,
+                                   interruption: Interruption = Interruption()) throws {
         let target = FileSystem.absolute(destination)
         if FileSystem.kind(target) == .directory {
             throw PkgfetchError(.destinationIO, "\(destination) is a directory; --output needs a file path")
         }
         let changed = try makeDirectories(parent(of: target))
-        try Interruption.whileInstalling { try FileSystem.rename(staged, to: target) }
+        try interruption.whileInstalling { try FileSystem.rename(staged, to: target) }
         if durable { try changed.forEach(FileSystem.syncDirectory) }
     }
 
     /// `--dest DIR`: installs the staged tree `tree` into `destination` by `mode`. `durable`: the
-    /// tree's files are forced to disk before the first rename, and the renames after the last.
-    public static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false) throws {
+    /// tree's files are forced to disk before the first rename, and the renames after the last. A
+    /// stopped `interruption` refuses the renames.
+    public static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false,
+                                   interruption: Interruption = Interruption()) throws {
         if durable { try FileSystem.syncFileSystem(containing: tree) }
-        let changed = try Interruption.whileInstalling {
+        let changed = try interruption.whileInstalling {
             try installTree(tree, into: FileSystem.absolute(destination), as: destination, mode: mode)
         }
         if durable { try changed.forEach(FileSystem.syncDirectory) }

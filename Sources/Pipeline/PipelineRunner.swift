@@ -20,6 +20,8 @@ public struct PipelineRunner: Sendable {
     public var durableInstall = false
     /// The largest file a source may deliver (`--max-size`); nil: no limit.
     public var maxFileSize: Int64?
+    /// Stopped by the program (on a signal) to end runs cleanly: staging removed, no install started.
+    public var interruption = Interruption()
 
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
                 events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
@@ -65,7 +67,7 @@ public struct PipelineRunner: Sendable {
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
         let unpacks = request.target.unpacks && plan.format != nil
         let staging = try await BlockingIO.shared.run {
-            try StagingArea(near: request.target.path, role: unpacks ? .unpacked : .installed)
+            try StagingArea(near: request.target.path, role: unpacks ? .unpacked : .installed, interruption: interruption)
         }
         // Removed before the run returns, whatever happens.
         let outcome: Result<RunResult, PkgfetchError>
@@ -177,10 +179,10 @@ public struct PipelineRunner: Sendable {
     private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> Int? {
         switch target {
         case .file(let path):
-            let durable = durableInstall
+            let (durable, interruption) = (durableInstall, interruption)
             try await BlockingIO.shared.run {
                 if durable { try fetched.file.sync() }
-                try Installer.installFile(fetched.file.path, to: path, durable: durable)
+                try Installer.installFile(fetched.file.path, to: path, durable: durable, interruption: interruption)
             }
             return nil
         case .directory(let path, let mode, let unpack):
@@ -207,8 +209,10 @@ public struct PipelineRunner: Sendable {
                 let placed = (tree as NSString).appendingPathComponent(plan.fileName)
                 try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
             }
-            let durable = durableInstall
-            try await BlockingIO.shared.run { try Installer.installTree(tree, into: path, mode: mode, durable: durable) }
+            let (durable, interruption) = (durableInstall, interruption)
+            try await BlockingIO.shared.run {
+                try Installer.installTree(tree, into: path, mode: mode, durable: durable, interruption: interruption)
+            }
             return entries
         }
     }

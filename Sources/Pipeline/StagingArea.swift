@@ -6,14 +6,17 @@ public final class StagingArea: @unchecked Sendable {
     public let path: String
     /// What becomes of the files fetched here.
     public let role: StagingFile.Role
+    /// The switch a signal stops; it removes this area then.
+    private let interruption: Interruption?
 
     static let prefix = ".pkgfetch-staging-"
 
     /// Creates the staging directory in the closest existing ancestor of `destination`, named after
     /// this process (`.pkgfetch-staging-<pid>-<random>`), after removing the ones there left by a
     /// process that is gone (killed, or the machine lost power), so debris does not pile up.
-    public init(near destination: String, role: StagingFile.Role = .unpacked) throws {
+    public init(near destination: String, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil) throws {
         self.role = role
+        self.interruption = interruption
         let parent = FileSystem.nearestExistingDirectory(for: destination)
         Self.removeAbandoned(in: parent)
         let name = "\(Self.prefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
@@ -21,7 +24,7 @@ public final class StagingArea: @unchecked Sendable {
         guard mkdir(path, 0o700) == 0 else {
             throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent): \(FileSystem.errorText())")
         }
-        Interruption.register(path)
+        interruption?.register(path)
     }
 
     /// How long a staging directory must have gone unwritten, besides its process being gone, to be
@@ -65,7 +68,7 @@ public final class StagingArea: @unchecked Sendable {
 
     public func remove() {
         FileSystem.remove(path)
-        Interruption.unregister(path)
+        interruption?.unregister(path)
     }
 
     deinit { remove() }

@@ -79,6 +79,7 @@ struct PipelineOptions: ParsableArguments {
                                perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
             events: events, progress: progress, unpackLimits: limits.limits)
         runner.logger = logger
+        runner.interruption = SignalHandlers.interruption
         runner.durableInstall = fsync
         runner.maxFileSize = maxSize.bytes
         return runner

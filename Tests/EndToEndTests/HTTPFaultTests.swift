@@ -26,6 +26,20 @@ import TestSupport
         #expect(events.task("fetch").first?["status"] as? Int == 206)
     }
 
+    /// The file changed on the CDN while it was being downloaded (no --sha256 to catch a mix): the
+    /// resume sends the first version's ETag in If-Range, gets the new version whole, and installs it —
+    /// never the old file's first half followed by the new one's second.
+    @Test func aFileReplacedMidDownloadIsInstalledWholeNotSpliced() async throws {
+        let server = try FaultServer()
+        let newer = TestBodies.random(size: body.count, seed: 22)
+        server.serve("/pkg.zip", body: body, faults: [.cutAndReplace(afterBytes: body.count / 2, body: newer)])
+        let dir = try TemporaryDirectory("e2e-splice")
+        let (run, _) = try await LoopbackCLI.fetch([server.url("/pkg.zip"), "--output", dir.join("pkg.zip")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(dir.join("pkg.zip")) == TestBodies.sha256(of: newer))
+        #expect(server.requests().map { $0.header("If-Range") } == [nil, FaultServer.entityTag(of: body)])
+    }
+
     @Test func serviceUnavailableWithRetryAfterIsWaitedFor() async throws {
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.status(503, headers: ["Retry-After": "1"])])
