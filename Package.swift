@@ -35,8 +35,10 @@ let package = Package(
             "Pipeline", "SourcesHTTP", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
+        // A backend written as a team outside pkgfetch would write one: it depends on Pipeline only.
+        .target(name: "ObjectStoreExample", dependencies: ["Pipeline"], path: "Examples/ObjectStore"),
         .executableTarget(name: "pkgfetch", dependencies: [
-            "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem",
+            "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem", "ObjectStoreExample",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/pkgfetch"),
@@ -48,6 +50,8 @@ let package = Package(
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "ObjectStoreExampleTests", dependencies: ["ObjectStoreExample", "PipelineTesting", "TestSupport"],
+                    path: "Examples/ObjectStoreTests"),
     ],
     swiftLanguageModes: [.v6]
 )

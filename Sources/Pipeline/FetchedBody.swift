@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The bytes of a `FetchedStream`, in one of the shapes a source delivers them: written by the
 /// fetcher into a sink (a transfer engine's callbacks), an async sequence of chunks, or a file
@@ -7,7 +10,7 @@ import Foundation
 public struct FetchedBody: Sendable {
     enum Delivery: Sendable {
         case writer(@Sendable (any ByteSink) async throws -> Void)
-        case descriptor(Int32, name: String)
+        case descriptor(OwnedDescriptor)
     }
 
     let delivery: Delivery
@@ -43,9 +46,14 @@ public struct FetchedBody: Sendable {
     /// Everything readable from `descriptor` (a regular file read from its current position, a pipe, a
     /// socket), read by the runner on its blocking-I/O threads; the runner closes it. A regular file
     /// about to be unpacked may be lent to the unpacker instead of copied (`name` is for messages).
-    /// `onCancel` runs when the runner gives up on the body (e.g. to stop the process writing a pipe).
+    /// When the runner gives up on the body, a socket is shut down (which ends a read waiting on it)
+    /// and `onCancel` runs (e.g. to stop the process writing a pipe).
     public static func descriptor(_ descriptor: Int32, name: String, onCancel: @escaping @Sendable () -> Void = {}) -> FetchedBody {
-        FetchedBody(.descriptor(descriptor, name: name), onCancel: onCancel)
+        let owned = OwnedDescriptor(descriptor, name: name)
+        return FetchedBody(.descriptor(owned)) {
+            owned.interrupt()
+            onCancel()
+        }
     }
 
     /// Delivers every byte into `sink` (a descriptor is read on a blocking-I/O thread, then closed).
@@ -54,10 +62,10 @@ public struct FetchedBody: Sendable {
         switch delivery {
         case .writer(let write):
             try await write(sink)
-        case .descriptor(let descriptor, let name):
+        case .descriptor(let owned):
             try await BlockingIO.shared.run {
-                defer { close(descriptor) }
-                try FetchedBody.readAll(descriptor, name: name, into: sink)
+                defer { owned.close() }
+                try FetchedBody.readAll(owned.descriptor, name: owned.name, into: sink)
             }
         }
     }
@@ -84,7 +92,34 @@ public struct FetchedBody: Sendable {
 
     /// Closes what the runner owns of a body it will not read.
     func discard() {
-        if case .descriptor(let descriptor, _) = delivery { close(descriptor) }
         cancel()
+        if case .descriptor(let owned) = delivery { owned.close() }
+    }
+}
+
+/// A descriptor a body owns: closed once, by whoever is done with it; until then `interrupt` may shut
+/// it down (a socket: a read waiting on it returns) without racing a close that frees its number.
+final class OwnedDescriptor: @unchecked Sendable {
+    /// The descriptor, open until `close()`.
+    let descriptor: Int32
+    /// What it is, for messages.
+    let name: String
+    private let lock = NSLock()
+    private var open = true
+
+    init(_ descriptor: Int32, name: String) {
+        self.descriptor = descriptor
+        self.name = name
+    }
+
+    func interrupt() {
+        lock.withLock { if open { _ = shutdown(descriptor, Int32(SHUT_RDWR)) } }
+    }
+
+    func close() {
+        lock.withLock {
+            if open { _ = Glibc.close(descriptor) }
+            open = false
+        }
     }
 }

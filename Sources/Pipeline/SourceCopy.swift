@@ -169,14 +169,14 @@ final class SourceCopy: @unchecked Sendable {
         switch body.delivery {
         case .writer(let write):
             try await write(sink)
-        case .descriptor(let descriptor, let name):
+        case .descriptor(let owned):
             try await BlockingIO.shared.run { [file] in
-                defer { close(descriptor) }
+                defer { owned.close() }
                 var info = stat()
-                if fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
-                    try gate.pass { if file.byteCount == 0 { _ = try file.borrow(descriptor, describedAs: name) } }
+                if fstat(owned.descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                    try gate.pass { if file.byteCount == 0 { _ = try file.borrow(owned.descriptor, describedAs: owned.name) } }
                 }
-                try FetchedBody.readAll(descriptor, name: name, into: sink)
+                try FetchedBody.readAll(owned.descriptor, name: owned.name, into: sink)
             }
         }
     }

@@ -102,7 +102,8 @@ public enum FetcherConformance {
         let installed = try work.read("changed.out")
         try expect(installed != Data(first.prefix(size / 2) + second.suffix(from: size / 2)),
                    "the two versions were spliced: the validator did not stop the resume")
-        try expect(installed == second, "the installed bytes are not the new version")
+        try expect(installed == second, "the installed bytes are not the new version (\(installed.count) bytes, "
+                       + "the old version's: \(installed == first); opens: \(faulty.opens.map { "\($0.request.offset)→\($0.answeredFrom.map(String.init) ?? "-")" }))")
     }
 
     static func deadline(_ subject: some FetcherConformanceSubject, _ work: Workspace, _ size: Int) async throws {

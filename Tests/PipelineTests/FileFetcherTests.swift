@@ -27,6 +27,43 @@ import TestSupport
         try await FetcherConformance.check(Subject(directory: try TemporaryDirectory("file-conformance")))
     }
 
+    /// A fetcher that claims to start where asked but always sends the file from byte 0.
+    struct ClaimsTheOffset: Fetcher {
+        func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+            var stream = try await FileFetcher().open(FetchRequest(source: request.source), context: context)
+            stream.offset = request.offset
+            return stream
+        }
+    }
+
+    /// A fetcher that names no version: nothing it delivered can be resumed.
+    struct NoValidator: Fetcher {
+        func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+            var stream = try await FileFetcher().open(request, context: context)
+            stream.validator = nil
+            return stream
+        }
+    }
+
+    /// The suite fails a fetcher that breaks the contract, and says which check and why.
+    @Test(arguments: [("cut then resume", "sent more than the 3145728 bytes it announced"), ("cut then resume", "a stream needs a validator")])
+    func theSuiteCatchesABrokenFetcher(check: String, message: String) async throws {
+        let directory = try TemporaryDirectory("broken-fetcher")
+        struct Broken: FetcherConformanceSubject {
+            var subject: Subject
+            var fetcher: any Fetcher
+            func publish(_ content: Data, as name: String) async throws -> Source { try await subject.publish(content, as: name) }
+            func replace(_ source: Source, with content: Data) async throws { try await subject.replace(source, with: content) }
+            func missing() async throws -> Source { try await subject.missing() }
+        }
+        let fetcher: any Fetcher = message.contains("validator") ? NoValidator() : ClaimsTheOffset()
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await FetcherConformance.check(Broken(subject: Subject(directory: directory), fetcher: fetcher))
+        }
+        #expect(failure?.check == check)
+        #expect(failure?.message.contains(message) == true, "\(String(describing: failure))")
+    }
+
     /// A cache hit about to be unpacked is hashed and lent to the unpacker, not copied; a write to the
     /// cached copy meanwhile is caught. One to be installed as it is gets copied.
     @Test func aCachedArchiveIsLentNotCopiedAndItsChangesAreCaught() async throws {

@@ -1,22 +1,55 @@
+import ArgumentParser
 import Foundation
 import Pipeline
 import SourcesHTTP
 import SourcesORAS
 
-/// Turns the transport flags into what the ORAS fetcher needs: where credentials come from and
-/// which registries are spoken to over plain HTTP.
-extension TransportOptions {
+/// `oci` sources: the bootstrap registry, pulled as `oras pull` does. Its flags say how to speak to the
+/// registry and where its credentials come from.
+struct RegistryBackend: Backend {
+    @Flag(name: .long, help: "Talk plain HTTP to the registry (default only for localhost and 127.0.0.1).")
+    var plainHTTP = false
+
+    @Option(name: .long, help: ArgumentHelp("Registry user name (with --password-stdin).", valueName: "name"))
+    var username: String?
+
+    @Flag(name: .long, help: "Read the registry password from standard input.")
+    var passwordStdin = false
+
+    @Option(name: .long, help: ArgumentHelp("Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json).", valueName: "file"))
+    var registryConfig: String?
+
+    @OptionGroup(title: "Azure managed identity (private Azure Container Registry)")
+    var identity: IdentityOptions
+
+    var schemes: [String] { ["oci"] }
+
+    func validate() throws {
+        if passwordStdin, username == nil { throw ValidationError("--password-stdin needs --username") }
+        if identity.identityClientId != nil, username != nil || registryConfig != nil {
+            throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
+        }
+    }
+
+    func makeFetcher(_ shared: SharedTransport) throws -> any Fetcher {
+        let schemes = schemePolicy(for: shared.registry)
+        return ORASFetcher(transport: shared.transport,
+                           credentials: try registryCredentials(for: shared.registry, transport: shared.transport, schemes: schemes,
+                                                                events: shared.events),
+                           schemes: schemes, stallTimeout: shared.stallTimeout)
+    }
+
     /// Credentials, first that applies: `--username` + `--password-stdin`; the managed identity of
     /// `--identity-client-id` (an ACR login, asked only when the registry refuses anonymous access);
     /// `--registry-config FILE`; `$DOCKER_CONFIG/config.json`; `~/.docker/config.json`; none (anonymous).
-    func registryCredentials(for registry: RegistryAddress?, identity: IdentityOptions? = nil, transport: CurlTransport? = nil,
+    func registryCredentials(for registry: RegistryAddress?, transport: CurlTransport? = nil,
                              schemes: RegistrySchemePolicy = RegistrySchemePolicy(), events: EventEmitter = EventEmitter(),
                              readStdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
         throws -> any CredentialStore {
         // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.
         guard let registry else { return AnonymousCredentialStore() }
-        if let identity, let store = identity.credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
-                                                              transport: transport ?? CurlTransport(), events: events) {
+        if let store = identity.credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
+                                                transport: transport ?? CurlTransport(), events: events) {
             return store
         }
         if let username, passwordStdin {
