@@ -1,22 +1,19 @@
 import ArgumentParser
 import Pipeline
 
-/// The command's backends, one option group each: adding a backend to the command is its file and
-/// one line here. `all` finds them, in this order.
-struct Backends: ParsableArguments {
-    @OptionGroup var file: FileBackend
-    @OptionGroup var http: HTTPBackend
-    @OptionGroup(title: "Bootstrap registry (oci)") var registry: RegistryBackend
-    @OptionGroup(title: "Example object store (objstore)") var objectStore: ObjectStoreBackend
-
-    /// Every backend above, in the order declared.
-    var all: [any Backend] {
-        Mirror(reflecting: self).children.compactMap { ($0.value as? any BackendOptionGroup)?.backend }
+/// The command's backends: every `@OptionGroup` of a backend in `PipelineOptions`, in the order
+/// declared. Adding a backend to the command is its file and one `@OptionGroup` line there. (The groups
+/// sit in `PipelineOptions` itself, not in a group of their own: every level of nested option groups
+/// multiplies ArgumentParser's validation work at each start.)
+enum Backends {
+    /// The backends among `options`' option groups.
+    static func all(in options: some ParsableArguments) -> [any Backend] {
+        Mirror(reflecting: options).children.compactMap { ($0.value as? any BackendOptionGroup)?.backend }
     }
 
-    /// A registry of the backends' fetchers, keyed by scheme.
-    func register(into plugins: inout PluginRegistry, shared: SharedTransport) throws {
-        for backend in all {
+    /// Registers each backend's fetcher for its schemes.
+    static func register(_ backends: [any Backend], into plugins: inout PluginRegistry, shared: SharedTransport) throws {
+        for backend in backends {
             let fetcher = try backend.makeFetcher(shared)
             for scheme in backend.schemes { plugins.register(fetcher: fetcher, forSchemes: scheme) }
         }

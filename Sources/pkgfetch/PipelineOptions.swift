@@ -13,8 +13,11 @@ struct PipelineOptions: ParsableArguments {
     @OptionGroup(title: "Transport")
     var transport: TransportOptions
 
-    @OptionGroup
-    var backends: Backends
+    // The backends (see `Backends`): one line each.
+    @OptionGroup var file: FileBackend
+    @OptionGroup var http: HTTPBackend
+    @OptionGroup(title: "Bootstrap registry (oci)") var registry: RegistryBackend
+    @OptionGroup(title: "Example object store (objstore)") var objectStore: ObjectStoreBackend
 
     @Option(name: .long, help: "Retries per source after the first try.")
     var retries = 5
@@ -66,7 +69,7 @@ struct PipelineOptions: ParsableArguments {
         let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration,
                                      registry: try resolution.registry(), events: events)
         var runner = PipelineRunner(
-            plugins: try BuiltIns.plugins(backends: backends, shared: shared, resolution: resolution),
+            plugins: try BuiltIns.plugins(backends: Backends.all(in: self), shared: shared, resolution: resolution),
             retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
             events: events, progress: progress, unpackLimits: limits.limits)

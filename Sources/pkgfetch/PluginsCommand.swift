@@ -8,7 +8,8 @@ struct PluginsCommand: ParsableCommand {
 
     func run() throws {
         let shared = SharedTransport(transport: CurlTransport(), stallTimeout: .seconds(30), registry: nil, events: EventEmitter())
-        let plugins = try BuiltIns.plugins(backends: try Backends.parse([]), shared: shared, resolution: try ResolutionOptions.parse([]))
+        let plugins = try BuiltIns.plugins(backends: Backends.all(in: try PipelineOptions.parse([])), shared: shared,
+                                           resolution: try ResolutionOptions.parse([]))
         let described = plugins.describe()
         for (title, rows) in [("resolvers", described.resolvers), ("fetchers (by scheme)", described.fetchers),
                               ("unpackers (by format)", described.unpackers)] {

@@ -19,14 +19,24 @@ struct RegistryBackend: Backend {
     @Option(name: .long, help: ArgumentHelp("Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json).", valueName: "file"))
     var registryConfig: String?
 
-    @OptionGroup(title: "Azure managed identity (private Azure Container Registry)")
-    var identity: IdentityOptions
+    @Option(name: .long, help: ArgumentHelp("Client id of the managed identity to log in to the bootstrap registry with (an Azure Container Registry).", valueName: "id"))
+    var identityClientId: String?
+
+    @Option(name: .long, help: ArgumentHelp("Tenant id sent to the registry's token exchange (with --identity-client-id).", valueName: "id"))
+    var tenantId: String?
+
+    @Option(name: .long, help: ArgumentHelp("IMDS token endpoint (with --identity-client-id; default: \(IMDSClient.defaultEndpoint)). Always reached without a proxy.", valueName: "url"))
+    var imdsEndpoint: String?
+
+    @Option(name: .long, help: ArgumentHelp("Entra resource to ask IMDS for, instead of \(ManagedIdentityCredentialStore.registryResource) then \(ManagedIdentityCredentialStore.managementResource) (with --identity-client-id).", valueName: "url"))
+    var identityResource: String?
 
     var schemes: [String] { ["oci"] }
 
     func validate() throws {
         if passwordStdin, username == nil { throw ValidationError("--password-stdin needs --username") }
-        if identity.identityClientId != nil, username != nil || registryConfig != nil {
+        try validateIdentity()
+        if identityClientId != nil, username != nil || registryConfig != nil {
             throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
         }
     }
@@ -48,7 +58,7 @@ struct RegistryBackend: Backend {
         throws -> any CredentialStore {
         // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.
         guard let registry else { return AnonymousCredentialStore() }
-        if let store = identity.credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
+        if let store = credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
                                                 transport: transport ?? CurlTransport(), events: events) {
             return store
         }

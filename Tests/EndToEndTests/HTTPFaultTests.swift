@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The CLI against the fault server: resume, Retry-After, stalls, bad ranges, bad digests, statuses, events.
-@Suite struct HTTPFaultTests {
+@Suite(.offPool) struct HTTPFaultTests {
     let body = TestBodies.random(size: 8 << 20, seed: 21)
     var digest: String { TestBodies.sha256(of: body) }
 

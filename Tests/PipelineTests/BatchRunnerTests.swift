@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// `BatchRunner`: bounded parallelism, one lane per shared directory, every package tried, one deadline.
-@Suite struct BatchRunnerTests {
+@Suite(.offPool) struct BatchRunnerTests {
     /// Plans each request's URL as its own source, so every package has its own bytes.
     struct URLResolver: Resolver {
         func resolve(_ request: PackageRequest) throws -> Plan {

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// `file` sources: a cache hit or a `file://` URL.
-@Suite struct FileFetcherTests {
+@Suite(.offPool) struct FileFetcherTests {
     /// Publishes content as files in a directory; a new version is a new file renamed over the old.
     struct Subject: FetcherConformanceSubject {
         let directory: TemporaryDirectory

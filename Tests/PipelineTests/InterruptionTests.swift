@@ -6,7 +6,7 @@ import TestSupport
 
 /// Stopping is a value the program owns: a stopped switch ends its runs cleanly, and leaves runs with
 /// another switch — later installs in the same process — alone.
-@Suite struct InterruptionValueTests {
+@Suite(.offPool) struct InterruptionValueTests {
     /// Stops `interruption` while its stream is open, as a signal arriving mid-download does.
     struct StoppingFetcher: Fetcher {
         let interruption: Interruption

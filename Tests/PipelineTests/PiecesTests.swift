@@ -3,7 +3,7 @@ import Pipeline
 import Testing
 import TestSupport
 
-@Suite struct PiecesTests {
+@Suite(.offPool) struct PiecesTests {
     @Test func stagingFileHashesWhatItWritesAndResets() throws {
         let dir = try TemporaryDirectory()
         let file = try StagingFile(path: dir.join("f"))

@@ -4,7 +4,7 @@ import PipelineTesting
 import Testing
 import TestSupport
 
-@Suite struct RetryPolicyTests {
+@Suite(.offPool) struct RetryPolicyTests {
     @Test func backoffDoublesUpToTheCap() {
         let policy = RetryPolicy(attempts: 8, initialDelay: .seconds(1), maxDelay: .seconds(10), jitter: 0.5)
         let delays = (1...6).map { policy.delay(afterFailedAttempts: $0, unit: 0) }

@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// The fetcher as the runner sees it: typed errors, the answer's status, the conformance suite.
-@Suite struct HTTPFetcherTests {
+@Suite(.offPool) struct HTTPFetcherTests {
     let body = TestBodies.random(size: 3 << 20, seed: 3)
 
     /// Publishes content as paths of a fault server; a new version is a new body at the same path.

@@ -7,7 +7,7 @@ import TestSupport
 
 /// Resuming an HTTP download, as the runner does it over `HTTPFetcher`, against the fault server:
 /// Range (with If-Range) from the original URL, 206 only from N, 200 restarts, never a splice of two versions.
-@Suite struct HTTPResumeTests {
+@Suite(.offPool) struct HTTPResumeTests {
     let body = TestBodies.random(size: 4 << 20)
 
     /// Runs `url` through a runner with the HTTP fetcher; returns the result and the run (for its events).

@@ -7,7 +7,7 @@ import TestSupport
 
 /// The ORAS fetcher against the fetcher conformance suite, on a real distribution registry with
 /// artifacts pushed by the oras client.
-@Suite struct ORASConformanceTests {
+@Suite(.offPool) struct ORASConformanceTests {
     /// Publishes content as a one-layer artifact titled `package.bin` (the plan's file name), one
     /// repository per name; a new version is a new push to the same tag.
     struct Subject: FetcherConformanceSubject {

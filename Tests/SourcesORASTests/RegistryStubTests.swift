@@ -8,7 +8,7 @@ import TestSupport
 
 /// Behaviour no real registry shows on demand: blob redirects to another host, cut transfers,
 /// throttling, oversized or lying manifests. A stub registry front plays them.
-@Suite struct RegistryStubTests {
+@Suite(.offPool) struct RegistryStubTests {
     static let blob = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
     static let blobDigest = "sha256:" + SHA256.hash(data: blob).map { String(format: "%02x", $0) }.joined()
     static let basic = "Basic " + Data("user:stub-secret".utf8).base64EncodedString()
