@@ -27,6 +27,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Pipeline"),
+        // AKS's URL rules: data the command gives the resolver, not part of the core.
+        .target(name: "AKSRules", dependencies: ["Pipeline"], path: "Sources/AKSRules"),
         .target(name: "PipelineTesting", dependencies: [
             "Pipeline", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/PipelineTesting"),
@@ -38,14 +40,14 @@ let package = Package(
         // A backend written as a team outside pkgfetch would write one: it depends on Pipeline only.
         .target(name: "ObjectStoreExample", dependencies: ["Pipeline"], path: "Examples/ObjectStore"),
         .executableTarget(name: "pkgfetch", dependencies: [
-            "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem", "ObjectStoreExample",
+            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem", "ObjectStoreExample",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/pkgfetch"),
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AKSRules", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),

@@ -42,6 +42,7 @@ public final class BlockingIO: TaskExecutor, @unchecked Sendable {
         try await withTaskExecutorPreference(self) { try await body() }
     }
 
+    /// Runs `job` on one of the pool's threads (the `TaskExecutor` requirement).
     public func enqueue(_ job: consuming ExecutorJob) {
         submit(.job(UnownedJob(job)))
     }

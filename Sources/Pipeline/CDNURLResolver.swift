@@ -8,9 +8,10 @@ public struct CDNURLResolver: Resolver {
     private let rules: [CompiledRule]
     private let otherSchemes: Set<String>
 
-    /// `extraRules` go ahead of the built-ins. Throws a usage error naming a malformed rule.
-    public init(extraRules: [CDNRule] = [], includeBuiltIns: Bool = true, fetchedAsTheyAre schemes: Set<String> = []) throws {
-        rules = try (extraRules + (includeBuiltIns ? BuiltInRules.all : [])).map(CompiledRule.init)
+    /// `extraRules` (a rules file's) go ahead of `builtIns` (the program's own, such as AKS's). Throws a
+    /// usage error naming a malformed rule.
+    public init(extraRules: [CDNRule] = [], builtIns: [CDNRule] = [], fetchedAsTheyAre schemes: Set<String> = []) throws {
+        rules = try (extraRules + builtIns).map(CompiledRule.init)
         otherSchemes = Set(schemes.map { $0.lowercased() }).subtracting(["http", "https", "file"])
     }
 
@@ -38,6 +39,7 @@ public struct CDNURLResolver: Resolver {
         return path.isEmpty ? "the file" : path.joined(separator: ".")
     }
 
+    /// The plan for `request`; throws `resolve-failed` for a URL no rule or scheme covers.
     public func resolve(_ request: PackageRequest) throws -> Plan {
         if let scheme = request.url.split(separator: ":", maxSplits: 1).first?.lowercased(), otherSchemes.contains(scheme) {
             return try planAsItIs(request, scheme: scheme)

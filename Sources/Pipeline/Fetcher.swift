@@ -41,6 +41,7 @@ public enum Validator: Hashable, Sendable, CustomStringConvertible {
     /// Anything else that changes whenever the content does (an object version, a generation number).
     case token(String)
 
+    /// The validator as it may be printed.
     public var description: String {
         switch self {
         case .entityTag(let tag): "ETag \(tag)"

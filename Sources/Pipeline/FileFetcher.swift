@@ -10,6 +10,7 @@ public struct FileFetcher: Fetcher {
     /// A fetcher for `file` sources.
     public init() {}
 
+    /// Opens the file, from the offset when it is still the version asked for.
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
         let location = request.source.location
         let path = location.hasPrefix("file://") ? String(location.dropFirst(7)) : location

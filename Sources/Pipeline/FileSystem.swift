@@ -20,6 +20,7 @@ public enum FileSystem {
         csystem_rename_exchange(a, b) == 0
     }
 
+    /// Creates `path` and its missing ancestors; throws `destination-io`.
     public static func createDirectories(_ path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -51,6 +52,7 @@ public enum FileSystem {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    /// What a path is.
     public enum Kind: Equatable { case missing, file, directory, symlink, other }
 
     /// What is at `path`, without following a final symlink.
@@ -75,6 +77,7 @@ public enum FileSystem {
         return candidate
     }
 
+    /// `path` made absolute against the working directory, standardized.
     public static func absolute(_ path: String) -> String {
         let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         return (full as NSString).standardizingPath

@@ -4,13 +4,21 @@ import Logging
 /// Runs the flow: resolve → for each source in order: fetch with retries → verify → then unpack (or
 /// keep the file) → install. The first source that succeeds wins; if none does, the last error is thrown.
 public struct PipelineRunner: Sendable {
+    /// The resolvers, fetchers and unpackers the runner may use.
     public var plugins: PluginRegistry
+    /// The resolver that plans each request.
     public var resolverName: String
+    /// Attempts, backoff, timeouts and the deadline.
     public var retry: RetryPolicy
+    /// Where each step is recorded.
     public var events: EventEmitter
+    /// Time as the runner sees it (a virtual clock in tests).
     public var clock: any RetryClock
+    /// Told how each source's transfer advances.
     public var progress: any ProgressReporter
+    /// Bounds against archive bombs.
     public var unpackLimits: UnpackLimits
+    /// Where the runner logs; nowhere unless given one.
     public var logger: Logger
     /// Force what is installed to disk before the run returns: the file (or the unpacked tree) before
     /// the renames that install it, and the directories renamed into after them. Off by default: the
@@ -23,6 +31,7 @@ public struct PipelineRunner: Sendable {
     /// Stopped by the program (on a signal) to end runs cleanly: staging removed, no install started.
     public var interruption = Interruption()
 
+    /// A runner over `plugins`.
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
                 events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
                 progress: any ProgressReporter = SilentProgress(), unpackLimits: UnpackLimits = UnpackLimits(),
@@ -47,6 +56,7 @@ public struct PipelineRunner: Sendable {
         return plan
     }
 
+    /// Resolves, fetches, verifies, unpacks and installs one package; throws a `PkgfetchError`.
     public func run(_ request: PackageRequest) async throws -> RunResult {
         let start = clock.now
         let deadline = retry.deadline.map { start + $0 }
@@ -227,11 +237,18 @@ extension PipelineRunner {
 
 /// What a successful run did.
 public struct RunResult: Sendable {
+    /// The plan the run followed.
     public var plan: Plan
+    /// The source that delivered.
     public var source: Source
+    /// The package file's SHA-256.
     public var digest: SHA256Digest
+    /// The package file's size.
     public var bytes: Int64
+    /// The absolute path installed.
     public var destination: String
+    /// Entries unpacked (nil for a file installed as it is).
     public var unpackedEntries: Int?
+    /// How long the run took.
     public var durationMs: Int
 }

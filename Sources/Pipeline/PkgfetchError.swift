@@ -50,6 +50,7 @@ public struct PkgfetchError: Error, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// `error[<kind name>]: <message>`, as printed.
     public var description: String { "error[\(kind.name)]: \(message)" }
 
     /// Wraps anything thrown by code that is not ours into an error with a kind.

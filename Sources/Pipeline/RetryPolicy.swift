@@ -3,14 +3,20 @@
 public struct RetryPolicy: Sendable, Equatable {
     /// Tries per source, the first included (`--retries N` gives N + 1).
     public var attempts: Int
+    /// The first backoff delay.
     public var initialDelay: Duration
+    /// What each delay is multiplied by for the next.
     public var multiplier: Double
+    /// The longest delay, and the cap on a server's `Retry-After`.
     public var maxDelay: Duration
     /// Fraction of each delay that is randomised: 0.5 waits between 50% and 100% of the backoff.
     public var jitter: Double
+    /// How long one attempt may take.
     public var perAttemptTimeout: Duration
+    /// How long the whole run may take, retries included.
     public var deadline: Duration?
 
+    /// A policy; the defaults suit a node's bootstrap.
     public init(attempts: Int = 6, initialDelay: Duration = .seconds(10), multiplier: Double = 2,
                 maxDelay: Duration = .seconds(120), jitter: Double = 0.5, perAttemptTimeout: Duration = .seconds(300),
                 deadline: Duration? = nil) {

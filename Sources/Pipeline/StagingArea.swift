@@ -3,6 +3,7 @@ import Foundation
 /// A private directory beside the destination, on its file system, where a package is fetched and
 /// unpacked before the final rename. Removed whatever happens, so nothing half-made is ever left.
 public final class StagingArea: @unchecked Sendable {
+    /// The staging directory.
     public let path: String
     /// What becomes of the files fetched here.
     public let role: StagingFile.Role
@@ -66,6 +67,7 @@ public final class StagingArea: @unchecked Sendable {
         return dir
     }
 
+    /// Removes the directory and everything in it.
     public func remove() {
         FileSystem.remove(path)
         interruption?.unregister(path)

@@ -198,6 +198,7 @@ public struct ConformanceFailure: Error, CustomStringConvertible {
     /// What went wrong.
     public var message: String
 
+    /// `fetcher conformance, <check>: <message>`.
     public var description: String { "fetcher conformance, \(check): \(message)" }
 }
 

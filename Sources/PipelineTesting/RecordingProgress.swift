@@ -13,14 +13,17 @@ public final class RecordingProgress: ProgressReporter, @unchecked Sendable {
     /// The calls so far.
     public var calls: [String] { lock.withLock { recorded } }
 
+    /// Records `started <source> <total>`.
     public func started(_ source: Source, totalBytes: Int64?) {
         lock.withLock { recorded.append("started \(source.redacted) \(totalBytes.map(String.init) ?? "-")") }
     }
 
+    /// Records `advanced <bytes>`.
     public func advanced(to bytes: Int64) {
         lock.withLock { recorded.append("advanced \(bytes)") }
     }
 
+    /// Records `finished`.
     public func finished() {
         lock.withLock { recorded.append("finished") }
     }

@@ -22,6 +22,7 @@ public final class ScriptedFetcher: Fetcher, @unchecked Sendable {
     /// Opens so far.
     public var attemptCount: Int { lock.withLock { opened } }
 
+    /// Throws the next scripted error, or delivers `content`.
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
         let next: PkgfetchError? = lock.withLock {
             opened += 1

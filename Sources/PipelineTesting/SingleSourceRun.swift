@@ -9,6 +9,7 @@ public struct FixedResolver: Resolver {
     /// A resolver returning `plan`.
     public init(plan: Plan) { self.plan = plan }
 
+    /// The fixed plan.
     public func resolve(_ request: PackageRequest) throws -> Plan { plan }
 }
 

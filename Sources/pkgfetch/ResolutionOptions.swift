@@ -1,3 +1,4 @@
+import AKSRules
 import ArgumentParser
 import Pipeline
 
@@ -24,7 +25,8 @@ struct ResolutionOptions: ParsableArguments {
 
     /// The CDN URL resolver; a URL of one of `schemes` other than http(s) is fetched as it is.
     func resolver(fetching schemes: Set<String> = []) throws -> CDNURLResolver {
-        try CDNURLResolver(extraRules: rules.map(CDNURLResolver.loadRules(from:)) ?? [], fetchedAsTheyAre: schemes)
+        try CDNURLResolver(extraRules: rules.map(CDNURLResolver.loadRules(from:)) ?? [], builtIns: BuiltInRules.all,
+                           fetchedAsTheyAre: schemes)
     }
 
     /// The request for one package; `platform` overrides `--platform`.

@@ -1,6 +1,10 @@
-/// The package families the node bootstrap scripts fetch today, as rules. Each matches the URL's
-/// path on any host, so `packages.aks.azure.com`, `acs-mirror.azureedge.net` and local mirrors agree.
+import Pipeline
+
+/// The package families the AKS node bootstrap scripts fetch today, as rules: data the program gives
+/// `CDNURLResolver`, not part of the core. Each matches the URL's path on any host, so
+/// `packages.aks.azure.com`, `acs-mirror.azureedge.net` and local mirrors agree.
 public enum BuiltInRules {
+    /// The rules for AKS's package families, in the order tried.
     public static let all: [CDNRule] = [
         CDNRule(
             name: "azure-cni-windows",
