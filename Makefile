@@ -21,9 +21,11 @@ setup:
 build: setup
 	$(SWIFT) build
 
+# Tests run in parallel (swift-testing's default): suites that block run on threads of their own, at
+# most PKGFETCH_TEST_WIDTH (4) tests at once (Tests/TestSupport/OffPoolTrait.swift).
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --no-parallel
+	$(SWIFT) test --skip-build
 
 release: setup
 	$(SWIFT) build $(RELEASE)

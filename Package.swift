@@ -3,12 +3,14 @@ import PackageDescription
 
 let package = Package(
     name: "pkgfetch",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pkgfetch", targets: ["pkgfetch"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
         // For the fuzzing package in Fuzz/ (built only by `make fuzz`, with libFuzzer).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
+        // Fakes and the fetcher conformance suite, for teams that write a backend.
+        .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,28 +29,37 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Pipeline"),
+        // AKS's URL rules: data the command gives the resolver, not part of the core.
+        .target(name: "AKSRules", dependencies: ["Pipeline"], path: "Sources/AKSRules"),
+        .target(name: "PipelineTesting", dependencies: [
+            "Pipeline", .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Sources/PipelineTesting"),
         .target(name: "SourcesHTTP", dependencies: ["Pipeline", "CCurl"], path: "Sources/Sources-HTTP"),
         .target(name: "SourcesORAS", dependencies: [
             "Pipeline", "SourcesHTTP", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
+        // A backend written as a team outside pkgfetch would write one: it depends on Pipeline only.
+        .target(name: "ObjectStoreExample", dependencies: ["Pipeline"], path: "Examples/ObjectStore"),
         .executableTarget(name: "pkgfetch", dependencies: [
-            "Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem",
+            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem", "ObjectStoreExample",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/pkgfetch"),
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "TestSupport"]),
-        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AKSRules", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "PipelineTesting", "TestSupport"]),
+        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
         // replays their seeds and every crash `make fuzz` kept.
         .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers"], path: "Tests/FuzzTargets"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
+        .testTarget(name: "ObjectStoreExampleTests", dependencies: ["ObjectStoreExample", "PipelineTesting", "TestSupport"],
+                    path: "Examples/ObjectStoreTests"),
     ],
     swiftLanguageModes: [.v6]
 )

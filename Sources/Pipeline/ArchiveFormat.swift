@@ -1,14 +1,22 @@
 /// How a package file is packed. Unpackers are registered by format; the rules infer it from the
 /// file name, and the unpacker confirms it by content.
 public struct ArchiveFormat: Hashable, Sendable, CustomStringConvertible, Codable {
+    /// The format's name (`zip`, `tar.gz`, …), lower case.
     public let name: String
+    /// A format by name (any case).
     public init(_ name: String) { self.name = name.lowercased() }
 
+    /// A zip archive.
     public static let zip = ArchiveFormat("zip")
+    /// A gzip-compressed tar archive.
     public static let tarGzip = ArchiveFormat("tar.gz")
+    /// An xz-compressed tar archive.
     public static let tarXz = ArchiveFormat("tar.xz")
+    /// A zstd-compressed tar archive.
     public static let tarZstd = ArchiveFormat("tar.zst")
+    /// A bzip2-compressed tar archive.
     public static let tarBzip2 = ArchiveFormat("tar.bz2")
+    /// An uncompressed tar archive.
     public static let tar = ArchiveFormat("tar")
 
     /// Infers the format from a file name's extension; nil when it names no archive format.
@@ -28,5 +36,6 @@ public struct ArchiveFormat: Hashable, Sendable, CustomStringConvertible, Codabl
         ContentSignature.identify(fileAt: path)?.format
     }
 
+    /// The format's name.
     public var description: String { name }
 }

@@ -5,9 +5,12 @@ import Foundation
 /// Packages that install to the same directory run one after another in the order given, so when
 /// two hold the same file the later one's copy is the one left.
 public struct BatchRunner: Sendable {
+    /// The runner every package goes through.
     public var runner: PipelineRunner
+    /// Packages fetched at the same time (at least 1).
     public var parallel: Int
 
+    /// A batch over `runner`, `parallel` packages at a time.
     public init(runner: PipelineRunner, parallel: Int = 4) {
         self.runner = runner
         self.parallel = max(1, parallel)

@@ -4,9 +4,11 @@ import Foundation
 /// expression over the URL's path with named groups (`package`, `version`, `os`, `arch`, `ext`, …);
 /// `reference` is a template of those names relative to the registry.
 public struct CDNRule: Sendable, Codable, Equatable {
+    /// The rule's name, shown by `resolve` as the plan's rule.
     public var name: String
     /// When set, the rule matches this host only; otherwise any host (mirrors and local servers alike).
     public var host: String?
+    /// A regular expression over the URL's path, with named groups for the parts.
     public var path: String
     /// e.g. `aks/packages/azure/{package}:{version}`.
     public var reference: String
@@ -15,6 +17,7 @@ public struct CDNRule: Sendable, Codable, Equatable {
     /// Rewrites of a part before it is used, e.g. `"version": {"dropSuffix": "-azure\\.[0-9]+"}`.
     public var transforms: [String: PartTransform]?
 
+    /// A rule from its parts.
     public init(name: String, host: String? = nil, path: String, reference: String,
                 parts: [String: String]? = nil, transforms: [String: PartTransform]? = nil) {
         self.name = name
@@ -30,6 +33,7 @@ public struct CDNRule: Sendable, Codable, Equatable {
 public struct PartTransform: Sendable, Codable, Equatable {
     /// A regular expression removed from the end of the value, where it matches there.
     public var dropSuffix: String?
+    /// A transform that drops a suffix matching `dropSuffix`.
     public init(dropSuffix: String? = nil) { self.dropSuffix = dropSuffix }
 }
 

@@ -2,13 +2,17 @@ import Foundation
 
 /// Resolves a package's CDN URL with a table of rules. With a bootstrap registry, the first matching
 /// rule maps the URL to an OCI reference; without one, any http(s) URL is fetched as it is, and a
-/// matching rule only adds what it knows (package, version, platform).
+/// matching rule only adds what it knows (package, version, platform). A URL of another scheme that a
+/// backend fetches (`fetchedAsTheyAre`) is planned as it is.
 public struct CDNURLResolver: Resolver {
     private let rules: [CompiledRule]
+    private let otherSchemes: Set<String>
 
-    /// `extraRules` go ahead of the built-ins. Throws a usage error naming a malformed rule.
-    public init(extraRules: [CDNRule] = [], includeBuiltIns: Bool = true) throws {
-        rules = try (extraRules + (includeBuiltIns ? BuiltInRules.all : [])).map(CompiledRule.init)
+    /// `extraRules` (a rules file's) go ahead of `builtIns` (the program's own, such as AKS's). Throws a
+    /// usage error naming a malformed rule.
+    public init(extraRules: [CDNRule] = [], builtIns: [CDNRule] = [], fetchedAsTheyAre schemes: Set<String> = []) throws {
+        rules = try (extraRules + builtIns).map(CompiledRule.init)
+        otherSchemes = Set(schemes.map { $0.lowercased() }).subtracting(["http", "https", "file"])
     }
 
     /// Reads a rules file: a JSON array of rules, or `{"rules": [...]}`.
@@ -40,7 +44,11 @@ public struct CDNURLResolver: Resolver {
         return path.isEmpty ? "the file" : path.joined(separator: ".")
     }
 
+    /// The plan for `request`; throws `resolve-failed` for a URL no rule or scheme covers.
     public func resolve(_ request: PackageRequest) throws -> Plan {
+        if let scheme = request.url.split(separator: ":", maxSplits: 1).first?.lowercased(), otherSchemes.contains(scheme) {
+            return try planAsItIs(request, scheme: scheme)
+        }
         guard let components = URLComponents(string: request.url),
               let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = components.host, !host.isEmpty else {
@@ -78,6 +86,17 @@ public struct CDNURLResolver: Resolver {
             plan.sources = [cdn]
         }
         return plan
+    }
+
+    /// A URL of a scheme some backend fetches: one source, named by its last path component.
+    private func planAsItIs(_ request: PackageRequest, scheme: String) throws -> Plan {
+        let path = URLComponents(string: request.url)?.path ?? ""
+        let fileName = (path as NSString).lastPathComponent
+        guard !fileName.isEmpty, fileName != "/" else {
+            throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no file")
+        }
+        return Plan(rule: "url", package: Self.stem(of: fileName), fileName: fileName, format: ArchiveFormat.infer(fromFileName: fileName),
+                    platform: request.platform, sources: [Source(scheme: scheme, location: request.url)])
     }
 
     /// A file name without its archive extension.

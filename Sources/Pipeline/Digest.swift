@@ -14,6 +14,7 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible, Codable
         hex = lower
     }
 
+    /// The digest swift-crypto computed.
     public init(_ digest: SHA256.Digest) {
         hex = digest.map { byteHex[Int($0)] }.joined()
     }

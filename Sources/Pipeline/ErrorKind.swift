@@ -20,6 +20,7 @@ public enum ErrorKind: Int32, CaseIterable, Sendable, Codable {
     case destinationIO = 70
     case interrupted = 130
 
+    /// The process exit code.
     public var exitCode: Int32 { rawValue }
 
     /// The kebab-case name printed in `error[...]` and in events.

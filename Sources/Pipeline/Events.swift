@@ -2,26 +2,36 @@ import Foundation
 
 /// One step's record: what was tried, from where, how much, how long, and how it ended.
 public struct Event: Sendable, Codable, Equatable {
+    /// The step: `resolve`, `fetch`, `resume`, `unpack`, `install`, ….
     public var task: String
+    /// The run the step belongs to.
     public var operationId: String
     /// The package and version the run is about, once its URL is resolved.
     public var package: String?
+    /// The package's version, once resolved.
     public var version: String?
     /// Redacted: no query strings, no user-info.
     public var source: String?
     /// `cache`, `cdn`, `registry` or `mirror`: what kind of place `source` is.
     public var sourceKind: SourceKind?
+    /// Bytes the step moved.
     public var bytes: Int64?
+    /// How long the step took.
     public var durationMs: Int?
     /// `ok`, `retry`, `failed` or `skipped`.
     public var outcome: String
     /// The error's kind name where the step failed, and the exit code that kind ends a run with.
     public var error: String?
+    /// The exit code of the failure's kind.
     public var exitCode: Int32?
+    /// The attempt, 1 for the first.
     public var attempt: Int?
+    /// The protocol status behind the outcome (HTTP).
     public var status: Int?
+    /// Why the step is tried again.
     public var retryReason: String?
 
+    /// An event from its fields.
     public init(task: String, operationId: String, package: String? = nil, version: String? = nil, source: String? = nil,
                 sourceKind: SourceKind? = nil, bytes: Int64? = nil, durationMs: Int? = nil, outcome: String,
                 error: String? = nil, exitCode: Int32? = nil, attempt: Int? = nil, status: Int? = nil, retryReason: String? = nil) {
@@ -44,16 +54,20 @@ public struct Event: Sendable, Codable, Equatable {
 
 /// Receives events. Implementations must be cheap and must not throw: a broken sink never fails a fetch.
 public protocol EventSink: Sendable {
+    /// Records `event`.
     func emit(_ event: Event)
 }
 
 /// Binds a sink to one run's operation id and package, so callers only say what happened.
 public struct EventEmitter: Sendable {
+    /// The run's id, on every event.
     public let operationId: String
+    /// Where events go.
     public let sink: any EventSink
     /// Shared by copies of this emitter: the fetchers' and the login's copies learn the package too.
     private let subject = EventSubject()
 
+    /// An emitter for one run (a fresh id by default).
     public init(operationId: String = UUID().uuidString.lowercased(), sink: any EventSink = DiscardingEventSink()) {
         self.operationId = operationId
         self.sink = sink
@@ -62,6 +76,7 @@ public struct EventEmitter: Sendable {
     /// Names the package (and its registry) in every event from now on, once the URL is resolved.
     public func describe(_ plan: Plan) { subject.set(plan) }
 
+    /// Records one step; the duration is measured from `start`.
     public func emit(task: String, source: Source? = nil, bytes: Int64? = nil, since start: ContinuousClock.Instant? = nil,
                      outcome: String, error: PkgfetchError? = nil, attempt: Int? = nil, status: Int? = nil,
                      retryReason: String? = nil) {
@@ -86,13 +101,19 @@ private final class EventSubject: @unchecked Sendable {
 
 /// Sends each event to several sinks (`--events` and `--agent-events-dir` together).
 public struct EventSinks: EventSink {
+    /// The sinks, in order.
     public let sinks: [any EventSink]
+    /// Fans out to `sinks`.
     public init(_ sinks: [any EventSink]) { self.sinks = sinks }
+    /// Emits to every sink.
     public func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
 }
 
+/// A sink that keeps nothing.
 public struct DiscardingEventSink: EventSink {
+    /// A sink that keeps nothing.
     public init() {}
+    /// Drops the event.
     public func emit(_ event: Event) {}
 }
 
@@ -100,8 +121,11 @@ public struct DiscardingEventSink: EventSink {
 public final class CollectingEventSink: EventSink, @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [Event] = []
+    /// An empty record.
     public init() {}
+    /// Keeps the event.
     public func emit(_ event: Event) { lock.withLock { stored.append(event) } }
+    /// The events so far, in order.
     public var events: [Event] { lock.withLock { stored } }
 }
 
@@ -111,6 +135,7 @@ public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
     private let handle: FileHandle
     private let encoder: JSONEncoder
 
+    /// Appends to `path`, created if missing; throws a usage error when it cannot be written.
     public init(path: String) throws {
         if !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
@@ -126,6 +151,7 @@ public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
+    /// Writes the event as one line.
     public func emit(_ event: Event) {
         guard var line = try? encoder.encode(event) else { return }
         line.append(0x0A)

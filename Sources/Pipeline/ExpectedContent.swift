@@ -1,9 +1,12 @@
 /// What a file must be: a digest and/or a size. Verification is this one piece, applied to whatever a
 /// fetcher produced, instead of a check repeated in each fetcher.
 public struct ExpectedContent: Sendable, Equatable {
+    /// The digest the content must have, if known.
     public var digest: SHA256Digest?
+    /// The size the content must have, if known.
     public var size: Int64?
 
+    /// Expectations of a digest and/or a size.
     public init(digest: SHA256Digest? = nil, size: Int64? = nil) {
         self.digest = digest
         self.size = size

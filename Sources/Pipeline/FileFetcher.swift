@@ -3,46 +3,36 @@ import Foundation
 import Glibc
 #endif
 
-/// Copies a local file (a `file://` URL) into staging, hashing as it goes; or, for an archive about to
-/// be unpacked, only hashes it and lends it to the unpacker (no copy). Pre-cached copies go through
-/// `CachedCopyFetcher`, which opens them more carefully and then copies the same way.
+/// Opens a local file (a cache hit, or a `file://` URL) for the runner to read; an archive about to be
+/// unpacked is lent to the unpacker rather than copied. Only a regular file is read: a FIFO or a device
+/// (`/dev/zero`) would block or never end.
 public struct FileFetcher: Fetcher {
+    /// A fetcher for `file` sources.
     public init() {}
 
-    public func fetch(_ source: Source, into file: StagingFile, context: FetchContext) async throws -> FetchedContent {
-        let path = source.location.hasPrefix("file://") ? String(source.location.dropFirst(7)) : source.location
-        let input = open(path, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else {
-            throw PkgfetchError(.noSource, "cannot read \(path): \(String(cString: strerror(errno)))")
+    /// Opens the file, from the offset when it is still the version asked for.
+    public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+        let location = request.source.location
+        let path = location.hasPrefix("file://") ? String(location.dropFirst(7)) : location
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            let reason: FailureReason = errno == ENOENT ? .notFound : .rejected
+            throw PkgfetchError(reason, "cannot read \(path): \(String(cString: strerror(errno)))", scheme: "file")
         }
-        defer { close(input) }
-        try Self.copy(input, describedAs: path, into: file, source: source, context: context)
-        return FetchedContent()
-    }
-
-    /// Hashes the open file `input` into `file`: lent to it when it may be, copied otherwise.
-    static func copy(_ input: Int32, describedAs path: String, into file: StagingFile, source: Source, context: FetchContext) throws {
-        try file.reset()
-        _ = try file.borrow(input, describedAs: path)
         var info = stat()
-        let total: Int64? = fstat(input, &info) == 0 ? Int64(info.st_size) : nil
-        context.progress.started(source, totalBytes: total)
-        defer { context.progress.finished() }
-
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-        defer { block.deallocate() }
-        while true {
-            let count = read(input, block.baseAddress, block.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw PkgfetchError(.noSource, "cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { break }
-            try file.write(UnsafeRawBufferPointer(rebasing: block[0..<count]))
-            context.progress.advanced(to: file.byteCount)
-            if ContinuousClock.now > context.deadline {
-                throw PkgfetchError(.networkTimeout, "copying \(path) did not finish before the deadline", retryable: true)
-            }
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw PkgfetchError(.rejected, "cannot read \(path): not a regular file", scheme: "file")
         }
+        // The file's identity and last change: a file replaced or rewritten is another version.
+        let version = "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        let size = Int64(info.st_size)
+        let start = request.validator == .token(version) && request.offset <= size ? request.offset : 0
+        guard lseek(descriptor, off_t(start), SEEK_SET) == off_t(start) else {
+            close(descriptor)
+            throw PkgfetchError(.rejected, "cannot read \(path): \(String(cString: strerror(errno)))", scheme: "file")
+        }
+        return FetchedStream(offset: start, size: size, validator: .token(version), body: .descriptor(descriptor, name: path))
     }
 }

@@ -49,6 +49,7 @@ public enum FileSystem {
         try DirectoryHandle(duplicating: descriptor).removeTree(Array(name.utf8))
     }
 
+    /// What a path is.
     public enum Kind: Equatable { case missing, file, directory, symlink, other }
 
     /// What is at `path`, without following a final symlink.

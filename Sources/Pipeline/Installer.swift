@@ -2,18 +2,20 @@ import Foundation
 
 /// Moves a staged result into place so that the destination holds either its old content or the
 /// complete new content. Every check happens before the first rename, and a signal waits for the
-/// renames in flight (`Interruption`). The destination path is normalised by its text (`LexicalPath`)
+/// renames in flight (the caller's `Interruption`). The destination path is normalised by its text (`LexicalPath`)
 /// and opened one component at a time (`PathWalk`); everything after that is relative to directory
 /// handles, so nothing the checks saw can be swapped for a symlink before it is used.
 public enum Installer {
     /// `--output FILE`: one rename over the old file. A symlink at FILE is replaced itself, as `mv -T`
     /// does; what it points at is untouched. `durable`: the renamed entry is forced to disk too (the
     /// caller has synced the file itself).
-    public static func installFile(_ staged: String, to destination: String, durable: Bool = false) throws {
+    /// A stopped `interruption` refuses the rename.
+    public static func installFile(_ staged: String, to destination: String, durable: Bool = false,
+                                   interruption: Interruption = Interruption()) throws {
         let target = LexicalPath(destination)
         guard let name = target.name else { throw PkgfetchError(.destinationIO, "/ is a directory; --output needs a file path") }
         let source = try StagedEntry(staged)
-        let changed = try Interruption.whileInstalling {
+        let changed = try interruption.whileInstalling {
             let chain = try makeDirectories(target.parent)
             let parent = chain[chain.count - 1]
             if try parent.kind(of: name) == .directory {
@@ -30,11 +32,12 @@ public enum Installer {
     ///
     /// A symlink at DIR: `--replace` replaces the link itself with the new directory (the tree it
     /// pointed at is never deleted); a merge follows it where the protected-symlinks rule allows
-    /// (`PathWalk`), and refuses otherwise.
-    public static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false) throws {
+    /// (`PathWalk`), and refuses otherwise. A stopped `interruption` refuses the renames.
+    public static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false,
+                                   interruption: Interruption = Interruption()) throws {
         if durable { try FileSystem.syncFileSystem(containing: tree) }
         let source = try StagedEntry(tree)
-        let changed = try Interruption.whileInstalling {
+        let changed = try interruption.whileInstalling {
             try installTree(source, into: LexicalPath(destination), as: destination, mode: mode)
         }
         if durable { try sync(changed) }

@@ -1,14 +1,21 @@
 /// What the caller asked for: the package's CDN URL and everything configured around it.
 public struct PackageRequest: Sendable {
+    /// The package's CDN URL (or a URL of a scheme a backend fetches).
     public var url: String
+    /// The registry to pull from instead of the CDN, when set.
     public var bootstrapRegistry: RegistryAddress?
+    /// Directories searched for a pre-cached copy, in order.
     public var cacheDirectories: [String]
+    /// The SHA-256 the package must have (`--sha256`).
     public var expectedDigest: SHA256Digest?
+    /// The platform to pick from a multi-platform index (`--platform`).
     public var platform: Platform?
     /// With a registry set, also list the CDN URL as a last source.
     public var fallbackToCDN: Bool
+    /// Where the package ends up.
     public var target: InstallTarget
 
+    /// A request for `url`, installed as `target`.
     public init(url: String, bootstrapRegistry: RegistryAddress? = nil, cacheDirectories: [String] = [],
                 expectedDigest: SHA256Digest? = nil, platform: Platform? = nil, fallbackToCDN: Bool = false,
                 target: InstallTarget) {
@@ -29,6 +36,7 @@ public enum InstallTarget: Sendable, Equatable {
     /// `--dest DIR`: unpacked (or, with `unpack: false`, placed under its own name) into DIR.
     case directory(path: String, mode: InstallMode, unpack: Bool)
 
+    /// The file or directory path.
     public var path: String {
         switch self {
         case .file(let path), .directory(let path, _, _): path

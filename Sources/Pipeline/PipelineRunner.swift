@@ -4,13 +4,21 @@ import Logging
 /// Runs the flow: resolve → for each source in order: fetch with retries → verify → then unpack (or
 /// keep the file) → install. The first source that succeeds wins; if none does, the last error is thrown.
 public struct PipelineRunner: Sendable {
+    /// The resolvers, fetchers and unpackers the runner may use.
     public var plugins: PluginRegistry
+    /// The resolver that plans each request.
     public var resolverName: String
+    /// Attempts, backoff, timeouts and the deadline.
     public var retry: RetryPolicy
+    /// Where each step is recorded.
     public var events: EventEmitter
+    /// Time as the runner sees it (a virtual clock in tests).
     public var clock: any RetryClock
+    /// Told how each source's transfer advances.
     public var progress: any ProgressReporter
+    /// Bounds against archive bombs.
     public var unpackLimits: UnpackLimits
+    /// Where the runner logs; nowhere unless given one.
     public var logger: Logger
     /// Force what is installed to disk before the run returns: the file (or the unpacked tree) before
     /// the renames that install it, and the directories renamed into after them. Off by default: the
@@ -20,11 +28,14 @@ public struct PipelineRunner: Sendable {
     public var durableInstall = false
     /// The largest file a source may deliver (`--max-size`); nil: no limit.
     public var maxFileSize: Int64?
+    /// Stopped by the program (on a signal) to end runs cleanly: staging removed, no install started.
+    public var interruption = Interruption()
 
+    /// A runner over `plugins`.
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
                 events: EventEmitter = EventEmitter(), clock: any RetryClock = SystemRetryClock(),
                 progress: any ProgressReporter = SilentProgress(), unpackLimits: UnpackLimits = UnpackLimits(),
-                logger: Logger = Logger(label: "pkgfetch")) {
+                logger: Logger = Logger(label: "pkgfetch", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.plugins = plugins
         self.resolverName = resolverName
         self.retry = retry
@@ -46,12 +57,13 @@ public struct PipelineRunner: Sendable {
         return plan
     }
 
+    /// Resolves, fetches, verifies, unpacks and installs one package; throws a `PkgfetchError`.
     public func run(_ request: PackageRequest) async throws -> RunResult {
         let start = clock.now
         let deadline = retry.deadline.map { start + $0 }
         let plan: Plan
         do {
-            plan = try self.plan(for: request)
+            plan = try await BlockingIO.shared.run { try self.plan(for: request) }
             events.describe(plan)
             events.emit(task: "resolve", since: start, outcome: "ok")
         } catch {
@@ -66,8 +78,22 @@ public struct PipelineRunner: Sendable {
 
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
         let unpacks = request.target.unpacks && plan.format != nil
-        let staging = try StagingArea(for: request.target, role: unpacks ? .unpacked : .installed)
-        defer { remove(staging) }
+        let staging = try await BlockingIO.shared.run {
+            try StagingArea(for: request.target, role: unpacks ? .unpacked : .installed, interruption: interruption)
+        }
+        // Removed before the run returns, whatever happens.
+        let outcome: Result<RunResult, PkgfetchError>
+        do {
+            outcome = .success(try await fetchAndInstall(plan, request: request, staging: staging, start: start, deadline: deadline))
+        } catch {
+            outcome = .failure(PkgfetchError.from(error))
+        }
+        await remove(staging)
+        return try outcome.get()
+    }
+
+    private func fetchAndInstall(_ plan: Plan, request: PackageRequest, staging: StagingArea, start: ContinuousClock.Instant,
+                                 deadline: ContinuousClock.Instant?) async throws -> RunResult {
         let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
         let installStart = clock.now
         do {
@@ -85,9 +111,9 @@ public struct PipelineRunner: Sendable {
 
     /// Removes the staging area; what could not be removed is reported (stderr, and a `cleanup` event)
     /// even though the run's outcome stands.
-    private func remove(_ staging: StagingArea) {
+    private func remove(_ staging: StagingArea) async {
         do {
-            try staging.remove()
+            try await BlockingIO.shared.run { try staging.remove() }
         } catch {
             let failure = PkgfetchError.from(error)
             logger.error("\(failure.message)")
@@ -107,7 +133,7 @@ public struct PipelineRunner: Sendable {
     struct Fetched {
         var source: Source
         var file: StagingFile
-        var content: FetchedContent
+        var format: ArchiveFormat?
         var digest: SHA256Digest
         var size: Int64
     }
@@ -121,6 +147,7 @@ public struct PipelineRunner: Sendable {
             }
             if index == 0, let cached = plan.cachedCopy { fetcher = cachedCopyFetcher(cached, plan: plan) }
             if let deadline, clock.now >= deadline { break }
+            if Task.isCancelled { throw PkgfetchError(.cancelled, "cancelled before \(source.redacted) was tried") }
             do {
                 logger.info("fetching \(source)")
                 return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, index: index, deadline: deadline)
@@ -130,34 +157,41 @@ public struct PipelineRunner: Sendable {
                 lastError = failure
             }
         }
-        throw lastError ?? PkgfetchError(.networkTimeout, "the overall deadline was reached before any source was tried")
+        throw lastError ?? PkgfetchError(.cancelled, "the overall deadline was reached before any source was tried")
     }
 
+    /// Tries one source until it delivers, `retry` says stop, or the deadline passes. Each attempt runs
+    /// under its own deadline, enforced here whatever the fetcher does.
     private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea,
                                   index: Int, deadline: ContinuousClock.Instant?) async throws -> Fetched {
-        let file = try staging.file(named: "source-\(index)")
-        file.sizeLimit = maxFileSize
-        for attempt in 1...retry.attempts {
+        let file = try await BlockingIO.shared.run { try staging.file(named: "source-\(index)") }
+        let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events)
+        defer { copy.finishProgress() }
+        var attempt = 0
+        while true {
+            attempt += 1
             let attemptStart = clock.now
             var attemptDeadline = attemptStart + retry.perAttemptTimeout
             if let deadline { attemptDeadline = min(attemptDeadline, deadline) }
-            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events, progress: progress)
+            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events)
             do {
                 try Task.checkCancellation()
-                let content = try await fetcher.fetch(source, into: file, context: context)
-                let (digest, size) = try file.finish()
-                try content.expected.verify(digest: digest, size: size, of: source.redacted)
+                let delivered = try await AttemptDeadline.run(
+                    within: attemptStart.duration(to: attemptDeadline),
+                    timeoutError: timeoutError(source, attempt: attempt, endsWithRun: attemptDeadline == deadline),
+                    expire: { await copy.expire(because: $0) },
+                    { try await copy.attempt(context) })
                 try ExpectedContent(digest: plan.expectedDigest, size: plan.expectedSize)
-                    .verify(digest: digest, size: size, of: source.redacted)
-                events.emit(task: "fetch", source: source, bytes: size, since: attemptStart, outcome: "ok", attempt: attempt,
-                            status: content.status)
-                return Fetched(source: source, file: file, content: content, digest: digest, size: size)
+                    .verify(digest: delivered.digest, size: delivered.size, of: source.redacted)
+                events.emit(task: "fetch", source: source, bytes: delivered.size, since: attemptStart, outcome: "ok", attempt: attempt,
+                            status: delivered.status)
+                return Fetched(source: source, file: file, format: delivered.format, digest: delivered.digest, size: delivered.size)
             } catch {
-                let failure = PkgfetchError.from(error)
-                let wait = retry.wait(afterFailedAttempts: attempt, retryAfter: failure.retryAfter, unit: clock.randomUnit())
-                let resumeAt = clock.now + wait
-                let fitsDeadline = deadline.map { resumeAt < $0 } ?? true
-                guard failure.retryable, attempt < retry.attempts, fitsDeadline else {
+                let failure = PkgfetchError.from(error).about(scheme: source.scheme)
+                let decision = Task.isCancelled ? .stop(.deadline)
+                    : retry.decide(attempt: attempt, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
+                                   unit: clock.randomUnit())
+                guard case .wait(let wait) = decision else {
                     events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "failed",
                                 error: failure, attempt: attempt, status: failure.status)
                     throw failure
@@ -165,28 +199,39 @@ public struct PipelineRunner: Sendable {
                 events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "retry",
                             error: failure, attempt: attempt, status: failure.status, retryReason: failure.message)
                 logger.info("attempt \(attempt) of \(source) failed (\(failure.message)); retrying in \(wait)")
-                try await clock.sleep(until: resumeAt)
+                try await clock.sleep(until: clock.now + wait)
             }
         }
-        throw PkgfetchError(.internal, "retry loop ended without a result (a bug in pkgfetch)")
+    }
+
+    private func timeoutError(_ source: Source, attempt: Int, endsWithRun: Bool) -> PkgfetchError {
+        let what = endsWithRun ? "before the deadline (--deadline)" : "within the attempt's timeout of \(retry.perAttemptTimeout) (--timeout)"
+        return PkgfetchError(.timeout, "\(source.redacted): attempt \(attempt) did not finish \(what)", scheme: source.scheme)
     }
 
     /// Unpacks (or places) the fetched file into a staged tree, then installs it; returns the entry count.
     private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> Int? {
         switch target {
         case .file(let path):
-            if durableInstall { try fetched.file.sync() }
-            try Installer.installFile(fetched.file.path, to: path, durable: durableInstall)
+            let (durable, interruption) = (durableInstall, interruption)
+            try await BlockingIO.shared.run {
+                if durable { try fetched.file.sync() }
+                try Installer.installFile(fetched.file.path, to: path, durable: durable, interruption: interruption)
+            }
             return nil
         case .directory(let path, let mode, let unpack):
-            let tree = try staging.directory(named: "tree")
+            let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
             var entries = 1
             // Neither the name nor the media type says: the content does (a file that is no archive is placed).
-            if unpack, let format = fetched.content.format ?? plan.format ?? ArchiveFormat.identify(contentOf: fetched.file.path) {
+            if unpack, let format = fetched.format ?? plan.format ?? ArchiveFormat.identify(contentOf: fetched.file.path) {
                 let unpacker = try plugins.unpacker(for: format)
                 let started = clock.now
                 do {
-                    let report = try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: unpackLimits)
+                    let limits = unpackLimits
+                    // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads.
+                    let report = try await BlockingIO.shared.whole {
+                        try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits)
+                    }
                     try fetched.file.confirmUnchanged()
                     events.emit(task: "unpack", source: fetched.source, bytes: report.bytes, since: started, outcome: "ok")
                     entries = report.entries
@@ -196,21 +241,36 @@ public struct PipelineRunner: Sendable {
                     throw failure
                 }
             } else {
-                try FileSystem.rename(fetched.file.path, to: (tree as NSString).appendingPathComponent(plan.fileName))
+                let placed = (tree as NSString).appendingPathComponent(plan.fileName)
+                try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
             }
-            try Installer.installTree(tree, into: path, mode: mode, durable: durableInstall)
+            let (durable, interruption) = (durableInstall, interruption)
+            try await BlockingIO.shared.run {
+                try Installer.installTree(tree, into: path, mode: mode, durable: durable, interruption: interruption)
+            }
             return entries
         }
     }
 }
 
+extension PipelineRunner {
+    /// Removes a staging area on a blocking-I/O thread (a tree can take a while).
+}
+
 /// What a successful run did.
 public struct RunResult: Sendable {
+    /// The plan the run followed.
     public var plan: Plan
+    /// The source that delivered.
     public var source: Source
+    /// The package file's SHA-256.
     public var digest: SHA256Digest
+    /// The package file's size.
     public var bytes: Int64
+    /// The absolute path installed.
     public var destination: String
+    /// Entries unpacked (nil for a file installed as it is).
     public var unpackedEntries: Int?
+    /// How long the run took.
     public var durationMs: Int
 }

@@ -1,10 +1,15 @@
 /// An OCI platform: `os/arch[/variant][:os.version]`.
 public struct Platform: Hashable, Sendable, CustomStringConvertible {
+    /// The operating system (`linux`, `windows`).
     public var os: String
+    /// The CPU architecture (`amd64`, `arm64`).
     public var architecture: String
+    /// The architecture's variant (`v8`), if any.
     public var variant: String?
+    /// The OS version (Windows builds), if any.
     public var osVersion: String?
 
+    /// A platform from its parts.
     public init(os: String, architecture: String, variant: String? = nil, osVersion: String? = nil) {
         self.os = os
         self.architecture = architecture
@@ -43,6 +48,7 @@ public struct Platform: Hashable, Sendable, CustomStringConvertible {
         #endif
     }
 
+    /// `os/arch[/variant][:os.version]`.
     public var description: String {
         var text = "\(os)/\(architecture)"
         if let variant { text += "/\(variant)" }

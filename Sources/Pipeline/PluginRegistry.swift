@@ -5,20 +5,25 @@ public struct PluginRegistry: Sendable {
     private var fetchers: [String: any Fetcher] = [:]
     private var unpackers: [ArchiveFormat: any Unpacker] = [:]
 
+    /// An empty registry.
     public init() {}
 
+    /// Registers `resolver` under `name`.
     public mutating func register(resolver: any Resolver, named name: String) {
         resolvers[name.lowercased()] = resolver
     }
 
+    /// Registers `fetcher` for each of `schemes`.
     public mutating func register(fetcher: any Fetcher, forSchemes schemes: String...) {
         for scheme in schemes { fetchers[scheme.lowercased()] = fetcher }
     }
 
+    /// Registers `unpacker` for each of `formats`.
     public mutating func register(unpacker: any Unpacker, for formats: [ArchiveFormat]) {
         for format in formats { unpackers[format] = unpacker }
     }
 
+    /// The resolver named `name`; throws a usage error naming the registered ones.
     public func resolver(named name: String) throws -> any Resolver {
         guard let resolver = resolvers[name.lowercased()] else {
             throw PkgfetchError(.usage, "no resolver named '\(name)' (registered: \(resolverNames.joined(separator: ", ")))")
@@ -26,6 +31,7 @@ public struct PluginRegistry: Sendable {
         return resolver
     }
 
+    /// The fetcher for `scheme`; throws `no-source` naming the registered ones.
     public func fetcher(forScheme scheme: String) throws -> any Fetcher {
         guard let fetcher = fetchers[scheme.lowercased()] else {
             throw PkgfetchError(.noSource, "no fetcher registered for scheme '\(scheme)' (registered: \(fetcherSchemes.joined(separator: ", ")))")
@@ -33,6 +39,7 @@ public struct PluginRegistry: Sendable {
         return fetcher
     }
 
+    /// The unpacker for `format`; throws `unpack-failed` naming the registered ones.
     public func unpacker(for format: ArchiveFormat) throws -> any Unpacker {
         guard let unpacker = unpackers[format] else {
             throw PkgfetchError(.unpackFailed, "no unpacker registered for format '\(format)' (registered: \(unpackerFormats.map(\.name).joined(separator: ", "))); --no-unpack places the file as it is")
@@ -40,10 +47,14 @@ public struct PluginRegistry: Sendable {
         return unpacker
     }
 
+    /// Whether a fetcher is registered for `scheme`.
     public func handles(scheme: String) -> Bool { fetchers[scheme.lowercased()] != nil }
 
+    /// The registered resolver names, sorted.
     public var resolverNames: [String] { resolvers.keys.sorted() }
+    /// The registered schemes, sorted.
     public var fetcherSchemes: [String] { fetchers.keys.sorted() }
+    /// The registered formats, sorted by name.
     public var unpackerFormats: [ArchiveFormat] { unpackers.keys.sorted { $0.name < $1.name } }
 
     /// Type names, for `pkgfetch plugins`.

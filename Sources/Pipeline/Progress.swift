@@ -1,21 +1,33 @@
 import Foundation
 
-/// Told how a transfer advances. Called on the hot path, so implementations must be cheap.
+/// Told how a transfer advances. Called on the hot path, so implementations must be cheap. The runner
+/// calls, for each source: `started` once, when its first stream opens; `advanced` as bytes land (the
+/// staged count; it goes back only when the staged bytes are dropped); `finished` once, when the
+/// source is done, delivered or not.
 public protocol ProgressReporter: Sendable {
+    /// The source's first stream opened; `totalBytes` is its size when announced.
     func started(_ source: Source, totalBytes: Int64?)
+    /// `bytes` are staged so far.
     func advanced(to bytes: Int64)
+    /// The source is done.
     func finished()
 }
 
+/// A reporter that shows nothing.
 public struct SilentProgress: ProgressReporter {
+    /// A silent reporter.
     public init() {}
+    /// Does nothing.
     public func started(_ source: Source, totalBytes: Int64?) {}
+    /// Does nothing.
     public func advanced(to bytes: Int64) {}
+    /// Does nothing.
     public func finished() {}
 }
 
 /// Draws progress on stderr: `.terminal` redraws one line in place, `.plain` prints a line every few seconds.
 public final class StderrProgress: ProgressReporter, @unchecked Sendable {
+    /// How the line is drawn.
     public enum Style: Sendable { case terminal, plain }
 
     private let style: Style
@@ -27,11 +39,13 @@ public final class StderrProgress: ProgressReporter, @unchecked Sendable {
     private var lastDraw = ContinuousClock.now
     private var lastBytes: Int64 = 0
 
+    /// A reporter drawing in `style`.
     public init(style: Style) {
         self.style = style
         interval = style == .terminal ? .milliseconds(200) : .seconds(5)
     }
 
+    /// Starts a line for `source`.
     public func started(_ source: Source, totalBytes: Int64?) {
         lock.withLock {
             label = (source.redacted as NSString).lastPathComponent
@@ -42,6 +56,7 @@ public final class StderrProgress: ProgressReporter, @unchecked Sendable {
         }
     }
 
+    /// Redraws the line when it is time.
     public func advanced(to bytes: Int64) {
         let now = ContinuousClock.now
         let line: String? = lock.withLock {
@@ -53,6 +68,7 @@ public final class StderrProgress: ProgressReporter, @unchecked Sendable {
         if let line { write(line, final: false) }
     }
 
+    /// Draws the last line.
     public func finished() {
         let line = lock.withLock { render(bytes: lastBytes, elapsed: .now - start) }
         write(line, final: true)

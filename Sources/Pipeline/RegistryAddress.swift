@@ -10,6 +10,7 @@ public struct RegistryAddress: Hashable, Sendable, CustomStringConvertible {
     /// `http` or `https` when the value spelled a scheme out; nil when it did not.
     public let scheme: String?
 
+    /// Parses `host[:port][/prefix]`, with or without `http(s)://`; throws a usage error otherwise.
     public init(parsing raw: String) throws {
         var text = raw.trimmingCharacters(in: .whitespaces)
         var scheme: String?
@@ -43,5 +44,6 @@ public struct RegistryAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// `host[/prefix]`: what a reference relative to the registry is appended to.
     public var base: String { pathPrefix.isEmpty ? host : "\(host)/\(pathPrefix)" }
+    /// `host[:port][/prefix]`.
     public var description: String { base }
 }

@@ -1,10 +1,12 @@
 /// One place a package can be fetched from. The scheme picks the fetcher (`file`, `https`, `oci`,
 /// or whatever a backend registers), so a new backend needs no change here.
 public struct Source: Hashable, Sendable, CustomStringConvertible {
+    /// The scheme, lower case: it picks the fetcher.
     public var scheme: String
     /// A path, a URL or an OCI reference: whatever the scheme's fetcher understands.
     public var location: String
 
+    /// A source of `scheme` at `location`.
     public init(scheme: String, location: String) {
         self.scheme = scheme.lowercased()
         self.location = location
@@ -20,6 +22,7 @@ public struct Source: Hashable, Sendable, CustomStringConvertible {
     /// secrets there) and any user-info are cut off.
     public var redacted: String { Redaction.url(location) }
 
+    /// `scheme: location`, redacted.
     public var description: String { "\(scheme): \(redacted)" }
 }
 

@@ -5,6 +5,7 @@ import Synchronization
 /// fetched and unpacked before the final rename. Removed whatever happens, so nothing half-made is
 /// ever left; a removal that fails is reported, not swallowed.
 public final class StagingArea: @unchecked Sendable {
+    /// The staging directory.
     public let path: String
     /// What becomes of the files fetched here.
     public let role: StagingFile.Role
@@ -13,23 +14,26 @@ public final class StagingArea: @unchecked Sendable {
     private let handle: DirectoryHandle
     private let name: [UInt8]
     private let removed = Atomic(false)
+    /// The switch a signal stops; it removes this area then.
+    private let interruption: Interruption?
 
     static let prefix = ".pkgfetch-staging-"
 
     /// Creates the staging directory for an install to `target`, named after this process
     /// (`.pkgfetch-staging-<pid>-<random>`), after removing the ones there left by a process that is
     /// gone (killed, or the machine lost power), so debris does not pile up.
-    public convenience init(for target: InstallTarget, role: StagingFile.Role = .unpacked) throws {
-        try self.init(in: Self.placement(for: target), for: target.path, role: role)
+    public convenience init(for target: InstallTarget, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil) throws {
+        try self.init(in: Self.placement(for: target), for: target.path, role: role, interruption: interruption)
     }
 
     /// As `init(for:)`, for a file to be installed at `destination`.
-    public convenience init(near destination: String, role: StagingFile.Role = .unpacked) throws {
-        try self.init(for: .file(path: destination), role: role)
+    public convenience init(near destination: String, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil) throws {
+        try self.init(for: .file(path: destination), role: role, interruption: interruption)
     }
 
-    private init(in parent: DirectoryHandle, for destination: String, role: StagingFile.Role) throws {
+    private init(in parent: DirectoryHandle, for destination: String, role: StagingFile.Role, interruption: Interruption?) throws {
         self.role = role
+        self.interruption = interruption
         Self.removeAbandoned(in: parent)
         let name = Array("\(Self.prefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased())".utf8)
         do {
@@ -41,7 +45,7 @@ public final class StagingArea: @unchecked Sendable {
         self.name = name
         handle = try parent.openDirectory(name)
         path = parent.child(name).string
-        Interruption.register(path)
+        interruption?.register(path)
     }
 
     /// Where staging goes: on the destination's file system, so the final rename stays atomic. That is
@@ -110,7 +114,7 @@ public final class StagingArea: @unchecked Sendable {
     /// Runs once; a second call does nothing. Throws when something could not be removed.
     public func remove() throws {
         guard !removed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        defer { Interruption.unregister(path) }
+        defer { interruption?.unregister(path) }
         do {
             try handle.removeContents()
             // By name, but only an empty directory: whatever might stand there now loses nothing.

@@ -5,9 +5,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A file being fetched. Bytes are copied into 256 KiB blocks that a second thread hashes (SHA-256)
-/// and writes, so receiving, hashing and writing overlap on two cores and the content is never read
-/// back to verify it. It keeps what earlier attempts wrote, so a fetcher can resume.
+/// A file being fetched, owned by the runner. Bytes are copied into 256 KiB blocks that a second thread
+/// hashes (SHA-256) and writes, so receiving, hashing and writing overlap on two cores and the content is
+/// never read back to verify it. It keeps what earlier attempts wrote, so the runner can resume.
 public final class StagingFile: @unchecked Sendable {
     /// Where the content is: the staging file, or a borrowed local copy (see `borrow`).
     public var path: String { borrowed?.path ?? stagingPath }
@@ -18,10 +18,8 @@ public final class StagingFile: @unchecked Sendable {
     private var borrowed: BorrowedFile?
     /// Bytes accepted so far (written or queued to be).
     public private(set) var byteCount: Int64 = 0
+    /// What becomes of the file once fetched.
     public let role: Role
-    /// The most bytes the file may hold (`--max-size`): a write past it throws, so a server that
-    /// sends without end cannot fill the disk. Fetchers that learn the size first call `ensureFits`.
-    public var sizeLimit: Int64?
 
     static let blockSize = 256 << 10
 
@@ -71,15 +69,8 @@ public final class StagingFile: @unchecked Sendable {
         writer.close()
     }
 
-    /// Throws `integrity-mismatch` when content of `totalBytes` would not fit under `sizeLimit`.
-    public func ensureFits(totalBytes: Int64) throws(PkgfetchError) {
-        guard let sizeLimit, totalBytes > sizeLimit else { return }
-        throw PkgfetchError(.integrityMismatch, "the package is larger than the size limit of \(sizeLimit) bytes (--max-size)")
-    }
-
     /// Appends bytes; they are hashed and written in order.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try ensureFits(totalBytes: byteCount + Int64(bytes.count))
         var offset = 0
         while offset < bytes.count {
             if current == nil { current = try writer.takeFree() }
@@ -94,6 +85,7 @@ public final class StagingFile: @unchecked Sendable {
         byteCount += Int64(bytes.count)
     }
 
+    /// Appends the bytes of `data`.
     public func write(_ data: Data) throws {
         try data.withUnsafeBytes { try write($0) }
     }

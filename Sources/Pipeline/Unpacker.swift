@@ -1,12 +1,15 @@
 /// Extracts the archive at `archive` into the empty directory `directory`, refusing any entry that
 /// would land outside it. Throws `unpack-failed` for a bad archive and `unsafe-archive` for a hostile one.
 public protocol Unpacker: Sendable {
+    /// Extracts `archive` into the empty `directory` within `limits`; returns what it wrote.
     func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) async throws -> UnpackReport
 }
 
 /// Bounds against archive bombs; the defaults fit node packages with room to spare.
 public struct UnpackLimits: Sendable, Equatable {
+    /// The most bytes an archive may unpack to.
     public var maxTotalBytes: Int64
+    /// The most entries an archive may hold.
     public var maxEntries: Int
     /// Unpacked bytes per archive byte.
     public var maxCompressionRatio: Double
@@ -14,6 +17,7 @@ public struct UnpackLimits: Sendable, Equatable {
     /// compresses far better than 200:1 and is no bomb.
     public var ratioExemptBytes: Int64
 
+    /// Limits; the defaults fit node packages with room to spare.
     public init(maxTotalBytes: Int64 = 4 << 30, maxEntries: Int = 100_000, maxCompressionRatio: Double = 200,
                 ratioExemptBytes: Int64 = 16 << 20) {
         self.maxTotalBytes = maxTotalBytes
@@ -25,11 +29,14 @@ public struct UnpackLimits: Sendable, Equatable {
 
 /// What an unpacker wrote.
 public struct UnpackReport: Sendable, Equatable {
+    /// Entries written.
     public var entries: Int
+    /// Bytes written.
     public var bytes: Int64
     /// The format found by content, e.g. "ZIP 2.0 (deflation)".
     public var detectedFormat: String
 
+    /// A report of what was written.
     public init(entries: Int, bytes: Int64, detectedFormat: String) {
         self.entries = entries
         self.bytes = bytes

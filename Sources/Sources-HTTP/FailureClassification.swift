@@ -1,47 +1,67 @@
 import Pipeline
 
-/// Turns what the transport saw into a `PkgfetchError` with the right kind and retry decision. The
-/// HTTP and ORAS fetchers share the rules and differ only in the kinds they report.
+/// Turns what the transport saw into a `PkgfetchError` with a backend-neutral reason: the one table of
+/// what an HTTP status or a transport failure means. The scheme of the source it is about picks the
+/// exit code (`ExitCodeTable`), so the CDN and the registry share these rules.
 public struct FailureClassification: Sendable {
-    /// Reported when a retryable failure persists (`http-download-failed`, `oras-pull-failed`).
-    public var exhausted: ErrorKind
-    /// Reported for 404/410 (`http-not-found`, `artifact-not-found`).
-    public var notFound: ErrorKind
+    /// The scheme the failures are about (`https`, `oci`).
+    public var scheme: String
 
-    public init(exhausted: ErrorKind, notFound: ErrorKind) {
-        self.exhausted = exhausted
-        self.notFound = notFound
+    /// Failures about sources of `scheme`.
+    public init(scheme: String) {
+        self.scheme = scheme
     }
 
-    public static let http = FailureClassification(exhausted: .httpDownloadFailed, notFound: .httpNotFound)
-    public static let registry = FailureClassification(exhausted: .orasPullFailed, notFound: .artifactNotFound)
+    /// For the CDN (`http-…` exit codes).
+    public static let http = FailureClassification(scheme: "https")
+    /// For a registry (`oras-…`, `registry-…`, `artifact-…` exit codes).
+    public static let registry = FailureClassification(scheme: "oci")
 
     /// Statuses worth another try: the server or something in front of it may recover.
     public static let retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
 
+    /// What an HTTP status means.
+    public static func reason(forStatus status: Int) -> FailureReason {
+        switch status {
+        case 404, 410: .notFound
+        case 401, 403: .unauthorized
+        case _ where retryableStatuses.contains(status): .unavailable
+        default: .rejected
+        }
+    }
+
+    /// The error for `failure` (an `HTTPStatusError`, a `TransportError`, or anything else) about `what`.
     public func error(for failure: any Error, what: String) -> PkgfetchError {
         switch failure {
+        case let known as PkgfetchError:
+            return known.about(scheme: scheme)
         case let status as HTTPStatusError:
             let code = status.status
-            if code == 404 || code == 410 {
-                return PkgfetchError(notFound, "\(what): HTTP \(code) (not found)", status: code)
+            let reason = Self.reason(forStatus: code)
+            let detail: String = switch reason {
+            case .notFound: " (not found)"
+            case .unauthorized: " (access denied)"
+            default: ""
             }
-            let retryable = Self.retryableStatuses.contains(code)
             let retryAfter = (code == 429 || code == 503) ? status.head.retryAfter : nil
-            return PkgfetchError(exhausted, "\(what): HTTP \(code)", retryable: retryable, retryAfter: retryAfter, status: code)
+            return PkgfetchError(reason, "\(what): HTTP \(code)\(detail)", scheme: scheme, retryAfter: retryAfter, status: code)
         case let transport as TransportError:
-            switch transport.kind {
-            case .timedOut:
-                return PkgfetchError(.networkTimeout, "\(what): timed out (\(transport.message))", retryable: true)
-            case .cancelled:
-                return PkgfetchError(.networkTimeout, "\(what): cancelled at the deadline")
-            case .connection, .partial:
-                return PkgfetchError(exhausted, "\(what): \(transport.message)", retryable: true)
-            case .tls, .tooManyRedirects, .other:
-                return PkgfetchError(exhausted, "\(what): \(transport.message)")
+            let reason: FailureReason = switch transport.kind {
+            case .timedOut: .timeout
+            case .cancelled: .cancelled
+            case .connection, .partial: .unavailable
+            case .tls, .tooManyRedirects, .other: .rejected
             }
+            let text = switch transport.kind {
+            case .timedOut: "timed out (\(transport.message))"
+            case .cancelled: "cancelled at the deadline"
+            default: transport.message
+            }
+            return PkgfetchError(reason, "\(what): \(text)", scheme: scheme)
+        case is CancellationError:
+            return PkgfetchError(.cancelled, "\(what): cancelled at the deadline", scheme: scheme)
         default:
-            return PkgfetchError.from(failure, default: exhausted)
+            return PkgfetchError(.rejected, "\(what): \(failure)", scheme: scheme)
         }
     }
 }

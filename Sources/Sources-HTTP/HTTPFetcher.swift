@@ -1,27 +1,29 @@
 import Pipeline
 
-/// Fetches `http`/`https` sources: the CDN path. Resumes cut transfers within an attempt and across
-/// attempts (the staging file keeps what earlier attempts got).
+/// Fetches `http`/`https` sources: the CDN path. One GET per stream: from the requested offset with
+/// `Range` and `If-Range` (so a file that changed comes back whole), reporting the answer's `ETag`
+/// (or `Last-Modified`) as its validator. Resuming, limits, hashing and retries are the runner's.
 public struct HTTPFetcher: Fetcher {
-    public let download: ResumableDownload
+    /// The shared libcurl transport.
+    public let transport: CurlTransport
+    /// A transfer slower than 1 byte/s for this long is cut (and resumed by the runner).
+    public var stallTimeout: Duration
 
+    /// A fetcher over `transport`.
     public init(transport: CurlTransport, stallTimeout: Duration = .seconds(30)) {
-        download = ResumableDownload(transport: transport, stallTimeout: stallTimeout)
+        self.transport = transport
+        self.stallTimeout = stallTimeout
     }
 
-    public func fetch(_ source: Source, into file: StagingFile, context: FetchContext) async throws -> FetchedContent {
-        let events = context.events
-        let attempt = context.attempt
+    public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+        let source = request.source
+        let classification = FailureClassification(scheme: source.scheme)
         do {
-            let head = try await download.run(url: source.location, into: file, deadline: context.deadline, source: source,
-                                              progress: context.progress) { resume in
-                // A resume inside an attempt is not a retry of the attempt, but it is worth a record.
-                events.emit(task: "http-resume", source: source, bytes: resume.from, outcome: "resume",
-                            attempt: attempt, status: resume.status, retryReason: resume.reason)
-            }
-            return FetchedContent(status: head.status)
+            let get = HTTPRequest(url: source.location, deadline: context.deadline, stallTimeout: stallTimeout)
+            return try await HTTPStream.open(get, offset: request.offset, ifRange: request.validator, transport: transport,
+                                             classification: classification, what: source.redacted).stream
         } catch {
-            throw FailureClassification.http.error(for: error, what: source.redacted)
+            throw classification.error(for: error, what: source.redacted)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// Header fields in order, looked up without regard to case.
 public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
@@ -132,5 +133,22 @@ extension HTTPResponseHead {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
         return ServerNumber.clamped(date.timeIntervalSinceNow * 1000, to: 0...(day * 1000)).map { .milliseconds($0) }
+    }
+}
+
+/// A non-2xx answer (after redirects), with the start of its body for error messages.
+public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
+    /// The answer's status line and headers.
+    public var head: HTTPResponseHead
+    /// The start of the answer's body.
+    public var body: Data
+    /// The answer's status.
+    public var status: Int { head.status }
+    public var description: String { "HTTP \(head.status) from \(Redaction.url(head.url))" }
+
+    /// For callers that get a response from `CurlTransport.send` and classify it like a download's.
+    public init(head: HTTPResponseHead, body: Data) {
+        self.head = head
+        self.body = body
     }
 }

@@ -3,32 +3,39 @@ import Pipeline
 import SourcesHTTP
 
 /// Fetches `oci` sources the way `oras pull` does: resolve the reference to a manifest (picking the
-/// plan's platform from an index), choose the layer titled with the package's file name, and
-/// stream that blob into staging. The runner verifies it against the layer's digest and size.
+/// plan's platform from an index), choose the layer titled with the package's file name, and open that
+/// blob. The stream promises the layer's digest and size (the runner checks both) and names the digest
+/// as its version, so a retry resumes only bytes of this very blob.
 public struct ORASFetcher: Fetcher {
+    /// The registry calls.
     public let client: RegistryClient
     /// Index → manifest hops allowed (an index of indexes is legal but rare; a loop is not).
     public var maxIndexDepth = 3
-    private let resumes = ResumeLedger()
 
+    /// A fetcher over `client`.
     public init(client: RegistryClient) { self.client = client }
 
+    /// A fetcher over `transport`, with its own registry client.
     public init(transport: CurlTransport, credentials: any CredentialStore = AnonymousCredentialStore(),
                 schemes: RegistrySchemePolicy = RegistrySchemePolicy(), stallTimeout: Duration = .seconds(30)) {
         client = RegistryClient(transport: transport, credentials: credentials, schemes: schemes, stallTimeout: stallTimeout)
     }
 
-    public func fetch(_ source: Source, into file: StagingFile, context: FetchContext) async throws -> FetchedContent {
-        let layer = try await chosenLayer(for: source, context: context)
+    /// Opens the layer titled with the package's file name as a stream whose validator is its digest.
+    public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+        let layer = try await chosenLayer(for: request.source, context: context)
         let (reference, digest) = (layer.reference, layer.digest)
-        // Bytes kept from an earlier attempt are resumed only if they belong to this very blob.
-        if resumes.swap(file.path, to: digest) != digest || file.byteCount > layer.size { try file.reset() }
-        if file.byteCount < layer.size || layer.size == 0 {
-            try await client.downloadBlob(reference, digest: digest, size: layer.size, into: file, deadline: context.deadline,
-                                          source: source, progress: context.progress, events: context.events)
+        // Bytes staged from another blob (the tag moved) are not continued: this blob from its start.
+        let offset = request.validator == .digest(digest) ? request.offset : 0
+        if offset > 0, offset == layer.size {
+            return FetchedStream(offset: offset, size: layer.size, digest: digest, validator: .digest(digest), body: .bytes(Data()))
         }
-        return FetchedContent(expected: ExpectedContent(digest: digest, size: layer.size),
-                              format: layer.isPackedDirectory ? .tarGzip : nil)
+        var stream = try await client.openBlob(reference, digest: digest, offset: offset, deadline: context.deadline,
+                                               events: context.events)
+        stream.size = layer.size
+        stream.digest = digest
+        stream.format = layer.isPackedDirectory ? .tarGzip : nil
+        return stream
     }
 
     /// The image manifest for the reference: itself, or the entry of its index for the plan's platform
@@ -56,20 +63,5 @@ public struct ORASFetcher: Fetcher {
             }
         }
         throw PkgfetchError(.orasPullFailed, "\(reference): indexes nested deeper than \(maxIndexDepth) levels")
-    }
-}
-
-/// Which blob each staging file was last filled from, so a retry resumes only its own bytes.
-private final class ResumeLedger: @unchecked Sendable {
-    private let lock = NSLock()
-    private var blobs: [String: SHA256Digest] = [:]
-
-    /// Records `digest` for `path` and returns what was recorded before.
-    func swap(_ path: String, to digest: SHA256Digest) -> SHA256Digest? {
-        lock.withLock {
-            let previous = blobs[path]
-            blobs[path] = digest
-            return previous
-        }
     }
 }

@@ -12,12 +12,13 @@ public struct FetchedManifest: Sendable {
 
 /// The two registry calls a pull needs, over the shared libcurl transport: fetch a manifest,
 /// download a blob. Authentication is the authorizer's business; failures come out as
-/// `PkgfetchError`s classified like the HTTP fetcher's (`FailureClassification.registry`).
+/// `PkgfetchError`s classified like the HTTP fetcher's, about the `oci` scheme (`FailureClassification.registry`).
 public struct RegistryClient: Sendable {
     public let transport: CurlTransport
     public let authorizer: RegistryAuthorizer
     public let schemes: RegistrySchemePolicy
-    public let download: ResumableDownload
+    /// A blob transfer slower than 1 byte/s for this long is cut.
+    public let stallTimeout: Duration
     /// Manifests are small; a bigger answer is refused rather than read into memory.
     public var manifestLimit = 4 << 20
 
@@ -27,7 +28,7 @@ public struct RegistryClient: Sendable {
         self.transport = transport
         self.schemes = schemes
         authorizer = RegistryAuthorizer(credentials: credentials, tokens: tokens, tokenService: TokenService(transport: transport))
-        download = ResumableDownload(transport: transport, stallTimeout: stallTimeout)
+        self.stallTimeout = stallTimeout
     }
 
     /// `scheme://host/v2/repository`.
@@ -75,22 +76,25 @@ public struct RegistryClient: Sendable {
         return FetchedManifest(document: document, digest: actual, size: response.body.count)
     }
 
-    /// `GET /v2/<repo>/blobs/<digest>` into `file`, resuming from what the file already holds. A
-    /// redirect to blob storage is followed by libcurl without the registry's Authorization; a
-    /// resume asks the registry URL again (a storage URL's signature may have expired).
-    public func downloadBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, size: Int64? = nil, into file: StagingFile,
-                             deadline: ContinuousClock.Instant?, source: Source,
-                             progress: any ProgressReporter = SilentProgress(), events: EventEmitter = EventEmitter()) async throws {
+    /// `GET /v2/<repo>/blobs/<digest>` from byte `offset`, as a stream whose validator is the digest. A
+    /// redirect to blob storage is followed by libcurl without the registry's Authorization; every
+    /// stream asks the registry URL again (a storage URL's signature may have expired).
+    public func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64 = 0,
+                         deadline: ContinuousClock.Instant?, events: EventEmitter = EventEmitter()) async throws -> FetchedStream {
         let what = "blob \(digest) of \(reference.registry)/\(reference.repository)"
         let url = "\(repositoryURL(reference))/blobs/\(digest)"
+        let stall = stallTimeout
         do {
-            try await authorizer.perform(target(reference), deadline: deadline, what: what, events: events) { authorization in
+            return try await authorizer.perform(target(reference), deadline: deadline, what: what, events: events) { authorization in
                 var headers = HTTPHeaders()
                 if let authorization { headers.set("Authorization", authorization) }
                 do {
-                    try await download.run(url: url, headers: headers, into: file, deadline: deadline, source: source,
-                                           byteLimit: size, progress: progress)
-                    return .done(())
+                    let request = HTTPRequest(url: url, headers: headers, deadline: deadline, stallTimeout: stall)
+                    var (_, stream) = try await HTTPStream.open(request, offset: offset, ifRange: nil, transport: transport,
+                                                                classification: .registry, what: what)
+                    // The address is the content: whatever answers is this version.
+                    stream.validator = .digest(digest)
+                    return .done(stream)
                 } catch let failure as HTTPStatusError where [401, 403].contains(failure.status) && failure.head.url.hasPrefix(url) {
                     // Only the registry's own 401/403 is the authorizer's business; blob storage's is a plain failure.
                     return .unauthorized(failure.head)
@@ -101,12 +105,8 @@ public struct RegistryClient: Sendable {
         }
     }
 
-    /// 401/403 are `registry-unauthorized`; the rest as the HTTP fetcher classifies it, with registry kinds.
+    /// As the HTTP fetcher classifies it, about the `oci` scheme (401/403: `registry-unauthorized`).
     static func classify(_ error: any Error, what: String) -> PkgfetchError {
-        if let known = error as? PkgfetchError { return known }
-        if let status = error as? HTTPStatusError, status.status == 401 || status.status == 403 {
-            return PkgfetchError(.registryUnauthorized, "\(what): HTTP \(status.status) (access denied)", status: status.status)
-        }
-        return FailureClassification.registry.error(for: error, what: what)
+        FailureClassification.registry.error(for: error, what: what)
     }
 }

@@ -27,7 +27,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
-        if list == "-", options.transport.passwordStdin {
+        if list == "-", options.registry.passwordStdin {
             throw ValidationError("the list and --password-stdin cannot both be read from standard input")
         }
     }

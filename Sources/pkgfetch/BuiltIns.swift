@@ -1,19 +1,13 @@
 import Pipeline
-import SourcesHTTP
-import SourcesORAS
 import Unpackers
 
-/// The composition root: the one place that says which implementations pkgfetch has.
+/// The composition root: the one place that says which implementations the command has. Fetchers come
+/// from the backends (`Backends`), the resolver from the resolution flags.
 enum BuiltIns {
-    static func plugins(resolver: CDNURLResolver, transport: CurlTransport, stallTimeout: Duration,
-                        registryCredentials: any CredentialStore = AnonymousCredentialStore(),
-                        registrySchemes: RegistrySchemePolicy = RegistrySchemePolicy()) -> PluginRegistry {
+    static func plugins(backends: [any Backend], shared: SharedTransport, resolution: ResolutionOptions) throws -> PluginRegistry {
         var plugins = PluginRegistry()
-        plugins.register(resolver: resolver, named: "cdn")
-        plugins.register(fetcher: FileFetcher(), forSchemes: "file")
-        plugins.register(fetcher: HTTPFetcher(transport: transport, stallTimeout: stallTimeout), forSchemes: "http", "https")
-        plugins.register(fetcher: ORASFetcher(transport: transport, credentials: registryCredentials, schemes: registrySchemes,
-                                              stallTimeout: stallTimeout), forSchemes: "oci")
+        try Backends.register(backends, into: &plugins, shared: shared)
+        plugins.register(resolver: try resolution.resolver(fetching: Set(plugins.fetcherSchemes)), named: "cdn")
         plugins.register(unpacker: LibarchiveUnpacker(), for: LibarchiveUnpacker.formats)
         return plugins
     }

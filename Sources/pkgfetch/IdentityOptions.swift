@@ -4,22 +4,12 @@ import Pipeline
 import SourcesHTTP
 import SourcesORAS
 
-/// Logging in to a private Azure Container Registry with the node's managed identity (IMDS, then the
-/// registry's token exchange), used only when the registry refuses anonymous access.
-struct IdentityOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Client id of the managed identity to log in to the bootstrap registry with (an Azure Container Registry).", valueName: "id"))
-    var identityClientId: String?
-
-    @Option(name: .long, help: ArgumentHelp("Tenant id sent to the registry's token exchange (with --identity-client-id).", valueName: "id"))
-    var tenantId: String?
-
-    @Option(name: .long, help: ArgumentHelp("IMDS token endpoint (with --identity-client-id; default: \(IMDSClient.defaultEndpoint)). Always reached without a proxy.", valueName: "url"))
-    var imdsEndpoint: String?
-
-    @Option(name: .long, help: ArgumentHelp("Entra resource to ask IMDS for, instead of \(ManagedIdentityCredentialStore.registryResource) then \(ManagedIdentityCredentialStore.managementResource) (with --identity-client-id).", valueName: "url"))
-    var identityResource: String?
-
-    func validate() throws {
+/// The registry backend's login to a private Azure Container Registry with the node's managed identity
+/// (IMDS, then the registry's token exchange), used only when the registry refuses anonymous access.
+/// Its flags are declared in `RegistryBackend` (flat, not a nested option group: each level of nesting
+/// multiplies ArgumentParser's work at start-up).
+extension RegistryBackend {
+    func validateIdentity() throws {
         guard let identityClientId else {
             for (flag, value) in [("--tenant-id", tenantId), ("--imds-endpoint", imdsEndpoint), ("--identity-resource", identityResource)]
             where value != nil {

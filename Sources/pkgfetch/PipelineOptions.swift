@@ -10,11 +10,14 @@ struct PipelineOptions: ParsableArguments {
     @OptionGroup(title: "Resolution")
     var resolution: ResolutionOptions
 
-    @OptionGroup(title: "Transport and credentials")
+    @OptionGroup(title: "Transport")
     var transport: TransportOptions
 
-    @OptionGroup(title: "Azure managed identity (private Azure Container Registry)")
-    var identity: IdentityOptions
+    // The backends (see `Backends`): one line each.
+    @OptionGroup var file: FileBackend
+    @OptionGroup var http: HTTPBackend
+    @OptionGroup(title: "Bootstrap registry (oci)") var registry: RegistryBackend
+    @OptionGroup(title: "Example object store (objstore)") var objectStore: ObjectStoreBackend
 
     @Option(name: .long, help: "Retries per source after the first try.")
     var retries = 5
@@ -57,9 +60,6 @@ struct PipelineOptions: ParsableArguments {
         if timeout.duration <= .zero { throw ValidationError("--timeout must be more than zero") }
         if maxSize.bytes < 1 { throw ValidationError("--max-size must be at least 1 byte") }
         if quiet, verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
-        if identity.identityClientId != nil, transport.username != nil || transport.registryConfig != nil {
-            throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
-        }
     }
 
     func eventEmitter() throws -> EventEmitter {
@@ -75,19 +75,15 @@ struct PipelineOptions: ParsableArguments {
     /// One runner for every package of the run: one connection pool, one set of registry
     /// credentials and tokens.
     func runner(events: EventEmitter, progress: any ProgressReporter = SilentProgress()) throws -> PipelineRunner {
-        let curl = transport.transport()
-        let registry = try resolution.registry()
-        let schemes = transport.schemePolicy(for: registry)
+        let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration,
+                                     registry: try resolution.registry(), events: events)
         var runner = PipelineRunner(
-            plugins: BuiltIns.plugins(resolver: try resolution.resolver(), transport: curl,
-                                      stallTimeout: transport.stallTimeout.duration,
-                                      registryCredentials: try transport.registryCredentials(for: registry, identity: identity,
-                                                                                             transport: curl, schemes: schemes, events: events),
-                                      registrySchemes: schemes),
+            plugins: try BuiltIns.plugins(backends: Backends.all(in: self), shared: shared, resolution: resolution),
             retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
             events: events, progress: progress, unpackLimits: limits.limits)
         runner.logger = logger
+        runner.interruption = SignalHandlers.interruption
         runner.durableInstall = fsync
         runner.maxFileSize = maxSize.bytes
         return runner

@@ -22,7 +22,7 @@ enum PkgfetchMain {
         // buffer is freed; a batch then kept every package's buffers in its heap arenas (30 packages:
         // 58 MiB peak instead of 36).
         _ = csystem_mmap_allocations_from(128 << 10)
-        SignalHandlers.install()
+        SignalHandlers.install(stopping: SignalHandlers.interruption)
         do {
             var command = try Pkgfetch.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -38,18 +38,22 @@ enum PkgfetchMain {
 }
 
 /// SIGINT, SIGTERM and SIGHUP end the run cleanly: installs in flight finish, staging is removed,
-/// and the exit code is 130 (`interrupted`). Handled on a dispatch queue, not in signal context.
+/// and the exit code is 130 (`interrupted`). Handled on a dispatch queue, not in signal context. The
+/// process-wide part of stopping lives here, in the program; the runners get the switch as a value.
 enum SignalHandlers {
+    /// The switch every runner of this process is given (`PipelineOptions.runner`).
+    static let interruption = Interruption()
+
     /// Held for the life of the process: a released source stops delivering. (main ends in exit(), so
     /// a local would have nothing after it to keep it alive.)
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
 
-    static func install() {
+    static func install(stopping interruption: Interruption) {
         sources = [SIGINT, SIGTERM, SIGHUP].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                Interruption.cleanUp()
+                interruption.stop()
                 let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "SIGHUP"
                 ErrorReport.printLine(PkgfetchError(.interrupted, "stopped by \(name); nothing half-written was left"))
                 // _exit, not exit: other threads are still running, and exit's stdio clean-up could

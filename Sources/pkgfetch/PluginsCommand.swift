@@ -7,7 +7,9 @@ struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plugins", abstract: "List registered resolvers, fetcher schemes and unpacker formats.")
 
     func run() throws {
-        let plugins = BuiltIns.plugins(resolver: try CDNURLResolver(), transport: CurlTransport(), stallTimeout: .seconds(30))
+        let shared = SharedTransport(transport: CurlTransport(), stallTimeout: .seconds(30), registry: nil, events: EventEmitter())
+        let plugins = try BuiltIns.plugins(backends: Backends.all(in: try PipelineOptions.parse([])), shared: shared,
+                                           resolution: try ResolutionOptions.parse([]))
         let described = plugins.describe()
         for (title, rows) in [("resolvers", described.resolvers), ("fetchers (by scheme)", described.fetchers),
                               ("unpackers (by format)", described.unpackers)] {

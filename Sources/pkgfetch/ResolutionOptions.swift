@@ -1,3 +1,4 @@
+import AKSRules
 import ArgumentParser
 import Pipeline
 
@@ -22,8 +23,10 @@ struct ResolutionOptions: ParsableArguments {
         try bootstrapRegistry.map(RegistryAddress.init(parsing:))
     }
 
-    func resolver() throws -> CDNURLResolver {
-        try CDNURLResolver(extraRules: rules.map(CDNURLResolver.loadRules(from:)) ?? [])
+    /// The CDN URL resolver; a URL of one of `schemes` other than http(s) is fetched as it is.
+    func resolver(fetching schemes: Set<String> = []) throws -> CDNURLResolver {
+        try CDNURLResolver(extraRules: rules.map(CDNURLResolver.loadRules(from:)) ?? [], builtIns: BuiltInRules.all,
+                           fetchedAsTheyAre: schemes)
     }
 
     /// The request for one package; `platform` overrides `--platform`.

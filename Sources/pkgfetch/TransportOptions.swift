@@ -2,25 +2,13 @@ import ArgumentParser
 import Foundation
 import SourcesHTTP
 
-/// How pkgfetch talks to servers: TLS, and credentials for the registry.
+/// How pkgfetch talks to servers: TLS and timeouts of the transport every backend shares.
 struct TransportOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("CA bundle (PEM) trusted besides the system's.", valueName: "file"))
     var caFile: String?
 
     @Flag(name: .long, help: "Do not verify TLS certificates (says so on stderr).")
     var insecure = false
-
-    @Flag(name: .long, help: "Talk plain HTTP to the registry (default only for localhost and 127.0.0.1).")
-    var plainHTTP = false
-
-    @Option(name: .long, help: ArgumentHelp("Registry user name (with --password-stdin).", valueName: "name"))
-    var username: String?
-
-    @Flag(name: .long, help: "Read the registry password from standard input.")
-    var passwordStdin = false
-
-    @Option(name: .long, help: ArgumentHelp("Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json).", valueName: "file"))
-    var registryConfig: String?
 
     @Option(name: .long, help: ArgumentHelp("A transfer slower than 1 byte/s for this long is cut.", valueName: "duration"))
     var stallTimeout: DurationArgument = DurationArgument(.seconds(30))
@@ -29,7 +17,6 @@ struct TransportOptions: ParsableArguments {
     var connectTimeout: DurationArgument = DurationArgument(.seconds(30))
 
     func validate() throws {
-        if passwordStdin, username == nil { throw ValidationError("--password-stdin needs --username") }
         if connectTimeout.duration <= .zero { throw ValidationError("--connect-timeout must be more than zero") }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("--ca-file \(caFile): cannot read the file")

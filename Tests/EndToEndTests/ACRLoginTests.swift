@@ -5,7 +5,7 @@ import TestSupport
 /// `pkgfetch fetch --identity-client-id …` against a private Azure Container Registry made of real
 /// parts (the distribution registry with token auth, behind nginx) and stand-ins only for what cannot
 /// run here: IMDS, and ACR's `/oauth2/exchange` and `/oauth2/token` (which mint what the real registry checks).
-@Suite struct ACRLoginTests {
+@Suite(.offPool) struct ACRLoginTests {
     typealias E = ORASEndToEnd
     static let clientID = "11111111-2222-3333-4444-555555555555"
     static let tenant = "99999999-8888-7777-6666-555555555555"

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `pkgfetch batch LIST`: many packages in one process, against real nginx and a real registry.
-@Suite struct BatchTests {
+@Suite(.offPool) struct BatchTests {
     typealias E = ORASEndToEnd
 
     func writeList(_ entries: [[String: Any]], to path: String) throws {

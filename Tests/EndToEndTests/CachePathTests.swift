@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The CLI end to end on the cache (`file`) path: no network involved.
-@Suite struct CachePathTests {
+@Suite(.offPool) struct CachePathTests {
     static let kubernetesURL = "https://packages.invalid/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
 
     @Test func preCachedPackageInstallsWithoutTheNetwork() throws {

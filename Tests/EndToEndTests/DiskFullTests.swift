@@ -4,7 +4,7 @@ import TestSupport
 
 /// A destination whose file system fills up mid-way: exit 70 with the reason, the old content kept,
 /// no staging left. The small file system is a 2 MiB tmpfs (mounting needs root, as `make test` runs).
-@Suite struct DiskFullTests {
+@Suite(.offPool) struct DiskFullTests {
     final class SmallFileSystem {
         let path: String
         init(_ path: String, size: String = "2m", readOnly: Bool = false) throws {

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The CLI against the fault server: resume, Retry-After, stalls, bad ranges, bad digests, statuses, events.
-@Suite struct HTTPFaultTests {
+@Suite(.offPool) struct HTTPFaultTests {
     let body = TestBodies.random(size: 8 << 20, seed: 21)
     var digest: String { TestBodies.sha256(of: body) }
 
@@ -20,10 +20,24 @@ import TestSupport
         #expect(requests.map(\.path) == ["/pkg.zip", "/pkg.zip"])
         #expect(requests.map { $0.header("Range") } == [nil, "bytes=\(half)-"])
         let events = try EventLines(dir.join("events.jsonl"))
-        #expect(events.task("http-resume").first?["bytes"] as? Int == half)
+        #expect(events.task("resume").first?["bytes"] as? Int == half)
         // One attempt: the resume happened inside it.
         #expect(events.task("fetch").map { $0["outcome"] as? String } == ["ok"])
         #expect(events.task("fetch").first?["status"] as? Int == 206)
+    }
+
+    /// The file changed on the CDN while it was being downloaded (no --sha256 to catch a mix): the
+    /// resume sends the first version's ETag in If-Range, gets the new version whole, and installs it —
+    /// never the old file's first half followed by the new one's second.
+    @Test func aFileReplacedMidDownloadIsInstalledWholeNotSpliced() async throws {
+        let server = try FaultServer()
+        let newer = TestBodies.random(size: body.count, seed: 22)
+        server.serve("/pkg.zip", body: body, faults: [.cutAndReplace(afterBytes: body.count / 2, body: newer)])
+        let dir = try TemporaryDirectory("e2e-splice")
+        let (run, _) = try await LoopbackCLI.fetch([server.url("/pkg.zip"), "--output", dir.join("pkg.zip")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(dir.join("pkg.zip")) == TestBodies.sha256(of: newer))
+        #expect(server.requests().map { $0.header("If-Range") } == [nil, FaultServer.entityTag(of: body)])
     }
 
     @Test func serviceUnavailableWithRetryAfterIsWaitedFor() async throws {
@@ -177,6 +191,6 @@ import TestSupport
         let fetches = events.task("fetch")
         #expect(fetches.map { $0["status"] as? Int } == [503, 206])
         #expect(fetches.allSatisfy { $0["source"] as? String == server.url("/pkg.zip") && $0["durationMs"] is Int && $0["bytes"] is Int })
-        #expect(events.task("http-resume").count == 1)
+        #expect(events.task("resume").count == 1)
     }
 }

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Stopped by a signal, or killed outright: no staging left behind, the destination as it was.
-@Suite struct InterruptionTests {
+@Suite(.offPool) struct InterruptionTests {
     @Test(arguments: [SIGTERM, SIGINT])
     func aSignalMidDownloadRemovesStagingAndExits130(signal: Int32) async throws {
         let work = try TemporaryDirectory("interrupt")

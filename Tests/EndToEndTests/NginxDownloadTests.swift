@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The CLI against a real nginx: packages of several sizes, and a large one fetched in flat memory.
-@Suite struct NginxDownloadTests {
+@Suite(.offPool) struct NginxDownloadTests {
     /// Puts a generated package into the shared nginx's root; returns its URL and digest.
     static func publish(_ name: String, size: Int, seed: UInt64) throws -> (Nginx, String, String) {
         let nginx = try Nginx.shared()

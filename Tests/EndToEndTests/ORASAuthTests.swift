@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The CLI's registry credentials against real authenticating registries.
-@Suite struct ORASAuthTests {
+@Suite(.offPool) struct ORASAuthTests {
     typealias E = ORASEndToEnd
 
     /// An open registry with the CNI zip pushed, for a secured registry to serve from the same storage.

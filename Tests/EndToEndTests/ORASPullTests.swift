@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `pkgfetch fetch URL --bootstrap-registry R` against a real registry, artifacts pushed by `oras`.
-@Suite struct ORASPullTests {
+@Suite(.offPool) struct ORASPullTests {
     typealias E = ORASEndToEnd
 
     @Test func windowsCNIZipFromTheRegistryIsByteIdentical() throws {

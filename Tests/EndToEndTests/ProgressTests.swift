@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `--progress`: plain lines on stderr when asked, nothing by default under a pipe or with `none`.
-@Suite struct ProgressTests {
+@Suite(.offPool) struct ProgressTests {
     func publish() throws -> (String, String) {
         let nginx = try Nginx.shared()
         let name = "progress-\(UUID().uuidString.prefix(8)).zip"

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Proxies from the environment: HTTP_PROXY/http_proxy for http://, HTTPS_PROXY (CONNECT) for https://,
 /// NO_PROXY to go direct. The fault server plays the proxy and records what it was asked.
-@Suite struct ProxyTests {
+@Suite(.offPool) struct ProxyTests {
     let body = TestBodies.random(size: 1_000_000, seed: 41)
 
     @Test(arguments: ["HTTP_PROXY", "http_proxy"])

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// TLS through the CLI against nginx with a certificate from a test CA.
-@Suite struct TLSTests {
+@Suite(.offPool) struct TLSTests {
     let body = TestBodies.random(size: 2_000_000, seed: 51)
 
     func publish() throws -> (Nginx, String) {

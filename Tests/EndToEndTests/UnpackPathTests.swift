@@ -4,7 +4,7 @@ import TestSupport
 
 /// `--dest` end to end: packages unpack from the cache, the CDN and the registry, and a hostile or
 /// broken archive leaves the destination exactly as it was.
-@Suite struct UnpackPathTests {
+@Suite(.offPool) struct UnpackPathTests {
     static let kubernetesPath = "/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
     static let cniPath = "/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20.zip"
 

@@ -1,10 +1,11 @@
 import Foundation
 import Pipeline
+import PipelineTesting
 import Testing
 import TestSupport
 
 /// `BatchRunner`: bounded parallelism, one lane per shared directory, every package tried, one deadline.
-@Suite struct BatchRunnerTests {
+@Suite(.offPool) struct BatchRunnerTests {
     /// Plans each request's URL as its own source, so every package has its own bytes.
     struct URLResolver: Resolver {
         func resolve(_ request: PackageRequest) throws -> Plan {
@@ -33,7 +34,8 @@ import TestSupport
 
         var snapshot: (peak: Int, log: [String]) { lock.withLock { (peak, log) } }
 
-        func fetch(_ source: Source, into file: StagingFile, context: FetchContext) async throws -> FetchedContent {
+        func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+            let source = request.source
             lock.withLock {
                 inFlight += 1
                 peak = max(peak, inFlight)
@@ -46,12 +48,11 @@ import TestSupport
                 throw PkgfetchError(.httpNotFound, "404 for \(source.location)")
             }
             try await clock.sleep(until: clock.now + cost)
-            try file.write(Data("bytes of \(source.location)".utf8))
             lock.withLock {
                 inFlight -= 1
                 log.append("end \(source.location)")
             }
-            return FetchedContent(expected: ExpectedContent())
+            return FetchedStream(body: .bytes(Data("bytes of \(source.location)".utf8)))
         }
     }
 

@@ -1,9 +1,10 @@
 import Foundation
+import AKSRules
 import Pipeline
 import Testing
 
 @Suite struct CDNURLResolverTests {
-    let resolver = try! CDNURLResolver()
+    let resolver = try! CDNURLResolver(builtIns: BuiltInRules.all)
 
     func plan(_ url: String, registry: String? = "myacr.azurecr.io", fallback: Bool = false) throws -> Plan {
         try resolver.resolve(PackageRequest(url: url, bootstrapRegistry: try registry.map(RegistryAddress.init(parsing:)),
@@ -183,7 +184,7 @@ import Testing
     @Test func extraRulesGoAheadOfBuiltIns() throws {
         let custom = CDNRule(name: "my-cni", path: #"/azure-cni/(?<version>v[^/]+)/binaries/(?<package>azure-vnet-cni)-windows-amd64-v[^/]+\.zip"#,
                              reference: "mirror/{package}:{version}-custom")
-        let resolver = try CDNURLResolver(extraRules: [custom])
+        let resolver = try CDNURLResolver(extraRules: [custom], builtIns: BuiltInRules.all)
         let plan = try resolver.resolve(PackageRequest(
             url: "https://packages.aks.azure.com/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20.zip",
             bootstrapRegistry: try RegistryAddress(parsing: "r.io"), target: .file(path: "/tmp/x")))
@@ -194,7 +195,7 @@ import Testing
     @Test func ruleWithHostMatchesOnlyThatHost() throws {
         let rule = CDNRule(name: "internal", host: "pkgs.internal", path: #"/(?<package>[a-z]+)/(?<version>[0-9.]+)/[^/]+"#,
                            reference: "internal/{package}:{version}")
-        let resolver = try CDNURLResolver(extraRules: [rule], includeBuiltIns: false)
+        let resolver = try CDNURLResolver(extraRules: [rule])
         let registry = try RegistryAddress(parsing: "r.io")
         let hit = try resolver.resolve(PackageRequest(url: "https://pkgs.internal/tool/1.2/tool.tgz", bootstrapRegistry: registry,
                                                       target: .file(path: "/tmp/x")))

@@ -1,10 +1,11 @@
 import Foundation
 import Pipeline
+import PipelineTesting
 import Testing
 import TestSupport
 
 /// The destination holds the old content or the complete new content, never half, and no staging debris.
-@Suite struct InstallTests {
+@Suite(.offPool) struct InstallTests {
     func write(_ path: String, _ text: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))

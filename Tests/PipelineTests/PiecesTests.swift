@@ -3,7 +3,7 @@ import Pipeline
 import Testing
 import TestSupport
 
-@Suite struct PiecesTests {
+@Suite(.offPool) struct PiecesTests {
     @Test func stagingFileHashesWhatItWritesAndResets() throws {
         let dir = try TemporaryDirectory()
         let file = try StagingFile(path: dir.join("f"))
@@ -32,23 +32,6 @@ import TestSupport
         try file.sync()
         #expect(try file.finish().digest.hex == data.sha256Hex)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.join("f"))) == data)
-    }
-
-    @Test func aStagingFileRefusesBytesPastItsSizeLimit() throws {
-        let dir = try TemporaryDirectory()
-        let file = try StagingFile(path: dir.join("f"), role: .installed)
-        file.sizeLimit = 1000
-        try file.write(Data(repeating: 1, count: 600))
-        #expect(throws: PkgfetchError.self) { try file.write(Data(repeating: 2, count: 401)) }
-        try file.write(Data(repeating: 3, count: 400))   // exactly at the limit
-        #expect(file.byteCount == 1000)
-        #expect(throws: PkgfetchError.self) { try file.ensureFits(totalBytes: 1001) }
-        do {
-            try file.ensureFits(totalBytes: 5000)
-        } catch {
-            #expect(error.kind == .integrityMismatch)
-            #expect(!error.retryable)
-        }
     }
 
     @Test func digestParsing() {
@@ -87,39 +70,6 @@ import TestSupport
         let plan = try runner.plan(for: PackageRequest(url: "x", cacheDirectories: [dir.path], target: .file(path: "/tmp/o")))
         #expect(plan.sources.map(\.scheme) == ["file", "https"])
         #expect(plan.sources[0].location == dir.join("pkg.tar.gz"))
-    }
-
-    /// A cache hit about to be unpacked is hashed and lent, not copied; one to be installed is copied.
-    @Test func aCachedArchiveIsBorrowedNotCopiedAndItsChangesAreCaught() async throws {
-        let dir = try TemporaryDirectory()
-        let cached = dir.join("cache/pkg.tar.gz")
-        try FileManager.default.createDirectory(atPath: dir.join("cache"), withIntermediateDirectories: true)
-        try Files.writeRandom(cached, size: (1 << 20) + 3, seed: 5)
-        let context = FetchContext(plan: Plan(rule: "t", package: "p", fileName: "pkg.tar.gz", sources: []), attempt: 1,
-                                   deadline: .now + .seconds(30), events: EventEmitter(), progress: SilentProgress())
-
-        let lent = try StagingFile(path: dir.join("lent"), role: .unpacked)
-        _ = try await FileFetcher().fetch(Source(scheme: "file", location: cached), into: lent, context: context)
-        #expect(try lent.finish().digest.hex == (try Files.sha256(cached)))
-        #expect(lent.path.hasPrefix("/proc/self/fd/"))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: lent.path)) == (try Data(contentsOf: URL(fileURLWithPath: cached))))
-        #expect(try FileManager.default.attributesOfItem(atPath: dir.join("lent"))[.size] as? Int == 0, "nothing was copied")
-        try lent.confirmUnchanged()
-        // Writing to the cached copy while it is lent is caught.
-        let handle = try #require(FileHandle(forWritingAtPath: cached))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data("appended".utf8))
-        try handle.close()
-        #expect(throws: PkgfetchError.self) { try lent.confirmUnchanged() }
-        // A retry starts over with a file of its own.
-        try lent.reset()
-        #expect(lent.path == dir.join("lent"))
-
-        let copied = try StagingFile(path: dir.join("copied"), role: .installed)
-        _ = try await FileFetcher().fetch(Source(scheme: "file", location: cached), into: copied, context: context)
-        #expect(try copied.finish().digest.hex == (try Files.sha256(cached)))
-        #expect(copied.path == dir.join("copied"))
-        #expect(try Files.sha256(dir.join("copied")) == (try Files.sha256(cached)))
     }
 
     @Test func redactionDropsQueriesAndUserInfo() {

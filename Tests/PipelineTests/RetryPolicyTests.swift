@@ -1,9 +1,10 @@
 import Foundation
 import Pipeline
+import PipelineTesting
 import Testing
 import TestSupport
 
-@Suite struct RetryPolicyTests {
+@Suite(.offPool) struct RetryPolicyTests {
     @Test func backoffDoublesUpToTheCap() {
         let policy = RetryPolicy(attempts: 8, initialDelay: .seconds(1), maxDelay: .seconds(10), jitter: 0.5)
         let delays = (1...6).map { policy.delay(afterFailedAttempts: $0, unit: 0) }
@@ -118,7 +119,7 @@ import TestSupport
 
     @Test func sizeFromTheSourceIsChecked() async throws {
         let dir = try TemporaryDirectory()
-        let fetcher = ScriptedFetcher(expected: ExpectedContent(size: 3))
+        let fetcher = ScriptedFetcher(promise: ExpectedContent(size: 3))
         let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": fetcher])
         let thrown = await #expect(throws: PkgfetchError.self) {
             try await runner.run(PackageRequest(url: "x", target: .file(path: dir.path + "/out")))

@@ -1,42 +1,60 @@
 import Foundation
 import Pipeline
+import PipelineTesting
 @testable import SourcesHTTP
 import Testing
 import TestSupport
 
-/// The fetcher as the runner sees it: typed errors, the answer's status, resumes recorded as events.
-@Suite struct HTTPFetcherTests {
+/// The fetcher as the runner sees it: typed errors, the answer's status, the conformance suite.
+@Suite(.offPool) struct HTTPFetcherTests {
     let body = TestBodies.random(size: 3 << 20, seed: 3)
 
-    func fetch(_ url: String, events: CollectingEventSink = CollectingEventSink()) async throws -> (FetchedContent, StagingFile, TemporaryDirectory) {
-        let directory = try TemporaryDirectory("fetcher")
-        let file = try StagingFile(path: directory.join("staging"))
-        let plan = Plan(rule: "url", package: "pkg", fileName: "pkg.zip", sources: [.url(url)])
-        let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(20), events: EventEmitter(sink: events))
-        let content = try await HTTPFetcher(transport: CurlTransport()).fetch(.url(url), into: file, context: context)
-        return (content, file, directory)
+    /// Publishes content as paths of a fault server; a new version is a new body at the same path.
+    struct Subject: FetcherConformanceSubject {
+        let server: FaultServer
+        var fetcher: any Fetcher { HTTPFetcher(transport: CurlTransport()) }
+
+        func publish(_ content: Data, as name: String) async throws -> Source {
+            server.serve("/\(name)", body: content)
+            return .url(server.url("/\(name)?sig=secret"))
+        }
+
+        func replace(_ source: Source, with content: Data) async throws {
+            server.serve(URLComponents(string: source.location)!.path, body: content)
+        }
+
+        func missing() async throws -> Source { .url(server.url("/missing.bin")) }
+    }
+
+    @Test func passesTheFetcherConformanceSuite() async throws {
+        try await FetcherConformance.check(Subject(server: try FaultServer()))
+    }
+
+    func context(_ url: String, deadline: Duration = .seconds(20)) -> FetchContext {
+        FetchContext(plan: Plan(rule: "url", package: "pkg", fileName: "pkg.zip", sources: [.url(url)]), attempt: 1,
+                     deadline: .now + deadline, events: EventEmitter())
     }
 
     @Test func notFoundIsHTTPNotFoundAfterOneRequest() async throws {
         let server = try FaultServer()
-        let failure = try await #require(throws: PkgfetchError.self) { try await fetch(server.url("/nothing.zip?sig=secret")) }
+        let run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url(server.url("/nothing.zip?sig=secret")))
+        let failure = try await #require(throws: PkgfetchError.self) { try await run.run(installingTo: try TemporaryDirectory().join("o")) }
         #expect(failure.kind == .httpNotFound)
+        #expect(failure.reason == .notFound)
         #expect(failure.status == 404)
         #expect(!failure.retryable)
         #expect(!failure.message.contains("secret"))
         #expect(server.requests().count == 1)
     }
 
-    @Test func contentReportsTheStatusAndAResumeIsAnEvent() async throws {
+    @Test func aResumeIsAnEventWithTheCutAnswersStatus() async throws {
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.cut(afterBytes: 123_456)])
-        let events = CollectingEventSink()
-        let (content, file, _) = try await fetch(server.url("/pkg.zip?sig=secret"), events: events)
-        #expect(content.status == 206)
-        #expect(try file.finish().digest.hex == TestBodies.sha256(of: body))
-        let resume = try #require(events.events.first)
-        #expect(events.events.count == 1)
-        #expect(resume.task == "http-resume")
+        let run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url(server.url("/pkg.zip?sig=secret")))
+        let result = try await run.run(installingTo: try TemporaryDirectory().join("o"))
+        #expect(result.digest.hex == TestBodies.sha256(of: body))
+        let resume = try #require(run.events.events.first { $0.task == "resume" })
+        #expect(run.events.events.filter { $0.task == "resume" }.count == 1)
         #expect(resume.bytes == 123_456)
         #expect(resume.status == 200)
         #expect(resume.source == server.url("/pkg.zip"))
@@ -45,8 +63,12 @@ import TestSupport
     @Test func serviceUnavailableCarriesRetryAfter() async throws {
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.status(503, headers: ["Retry-After": "2"])])
-        let failure = try await #require(throws: PkgfetchError.self) { try await fetch(server.url("/pkg.zip")) }
+        let url = server.url("/pkg.zip")
+        let failure = try await #require(throws: PkgfetchError.self) {
+            _ = try await HTTPFetcher(transport: CurlTransport()).open(FetchRequest(source: .url(url)), context: context(url))
+        }
         #expect(failure.kind == .httpDownloadFailed)
+        #expect(failure.reason == .unavailable)
         #expect(failure.retryable)
         #expect(failure.retryAfter == .seconds(2))
         #expect(failure.status == 503)
@@ -55,13 +77,9 @@ import TestSupport
     @Test func stallFailsAtTheAttemptDeadlineAsATimeout() async throws {
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.stall(afterBytes: 1000)])
-        let directory = try TemporaryDirectory("fetcher")
-        let file = try StagingFile(path: directory.join("staging"))
-        let plan = Plan(rule: "url", package: "pkg", fileName: "pkg.zip", sources: [.url(server.url("/pkg.zip"))])
-        let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(2), events: EventEmitter())
-        let failure = try await #require(throws: PkgfetchError.self) {
-            try await HTTPFetcher(transport: CurlTransport()).fetch(.url(server.url("/pkg.zip")), into: file, context: context)
-        }
+        let run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url(server.url("/pkg.zip")),
+                                  retry: RetryPolicy(attempts: 1, perAttemptTimeout: .seconds(2)))
+        let failure = try await #require(throws: PkgfetchError.self) { try await run.run(installingTo: try TemporaryDirectory().join("o")) }
         #expect(failure.kind == .networkTimeout)
         // The client gave up at the attempt's deadline (2 s), long before the stall limit (30 s). Timed
         // by the server, so a busy test process cannot blur it.
@@ -71,6 +89,6 @@ import TestSupport
         let request = try #require(server.requests().first)
         let gaveUp = request.at.duration(to: try #require(request.ended))
         #expect(gaveUp >= .milliseconds(1500) && gaveUp < .seconds(4), "\(gaveUp)")
-        #expect(file.byteCount == 1000)
+        #expect(run.events.events.first { $0.task == "fetch" }?.bytes == 1000)
     }
 }

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// Redirects are followed (up to 10), and credentials stay with the host, scheme and port they were meant for.
-@Suite struct RedirectTests {
+@Suite(.offPool) struct RedirectTests {
     let body = TestBodies.random(size: 100_000)
 
     func get(_ url: String, authorization: String) async throws -> HTTPResponse {

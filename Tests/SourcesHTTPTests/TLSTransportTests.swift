@@ -5,7 +5,7 @@ import TestSupport
 
 /// TLS against a real nginx with a certificate from a test CA: verified by default, `caFile` adds a CA
 /// to the system's, `insecure` turns verification off.
-@Suite struct TLSTransportTests {
+@Suite(.offPool) struct TLSTransportTests {
     func served() throws -> (Nginx, String, Data) {
         let nginx = try Nginx.sharedTLS()
         let body = TestBodies.random(size: 200_000, seed: 11)

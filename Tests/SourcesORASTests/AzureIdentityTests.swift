@@ -8,7 +8,7 @@ import TestSupport
 /// The managed-identity login to an Azure Container Registry, below the CLI: the IMDS client against
 /// an IMDS stand-in, and the credential store driving real pulls from the real registry behind an
 /// ACR stand-in (nginx front, `/oauth2/exchange` and `/oauth2/token` stand-ins, RS256 tokens).
-@Suite struct AzureIdentityTests {
+@Suite(.offPool) struct AzureIdentityTests {
     let repository = "aks/packages/azure/azure-vnet-cni"
     let fileName = "azure-vnet-cni-windows-amd64-v1.6.20.zip"
     let clientID = "11111111-2222-3333-4444-555555555555"

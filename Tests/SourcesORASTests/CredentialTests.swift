@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 @testable import SourcesORAS
 
-@Suite struct CredentialTests {
+@Suite(.offPool) struct CredentialTests {
     func write(_ text: String, to path: String, executable: Bool = false) throws {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         if executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }

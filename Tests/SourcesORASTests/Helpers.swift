@@ -4,30 +4,38 @@ import SourcesHTTP
 import TestSupport
 @testable import SourcesORAS
 
-/// What one fetch produced, checked as the pipeline runner checks it.
+/// What one stream of a fetcher produced, checked as the runner checks it.
 struct Pulled {
+    /// What the stream promised.
+    struct Promise {
+        var expected: ExpectedContent
+        var format: ArchiveFormat?
+    }
+
     var path: String
-    var content: FetchedContent
+    var content: Promise
     var digest: SHA256Digest
     var size: Int64
     var events: [Event]
 }
 
-/// Runs `fetcher` on one `oci` source into a staging file in `directory`, then verifies the bytes
-/// against what the fetcher promised, as `PipelineRunner` does.
+/// Opens one `oci` source with `fetcher` and reads the stream into a file in `directory`, then verifies
+/// the bytes against what the stream promised, as `PipelineRunner` does.
 func pull(_ fetcher: ORASFetcher, _ reference: String, fileName: String, platform: Platform? = nil,
           into directory: TemporaryDirectory, name: String = "staged") async throws -> Pulled {
     let path = directory.join(name)
-    let file = try StagingFile(path: path)
     let source = Source(scheme: "oci", location: reference)
     let plan = Plan(rule: "test", package: "test", fileName: fileName, platform: platform, reference: reference, sources: [source])
-    let sink = CollectingEventSink()
-    let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(60), events: EventEmitter(sink: sink))
-    let content = try await fetcher.fetch(source, into: file, context: context)
-    let (digest, size) = try file.finish()
-    try content.expected.verify(digest: digest, size: size, of: reference)
-    try file.sync()
-    return Pulled(path: path, content: content, digest: digest, size: size, events: sink.events)
+    let events = CollectingEventSink()
+    let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(60), events: EventEmitter(sink: events))
+    let stream = try await fetcher.open(FetchRequest(source: source), context: context)
+    let sink = try FileSink(path: path)
+    try await stream.body.deliver(into: sink)
+    let (digest, size) = sink.finish()
+    let promise = ExpectedContent(digest: stream.digest, size: stream.size)
+    try promise.verify(digest: digest, size: size, of: reference)
+    return Pulled(path: path, content: Pulled.Promise(expected: promise, format: stream.format), digest: digest, size: size,
+                  events: events.events)
 }
 
 /// Expects `body` to throw a `PkgfetchError` and returns it.

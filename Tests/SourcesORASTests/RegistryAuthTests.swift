@@ -6,7 +6,7 @@ import TestSupport
 
 /// Authentication against real registries: htpasswd Basic over TLS, and the token flow with a
 /// token server whose JWTs the registry verifies.
-@Suite struct RegistryAuthTests {
+@Suite(.offPool) struct RegistryAuthTests {
     let repository = "aks/packages/azure/azure-vnet-cni"
     let fileName = "azure-vnet-cni-windows-amd64-v1.6.20.zip"
 

@@ -5,7 +5,7 @@ import TestSupport
 @testable import SourcesORAS
 
 /// The client against a real distribution registry, with artifacts pushed by independent clients.
-@Suite struct RegistryPullTests {
+@Suite(.offPool) struct RegistryPullTests {
     let repository = "aks/packages/azure/azure-vnet-cni"
     let fileName = "azure-vnet-cni-windows-amd64-v1.6.20.zip"
 

@@ -1,13 +1,14 @@
 import Crypto
 import Foundation
 import Pipeline
+import PipelineTesting
 import Testing
 import TestSupport
 @testable import SourcesORAS
 
 /// Behaviour no real registry shows on demand: blob redirects to another host, cut transfers,
 /// throttling, oversized or lying manifests. A stub registry front plays them.
-@Suite struct RegistryStubTests {
+@Suite(.offPool) struct RegistryStubTests {
     static let blob = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
     static let blobDigest = "sha256:" + SHA256.hash(data: blob).map { String(format: "%02x", $0) }.joined()
     static let basic = "Basic " + Data("user:stub-secret".utf8).base64EncodedString()
@@ -49,8 +50,11 @@ import TestSupport
             return StubResponse(status: 404)
         }
         let fetcher = ORASFetcher.make(credentials: StaticCredentialStore(.basic(username: "user", password: "stub-secret")))
-        let pulled = try await pull(fetcher, "127.0.0.1:\(registry.port)/pkgs/thing:v1", fileName: "pkg.zip", into: work)
+        let run = SingleSourceRun(fetcher: fetcher, source: Source(scheme: "oci", location: "127.0.0.1:\(registry.port)/pkgs/thing:v1"),
+                                  fileName: "pkg.zip")
+        let pulled = try await run.run(installingTo: work.join("pkg.zip"))
         #expect(pulled.digest.description == Self.blobDigest)
+        #expect(run.events.events.filter { $0.task == "resume" }.map(\.bytes) == [Int64(Self.blob.count / 2)])
 
         let blobRequests = registry.requests.filter { $0.path.contains("/blobs/") }
         #expect(blobRequests.count == 2, "the resume goes back to the registry URL, not to the storage URL")
@@ -64,8 +68,9 @@ import TestSupport
         #expect(registry.requests.filter { $0.header("Authorization") == nil }.count == 1)
     }
 
-    @Test func aLaterAttemptResumesItsOwnBlobAndRestartsForAnother() async throws {
-        let work = try TemporaryDirectory("resume")
+    /// A registry whose first blob answer is cut at a third and whose resume (within the attempt) meets a
+    /// 503; with `moveTag`, the tag names another blob (the same size) from then on.
+    func flakyRegistry(moveTag: Bool) throws -> (StubHTTPServer, otherDigest: String) {
         let other = Data(RegistryStubTests.blob.reversed())
         let otherDigest = "sha256:" + SHA256.hash(data: other).map { String(format: "%02x", $0) }.joined()
         let moved = ThreadSafeBox(false)
@@ -82,35 +87,45 @@ import TestSupport
             let hit = blobHits.mutate { value -> Int in value += 1; return value }
             if let range = request.header("Range"), let start = Int(range.dropFirst(6).dropLast()) {
                 // The first resume, within attempt 1, meets a 503: the attempt fails, retryably.
-                if hit == 2 { return StubResponse(status: 503) }
+                if hit == 2 {
+                    if moveTag { moved.value = true }
+                    return StubResponse(status: 503)
+                }
                 return StubResponse(status: 206, headers: [("Content-Range", "bytes \(start)-\(content.count - 1)/\(content.count)")],
                                     body: content.subdata(in: start..<content.count))
             }
-            return StubResponse(status: 200, body: content, cutAfter: hit == 1 || hit == 4 ? content.count / 3 : nil)
+            return StubResponse(status: 200, body: content, cutAfter: hit == 1 || hit == 3 ? content.count / 3 : nil)
         }
-        let fetcher = ORASFetcher.make()
-        let source = Source(scheme: "oci", location: "127.0.0.1:\(registry.port)/r:v1")
-        let plan = Plan(rule: "t", package: "t", fileName: "pkg.zip", sources: [source])
-        let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(30), events: EventEmitter())
-        let file = try StagingFile(path: work.join("staged"))
+        return (registry, otherDigest)
+    }
 
-        let first = await pkgfetchError { _ = try await fetcher.fetch(source, into: file, context: context) }
-        #expect(first?.kind == .orasPullFailed)
-        #expect(first?.retryable == true)
-        #expect(file.byteCount == Int64(Self.blob.count / 3))
-        // Attempt 2: same blob, continues from the kept third.
-        _ = try await fetcher.fetch(source, into: file, context: context)
-        #expect(try file.finish().digest.description == Self.blobDigest)
-        let ranges = registry.requests.filter { $0.path.contains("/blobs/") }.map { $0.header("Range") }
-        #expect(ranges == [nil, "bytes=\(Self.blob.count / 3)-", "bytes=\(Self.blob.count / 3)-"])
+    /// Through the runner: a cut blob is resumed within the attempt, then by the next attempt, from the
+    /// kept third, since the blob's digest (its validator) is the same.
+    @Test func aLaterAttemptResumesItsOwnBlob() async throws {
+        let work = try TemporaryDirectory("resume")
+        let (registry, _) = try flakyRegistry(moveTag: false)
+        let run = SingleSourceRun(fetcher: ORASFetcher.make(), source: Source(scheme: "oci", location: "127.0.0.1:\(registry.port)/r:v1"),
+                                  fileName: "pkg.zip")
+        let result = try await run.run(installingTo: work.join("pkg.zip"))
+        #expect(result.digest.description == Self.blobDigest)
+        let third = Self.blob.count / 3
+        #expect(registry.requests.filter { $0.path.contains("/blobs/") }.map { $0.header("Range") } == [nil, "bytes=\(third)-", "bytes=\(third)-"])
+        #expect(run.events.events.filter { $0.task == "fetch" }.map { "\($0.outcome) \($0.error ?? "-")" } == ["retry oras-pull-failed", "ok -"])
+        #expect(run.events.events.filter { $0.task == "resume" }.map(\.bytes) == [Int64(third)])
+    }
 
-        // The tag now names another blob of the same size: the kept bytes are not taken for it, the
-        // file starts over (then a cut transfer resumes within the attempt as usual).
-        moved.value = true
-        _ = try await fetcher.fetch(source, into: file, context: context)
-        #expect(try file.finish().digest.description == otherDigest)
-        let otherRanges = registry.requests.filter { $0.path.hasSuffix(otherDigest) }.map { $0.header("Range") }
-        #expect(otherRanges == [nil, "bytes=\(other.count / 3)-"])
+    /// The tag moved to another blob between attempts: the kept bytes are not taken for it; the new
+    /// blob starts over (then its own cut is resumed within the attempt as usual).
+    @Test func aLaterAttemptRestartsForAnotherBlob() async throws {
+        let work = try TemporaryDirectory("restart")
+        let (registry, otherDigest) = try flakyRegistry(moveTag: true)
+        let run = SingleSourceRun(fetcher: ORASFetcher.make(), source: Source(scheme: "oci", location: "127.0.0.1:\(registry.port)/r:v1"),
+                                  fileName: "pkg.zip")
+        let result = try await run.run(installingTo: work.join("pkg.zip"))
+        #expect(result.digest.description == otherDigest)
+        let third = Self.blob.count / 3
+        #expect(registry.requests.filter { $0.path.hasSuffix(Self.blobDigest) }.map { $0.header("Range") } == [nil, "bytes=\(third)-"])
+        #expect(registry.requests.filter { $0.path.hasSuffix(otherDigest) }.map { $0.header("Range") } == [nil, "bytes=\(third)-"])
     }
 
     @Test func failuresAreClassifiedForTheRunner() async throws {
@@ -177,14 +192,16 @@ import TestSupport
             sent.value = oversized.count
             return StubResponse(status: 200, body: oversized)
         }
-        let failure = await pkgfetchError {
-            _ = try await pull(.make(), "127.0.0.1:\(registry.port)/pkgs/thing:v1", fileName: "pkg.zip", into: work)
-        }
+        let progress = RecordingProgress()
+        let run = SingleSourceRun(fetcher: ORASFetcher.make(), source: Source(scheme: "oci", location: "127.0.0.1:\(registry.port)/pkgs/thing:v1"),
+                                  fileName: "pkg.zip", progress: progress)
+        let failure = await pkgfetchError { try await run.run(installingTo: work.join("pkg.zip")) }
         #expect(failure?.kind == .integrityMismatch)
-        #expect(failure?.message.contains("more than the expected \(Self.blob.count) bytes") == true)
+        #expect(failure?.message.contains("more than the \(Self.blob.count) bytes it announced") == true, "\(String(describing: failure))")
         // The staging file never grew past the descriptor's size.
-        let size = (try? FileManager.default.attributesOfItem(atPath: work.join("staged"))[.size] as? Int) ?? 0
-        #expect(size <= Self.blob.count)
+        let staged = progress.calls.compactMap { $0.hasPrefix("advanced ") ? Int($0.dropFirst(9)) : nil }
+        #expect(staged.max() ?? 0 <= Self.blob.count)
+        #expect(!FileManager.default.fileExists(atPath: work.join("pkg.zip")))
     }
 
     @Test func tokenRealmMustBeHTTP() async throws {

@@ -7,7 +7,8 @@ import Glibc
 /// demand: a connection cut mid-body, 429/503 with Retry-After, a stall, a Range ignored or answered
 /// with the wrong Content-Range, a redirect elsewhere, a corrupted body. Each path has a body and a
 /// script of faults used one per request, in order; once the script is used up the body is served
-/// properly (with Range support). Every request is recorded. It also acts as a forward proxy: an
+/// properly (with Range support, and a strong ETag honoured in If-Range unless the path is served
+/// without validators). Every request is recorded. It also acts as a forward proxy: an
 /// absolute-form request (`GET http://host/path`) is answered from its own paths, and `CONNECT`
 /// opens a tunnel to a loopback port. One thread per connection; every response closes the connection.
 public final class FaultServer: @unchecked Sendable {
@@ -26,6 +27,9 @@ public final class FaultServer: @unchecked Sendable {
         case redirect(to: String, status: Int = 302)
         /// Serve the body with its first byte flipped.
         case corrupt
+        /// Announce the whole length, send this many body bytes, close, and from then on serve `body`
+        /// instead (a file replaced on the server while a client was reading it).
+        case cutAndReplace(afterBytes: Int, body: Data)
     }
 
     /// One request as received.
@@ -68,9 +72,17 @@ public final class FaultServer: @unchecked Sendable {
     /// `http://127.0.0.1:PORT` + path.
     public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    /// Serves `body` at `path`, misbehaving as `faults` say for the first requests.
-    public func serve(_ path: String, body: Data, faults: [Fault] = []) {
-        state.withLock { $0.routes[path] = Route(body: body, faults: faults) }
+    /// Serves `body` at `path`, misbehaving as `faults` say for the first requests. Without
+    /// `validators`, no ETag is sent and If-Range is ignored (a server that names no versions).
+    public func serve(_ path: String, body: Data, faults: [Fault] = [], validators: Bool = true) {
+        state.withLock { $0.routes[path] = Route(body: body, faults: faults, validators: validators) }
+    }
+
+    /// The strong ETag the server sends for `body`.
+    public static func entityTag(of body: Data) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in body { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "\"\(String(hash, radix: 16))-\(body.count)\""
     }
 
     /// Requests received, in order; only those for `path` when given.
@@ -83,6 +95,7 @@ public final class FaultServer: @unchecked Sendable {
     struct Route {
         var body: Data
         var faults: [Fault]
+        var validators: Bool
     }
 
     /// Everything the connection threads share.
@@ -127,23 +140,25 @@ public final class FaultServer: @unchecked Sendable {
                 respond(fd, status: 404, headers: [:], body: Data("not found\n".utf8))
                 return
             }
-            answer(fd, request: request, body: route.body, fault: fault)
+            if case .cutAndReplace(_, let next) = fault { withLock { $0.routes[request.path]?.body = next } }
+            answer(fd, request: request, route: route, fault: fault)
         }
 
-        private func answer(_ fd: Int32, request: Request, body: Data, fault: Fault?) {
+        private func answer(_ fd: Int32, request: Request, route: Route, fault: Fault?) {
+            let body = route.body
             switch fault {
             case .status(let code, let headers, let body):
                 respond(fd, status: code, headers: headers, body: body ?? Data("fault: HTTP \(code)\n".utf8))
             case .redirect(let location, let code):
                 respond(fd, status: code, headers: ["Location": location], body: Data())
             default:
-                var payload = Self.payload(for: request, body: body, fault: fault)
+                var payload = Self.payload(for: request, body: body, fault: fault, validators: route.validators)
                 if case .corrupt = fault, !payload.body.isEmpty {
                     payload.body[payload.body.startIndex] ^= 0xFF
                 }
                 let headOnly = request.method == "HEAD"
                 switch fault {
-                case .cut(let bytes):
+                case .cut(let bytes), .cutAndReplace(let bytes, _):
                     writeHead(fd, status: payload.status, headers: payload.headers, length: payload.body.count)
                     if !headOnly { LoopbackSocket.sendAll(fd, payload.body.prefix(bytes)) }
                     LoopbackSocket.closeGracefully(fd)
@@ -166,16 +181,21 @@ public final class FaultServer: @unchecked Sendable {
         }
 
         /// What a proper server would send for this request (206 for a usable Range), bent by the fault.
-        static func payload(for request: Request, body: Data, fault: Fault?) -> Payload {
+        static func payload(for request: Request, body: Data, fault: Fault?, validators: Bool = true) -> Payload {
             let size = body.count
+            let tag = validators ? FaultServer.entityTag(of: body) : nil
             var start = request.header("Range").flatMap(rangeStart)
             if case .ignoreRange = fault { start = nil }
             if case .wrongContentRange = fault { start = (start ?? 0) + 1 }
-            guard let start else { return Payload(status: 200, headers: ["Accept-Ranges": "bytes"], body: body) }
+            // If-Range naming another version: the whole new body, as a 200 (RFC 9110 13.1.5).
+            if let tag, let asked = request.header("If-Range"), asked != tag { start = nil }
+            var headers = ["Accept-Ranges": "bytes"]
+            if let tag { headers["ETag"] = tag }
+            guard let start else { return Payload(status: 200, headers: headers, body: body) }
             guard start < size else {
-                return Payload(status: 416, headers: ["Content-Range": "bytes */\(size)"], body: Data())
+                return Payload(status: 416, headers: headers.merging(["Content-Range": "bytes */\(size)"]) { $1 }, body: Data())
             }
-            return Payload(status: 206, headers: ["Content-Range": "bytes \(start)-\(size - 1)/\(size)", "Accept-Ranges": "bytes"],
+            return Payload(status: 206, headers: headers.merging(["Content-Range": "bytes \(start)-\(size - 1)/\(size)"]) { $1 },
                            body: body.subdata(in: start..<size))
         }
 

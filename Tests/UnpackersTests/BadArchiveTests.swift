@@ -1,9 +1,10 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
-@Suite("What is not an archive, or is a damaged one, fails with unpack-failed (60)")
+@Suite("What is not an archive, or is a damaged one, fails with unpack-failed (60)", .offPool)
 struct BadArchiveTests {
     private func expectUnpackFailed(_ sandbox: Sandbox, _ format: ArchiveFormat, saying words: [String],
                                     sourceLocation: SourceLocation = #_sourceLocation) async {

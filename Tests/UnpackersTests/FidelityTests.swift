@@ -1,9 +1,10 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
-@Suite("Modes, times, links and repeated names come out as a careful tar would make them")
+@Suite("Modes, times, links and repeated names come out as a careful tar would make them", .offPool)
 struct FidelityTests {
     @Test func specialBitsAreDroppedAndModesKept() async throws {
         let sandbox = try Sandbox()

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
 /// A small package tree written with Foundation and packed by `bsdtar` in each format.
@@ -60,7 +61,7 @@ enum SamplePackage {
     }
 }
 
-@Suite("Each format unpacks as bsdtar -xf unpacks it")
+@Suite("Each format unpacks as bsdtar -xf unpacks it", .offPool)
 struct FormatTests {
     static let formats: [ArchiveFormat] = [.zip, .tarGzip, .tarXz, .tarZstd, .tar]
 

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
 /// One hostile archive: what it holds, and the entry the refusal must name. `$ROOT` in a name or
@@ -123,7 +124,7 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite("Hostile archives are refused with unsafe-archive (61), naming the entry, and write nothing outside")
+@Suite("Hostile archives are refused with unsafe-archive (61), naming the entry, and write nothing outside", .offPool)
 struct HostileArchiveTests {
     @Test(arguments: HostileCase.all)
     func refused(_ hostile: HostileCase) async throws {

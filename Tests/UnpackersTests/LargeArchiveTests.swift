@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
 extension Tag {
@@ -8,7 +9,7 @@ extension Tag {
     @Tag static var large: Self
 }
 
-@Suite("Large package", .tags(.large))
+@Suite("Large package", .tags(.large), .offPool)
 struct LargeArchiveTests {
     /// The tree the benchmark uses too: scripts/make-sample-tree.py.
     static let sampleTreeScript = URL(fileURLWithPath: #filePath)

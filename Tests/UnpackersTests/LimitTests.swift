@@ -1,9 +1,10 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
-@Suite("Limits stop an archive bomb while it is extracted, before its bytes reach the disk")
+@Suite("Limits stop an archive bomb while it is extracted, before its bytes reach the disk", .offPool)
 struct LimitTests {
     /// Bytes of regular files under the target.
     private func bytesOnDisk(_ sandbox: Sandbox) throws -> Int64 {

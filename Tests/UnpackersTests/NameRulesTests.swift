@@ -1,9 +1,10 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 @testable import Unpackers
 
-@Suite("Entry names: the path rules and the legacy code pages")
+@Suite("Entry names: the path rules and the legacy code pages", .offPool)
 struct NameRulesTests {
     @Test(arguments: [
         ("a/b/c", ["a", "b", "c"]), ("./a//./b/", ["a", "b"]), (#"a\b"#, ["a", "b"]), ("./", []), ("...", ["..."]),

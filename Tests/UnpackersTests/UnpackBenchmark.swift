@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
 /// Times `LibarchiveUnpacker` (in process) against `bsdtar -xf` and `unzip -q` (as processes) on the
@@ -8,7 +9,7 @@ import Unpackers
 /// system) as "<tool> cpu". Runs are interleaved, so a burst
 /// of load on a shared machine lands on all tools alike. Not part of the normal run: without
 /// `PKGFETCH_BENCH_ARCHIVES` it is reported as skipped, with this reason.
-@Suite("Unpack benchmark (scripts/bench-unpack.sh)")
+@Suite("Unpack benchmark (scripts/bench-unpack.sh)", .offPool)
 struct UnpackBenchmark {
     static let environment = ProcessInfo.processInfo.environment
 

@@ -1,5 +1,8 @@
-/// The package families the node bootstrap scripts fetch today, as rules. Each matches the URL's
-/// path on any host, so `packages.aks.azure.com`, `acs-mirror.azureedge.net` and local mirrors agree.
+import Pipeline
+
+/// The package families the AKS node bootstrap scripts fetch today, as rules: data the program gives
+/// `CDNURLResolver`, not part of the core. Each matches the URL's path on any host, so
+/// `packages.aks.azure.com`, `acs-mirror.azureedge.net` and local mirrors agree.
 public enum BuiltInRules {
     /// A version as the scripts accept it: `v`, digits in dot-separated groups, and an optional
     /// `-suffix` of letters and digits (`-azure.1`, `-hotfix20241024ApipaGW`). Anything else in a

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import SourcesHTTP
+import SourcesORAS
+
+/// `oci` sources: the bootstrap registry, pulled as `oras pull` does. Its flags say how to speak to the
+/// registry and where its credentials come from.
+struct RegistryBackend: Backend {
+    @Flag(name: .long, help: "Talk plain HTTP to the registry (default only for localhost and 127.0.0.1).")
+    var plainHTTP = false
+
+    @Option(name: .long, help: ArgumentHelp("Registry user name (with --password-stdin).", valueName: "name"))
+    var username: String?
+
+    @Flag(name: .long, help: "Read the registry password from standard input.")
+    var passwordStdin = false
+
+    @Option(name: .long, help: ArgumentHelp("Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json).", valueName: "file"))
+    var registryConfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("Client id of the managed identity to log in to the bootstrap registry with (an Azure Container Registry).", valueName: "id"))
+    var identityClientId: String?
+
+    @Option(name: .long, help: ArgumentHelp("Tenant id sent to the registry's token exchange (with --identity-client-id).", valueName: "id"))
+    var tenantId: String?
+
+    @Option(name: .long, help: ArgumentHelp("IMDS token endpoint (with --identity-client-id; default: \(IMDSClient.defaultEndpoint)). Always reached without a proxy.", valueName: "url"))
+    var imdsEndpoint: String?
+
+    @Option(name: .long, help: ArgumentHelp("Entra resource to ask IMDS for, instead of \(ManagedIdentityCredentialStore.registryResource) then \(ManagedIdentityCredentialStore.managementResource) (with --identity-client-id).", valueName: "url"))
+    var identityResource: String?
+
+    var schemes: [String] { ["oci"] }
+
+    func validate() throws {
+        if passwordStdin, username == nil { throw ValidationError("--password-stdin needs --username") }
+        try validateIdentity()
+        if identityClientId != nil, username != nil || registryConfig != nil {
+            throw ValidationError("--identity-client-id cannot be used with --username or --registry-config: give one source of registry credentials")
+        }
+    }
+
+    func makeFetcher(_ shared: SharedTransport) throws -> any Fetcher {
+        let schemes = schemePolicy(for: shared.registry)
+        return ORASFetcher(transport: shared.transport,
+                           credentials: try registryCredentials(for: shared.registry, transport: shared.transport, schemes: schemes,
+                                                                events: shared.events),
+                           schemes: schemes, stallTimeout: shared.stallTimeout)
+    }
+
+    /// Credentials, first that applies: `--username` + `--password-stdin`; the managed identity of
+    /// `--identity-client-id` (an ACR login, asked only when the registry refuses anonymous access);
+    /// `--registry-config FILE`; `$DOCKER_CONFIG/config.json`; `~/.docker/config.json`; none (anonymous).
+    func registryCredentials(for registry: RegistryAddress?, transport: CurlTransport? = nil,
+                             schemes: RegistrySchemePolicy = RegistrySchemePolicy(), events: EventEmitter = EventEmitter(),
+                             readStdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
+        throws -> any CredentialStore {
+        // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.
+        guard let registry else { return AnonymousCredentialStore() }
+        if let store = credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
+                                                transport: transport ?? CurlTransport(), events: events) {
+            return store
+        }
+        if let username, passwordStdin {
+            var password = String(decoding: readStdin(), as: UTF8.self)
+            // Like `docker login --password-stdin`: one trailing newline is the terminal's, not the password's.
+            if password.hasSuffix("\n") { password.removeLast() }
+            if password.hasSuffix("\r") { password.removeLast() }
+            guard !password.isEmpty else { throw PkgfetchError(.usage, "--password-stdin: standard input was empty") }
+            return StaticCredentialStore(.basic(username: username, password: password), host: registry.host)
+        }
+        if let username, !passwordStdin {
+            throw PkgfetchError(.usage, "--username \(username) needs --password-stdin (passwords are never taken as flags)")
+        }
+        if let registryConfig { return try DockerConfigCredentialStore(path: registryConfig) }
+        if let found = DockerConfigCredentialStore.defaultPath() { return try DockerConfigCredentialStore(path: found) }
+        return AnonymousCredentialStore()
+    }
+
+    /// `--plain-http`, and the scheme the `--bootstrap-registry` value spelled out, if any.
+    func schemePolicy(for registry: RegistryAddress?) -> RegistrySchemePolicy {
+        RegistrySchemePolicy(alwaysPlainHTTP: plainHTTP,
+                             plainHTTPHosts: registry.flatMap { $0.scheme == "http" ? [$0.host] : nil } ?? [],
+                             httpsHosts: registry.flatMap { $0.scheme == "https" ? [$0.host] : nil } ?? [])
+    }
+}
