@@ -55,9 +55,14 @@ public struct CDNURLResolver: Resolver {
             throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' is not an http(s) URL")
         }
         let path = components.percentEncodedPath
-        let fileName = (path.removingPercentEncoding.map { ($0 as NSString).lastPathComponent }) ?? ""
-        guard !fileName.isEmpty, fileName != "/" else {
+        let fileName = path.removingPercentEncoding?.lastPathComponent ?? ""
+        guard !fileName.isEmpty else {
             throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no file")
+        }
+        // The name becomes a path component: `.`/`..` would name a directory, and a NUL (`%00`) would
+        // cut the name short where it reaches the system.
+        guard fileName != ".", fileName != "..", !fileName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no usable file ('\(fileName)')")
         }
         let cdn = Source.url(request.url)
         let matched = rules.lazy.compactMap { rule in rule.match(host: host, path: path).map { (rule, $0) } }.first

@@ -48,7 +48,7 @@ public final class StderrProgress: ProgressReporter, @unchecked Sendable {
     /// Starts a line for `source`.
     public func started(_ source: Source, totalBytes: Int64?) {
         lock.withLock {
-            label = (source.redacted as NSString).lastPathComponent
+            label = source.redacted.lastPathComponent
             total = totalBytes
             start = .now
             lastDraw = start

@@ -150,6 +150,20 @@ import Testing
         #expect(plan.sources[1].location == url)
     }
 
+    /// Found by fuzzing: Foundation's NSString path methods trap on `//` and a non-ASCII last character,
+    /// so this URL crashed pkgfetch (SIGILL) instead of being fetched.
+    @Test func aDoubleSlashBeforeANonASCIIFileNameResolves() throws {
+        let plan = try plan("https://example.com/a//\u{E9}t\u{E9}.zip", registry: nil)
+        #expect(plan.fileName == "\u{E9}t\u{E9}.zip")
+        #expect(try self.plan("https://example.com//\u{E9}", registry: nil).fileName == "\u{E9}")
+    }
+
+    /// A file name is a path component of its own: not a directory's name, not cut short by a NUL.
+    @Test(arguments: ["https://h/a/%2E%2E", "https://h/a/..%2F", "https://h/a/.", "https://h/kubelet%00.tar.gz", "https://h/x%0A.zip"])
+    func fileNamesThatAreNoFileNamesAreResolveFailed(url: String) {
+        #expect(kind { try plan(url, registry: nil) } == .resolveFailed, "\(url)")
+    }
+
     @Test(arguments: ["not a url", "ftp://host/x.zip", "https:///x.zip", "https://host/", "file:///etc/passwd"])
     func malformedURLsAreResolveFailed(url: String) {
         #expect(kind { try plan(url, registry: nil) } == .resolveFailed)
