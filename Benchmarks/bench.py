@@ -17,6 +17,15 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 BLOB_MB = int(os.environ.get("BENCH_BLOB_MB", "1024"))
 UNPACK_MB = int(os.environ.get("BENCH_UNPACK_MB", "200"))
 SMALL_COUNT = int(os.environ.get("BENCH_SMALL_COUNT", "50"))
+# BENCH_ONLY=registry,cdn runs only those cases (registry, cdn, unpack, e2e, small); default all.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+# PKGFETCH_BASELINE=/path/to/pkgfetch adds a row for another build (e.g. the previous commit's) to the
+# registry and CDN cases, timed in the same interleaved rounds.
+BASELINE = os.environ.get("PKGFETCH_BASELINE", "")
+
+
+def wanted(key):
+    return not ONLY or key in ONLY
 
 
 def sh(*args, **kw):
@@ -136,8 +145,10 @@ def main():
     digest = push("oss/binaries/kubernetes/kubernetes-node:v1.33.7-linux-amd64", big)
     url = "https://packages.aks.azure.com/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
     repo = "oss/binaries/kubernetes/kubernetes-node"
-    results.append(case(f"registry pull + verify, {BLOB_MB} MiB blob", {
+    baseline_registry = {"pkgfetch (baseline)": (f"{BASELINE} fetch {url} --bootstrap-registry {REGISTRY} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
+    if wanted("registry"): results.append(case(f"registry pull + verify, {BLOB_MB} MiB blob", {
         "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --output {out}/k.tgz --quiet", reset),
+        **baseline_registry,
         "pkgfetch --fsync": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --output {out}/k.tgz --quiet --fsync", reset),
         "curl (blob URL, unverified)": (f"curl -sf -o {out}/k.tgz http://{REGISTRY}/v2/{repo}/blobs/{digest}", reset),
         "oras (Python client)": (oras_pull(f"{repo}:v1.33.7-linux-amd64", out), reset),
@@ -150,8 +161,10 @@ def main():
     shutil.move(big, os.path.join(cdn_path, "kubernetes-node-linux-amd64.tar.gz"))
     hexdigest = digest.split(":")[1]
     cdn_url = f"{CDN}/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
-    results.append(case(f"CDN download + verify, {BLOB_MB} MiB", {
+    baseline_cdn = {"pkgfetch --sha256 (baseline)": (f"{BASELINE} fetch {cdn_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
+    if wanted("cdn"): results.append(case(f"CDN download + verify, {BLOB_MB} MiB", {
         "pkgfetch --sha256": (f"{PKGFETCH} fetch {cdn_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset),
+        **baseline_cdn,
         "pkgfetch --sha256 --fsync": (f"{PKGFETCH} fetch {cdn_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet --fsync", reset),
         "curl -o + sha256sum": (f"curl -sf -o {out}/k.tgz {cdn_url} && sha256sum {out}/k.tgz", reset),
         "curl -o (unverified)": (f"curl -sf -o {out}/k.tgz {cdn_url}", reset),
@@ -169,12 +182,14 @@ def main():
     shutil.rmtree(tree)
     zip_url = "https://packages.invalid/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20.zip"
     tgz_url = "https://packages.invalid/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
-    results.append(case(f"unpack a {UNPACK_MB} MiB zip (2000 files)", {
+    if not (wanted("unpack") or wanted("e2e") or wanted("small")):
+        return finish(results)
+    if wanted("unpack"): results.append(case(f"unpack a {UNPACK_MB} MiB zip (2000 files)", {
         "pkgfetch (cache → verify → unpack → install)": (f"{PKGFETCH} fetch {zip_url} --cache-dir {cache} --dest {out}/d --quiet", reset),
         "bsdtar -xf": (f"mkdir -p {out}/d && bsdtar -xf {zip_path} -C {out}/d", reset),
         "unzip -q": (f"unzip -q {zip_path} -d {out}/d", reset),
     }))
-    results.append(case(f"unpack a {UNPACK_MB} MiB tar.gz (2000 files)", {
+    if wanted("unpack"): results.append(case(f"unpack a {UNPACK_MB} MiB tar.gz (2000 files)", {
         "pkgfetch (cache → verify → unpack → install)": (f"{PKGFETCH} fetch {tgz_url} --cache-dir {cache} --dest {out}/d --quiet", reset),
         "bsdtar -xf": (f"mkdir -p {out}/d && bsdtar -xf {tgz_path} -C {out}/d", reset),
         "tar -xzf (GNU)": (f"mkdir -p {out}/d && tar -xzf {tgz_path} -C {out}/d", reset),
@@ -182,7 +197,7 @@ def main():
 
     # 4. End to end: registry → verified → unpacked tar.gz.
     push("oss/binaries/kubernetes/kubernetes-node:v1.33.7-linux-amd64", tgz_path)
-    results.append(case(f"end to end: registry pull + unpack of the {UNPACK_MB} MiB tar.gz", {
+    if wanted("e2e"): results.append(case(f"end to end: registry pull + unpack of the {UNPACK_MB} MiB tar.gz", {
         "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {REGISTRY} --dest {out}/d --quiet", reset),
         "oras pull (Python) + tar -xzf": (oras_pull(f"{repo}:v1.33.7-linux-amd64", out)
                                           + f" && mkdir -p {out}/d && tar -xzf {out}/kubernetes-node-linux-amd64.tar.gz -C {out}/d", reset),
@@ -205,13 +220,17 @@ def main():
     with open(batch_list, "w") as f:
         json.dump([{"url": f"https://packages.aks.azure.com/azure-cni/v1.0.{i}/binaries/azure-vnet-cni-windows-amd64-v1.0.{i}.zip",
                     "output": f"{out}/{i}.zip"} for i in range(SMALL_COUNT)], f)
-    results.append(case(f"{SMALL_COUNT} packages of 1 MiB from the registry", {
+    if wanted("small"): results.append(case(f"{SMALL_COUNT} packages of 1 MiB from the registry", {
         "pkgfetch batch (one process for all)": (f"{PKGFETCH} batch {batch_list} --bootstrap-registry {REGISTRY} --quiet", reset),
         "pkgfetch (one process per package)": (fetches, reset),
         "oras (Python, one process per package, as node scripts run oras)": (one_each, reset),
         "oras (Python, one process for all)": (pull % f"range({SMALL_COUNT})", reset),
     }, runs=max(2, RUNS // 2)))  # 2 rounds by default: one oras process per package takes 17 s a round
 
+    finish(results)
+
+
+def finish(results):
     with open("bench-results.json", "w") as f:
         json.dump({"machine": {"node": platform.node(), "cores": os.cpu_count(), "platform": platform.platform()},
                    "runs": RUNS, "results": results}, f, indent=1)

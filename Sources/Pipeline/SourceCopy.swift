@@ -58,7 +58,14 @@ final class SourceCopy: @unchecked Sendable {
     /// Ends the attempt in progress: its gate closes (after a write in flight) and its body is told to stop.
     func expire(because error: PkgfetchError) async {
         guard let (gate, body) = lock.withLock({ current }) else { return }
-        _ = try? await BlockingIO.shared.run { gate.close(because: error) }
+        // On a thread of its own: closing waits for a write in flight, and the blocking-I/O threads may
+        // all be busy unpacking other packages.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                gate.close(because: error)
+                done.resume()
+            }
+        }
         body?.cancel()
     }
 

@@ -136,3 +136,26 @@ import TestSupport
         #expect(thrown?.kind == .noSource)
     }
 }
+
+/// `RetryPolicy.decide`: the one retry decision, for the runner and the identity steps alike.
+@Suite struct RetryDecisionTests {
+    let policy = RetryPolicy(attempts: 3, initialDelay: .seconds(2), maxDelay: .seconds(10), jitter: 0)
+
+    @Test func retryableReasonsWaitTheBackoffOrTheServersTime() {
+        #expect(policy.decide(attempt: 1, error: PkgfetchError(.unavailable, "503"), unit: 0) == .wait(.seconds(2)))
+        #expect(policy.decide(attempt: 2, error: PkgfetchError(.timeout, "slow"), unit: 0) == .wait(.seconds(4)))
+        #expect(policy.decide(attempt: 1, error: PkgfetchError(.unavailable, "429", retryAfter: .seconds(7)), unit: 0) == .wait(.seconds(7)))
+        #expect(policy.decide(attempt: 1, error: PkgfetchError(.unavailable, "429", retryAfter: .seconds(600)), unit: 0) == .wait(.seconds(10)))
+    }
+
+    @Test(arguments: FailureReason.allCases.filter { !RetryPolicy.retryableReasons.contains($0) })
+    func otherReasonsStopAtOnce(reason: FailureReason) {
+        #expect(policy.decide(attempt: 1, error: PkgfetchError(reason, "x"), unit: 0) == .stop(.notRetryable))
+    }
+
+    @Test func theBudgetAndTheDeadlineStopIt() {
+        #expect(policy.decide(attempt: 3, error: PkgfetchError(.unavailable, "503"), unit: 0) == .stop(.attemptsSpent))
+        #expect(policy.decide(attempt: 1, error: PkgfetchError(.unavailable, "503"), timeLeft: .seconds(2), unit: 0) == .stop(.deadline))
+        #expect(policy.decide(attempt: 1, error: PkgfetchError(.unavailable, "503"), timeLeft: .seconds(3), unit: 0) == .wait(.seconds(2)))
+    }
+}

@@ -38,16 +38,13 @@ struct StepRetry: Sendable {
             } catch {
                 failure = PkgfetchError.from(error)
             }
-            guard failure.retryable, tries < policy.attempts else {
-                throw Exhausted(last: failure, tries: tries, deadlineReached: false)
+            // The same decision, and the same table of what is retryable, as the runner's.
+            let decision = policy.decide(attempt: tries, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
+                                         unit: clock.randomUnit())
+            guard case .wait(let wait) = decision else {
+                throw Exhausted(last: failure, tries: tries, deadlineReached: decision == .stop(.deadline))
             }
-            let wait = policy.wait(afterFailedAttempts: tries, retryAfter: failure.retryAfter.map { min($0, policy.maxDelay) },
-                                   unit: clock.randomUnit())
-            let resumeAt = clock.now + wait
-            if let deadline, resumeAt >= deadline {
-                throw Exhausted(last: failure, tries: tries, deadlineReached: true)
-            }
-            try await clock.sleep(until: resumeAt)
+            try await clock.sleep(until: clock.now + wait)
         }
     }
 }
