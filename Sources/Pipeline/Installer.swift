@@ -14,8 +14,9 @@ public enum Installer {
                                    interruption: Interruption = Interruption()) throws {
         let target = LexicalPath(destination)
         guard let name = target.name else { throw PkgfetchError(.destinationIO, "/ is a directory; --output needs a file path") }
-        let source = try StagedEntry(staged)
         let changed = try interruption.whileInstalling {
+            // Opened under the switch: a stopped run's staging is gone, and that is an interruption.
+            let source = try StagedEntry(staged)
             let chain = try makeDirectories(target.parent)
             let parent = chain[chain.count - 1]
             if try parent.kind(of: name) == .directory {
@@ -36,9 +37,8 @@ public enum Installer {
     public static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false,
                                    interruption: Interruption = Interruption()) throws {
         if durable { try FileSystem.syncFileSystem(containing: tree) }
-        let source = try StagedEntry(tree)
         let changed = try interruption.whileInstalling {
-            try installTree(source, into: LexicalPath(destination), as: destination, mode: mode)
+            try installTree(StagedEntry(tree), into: LexicalPath(destination), as: destination, mode: mode)
         }
         if durable { try sync(changed) }
     }
