@@ -20,6 +20,7 @@ cd "$ROOT"
 version=$(git show HEAD:Sources/pkgfetch/VersionReport.swift | sed -n 's/^ *static let number = "\(.*\)"$/\1/p')
 [ -n "$version" ] || { echo "dist: no version in Sources/pkgfetch/VersionReport.swift" >&2; exit 1; }
 name=pkgfetch-$version-linux-$(uname -m)
+commit=$(git rev-parse HEAD)
 export SOURCE_DATE_EPOCH
 SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
@@ -37,7 +38,7 @@ else
   # shellcheck disable=SC2086
   (cd "$WORK/src" && "$SWIFT" build $RELEASE_FLAGS --scratch-path "$WORK/scratch" \
     -Xswiftc -file-prefix-map -Xswiftc "$WORK=/pkgfetch" -Xcc "-ffile-prefix-map=$WORK=/pkgfetch" \
-    -Xlinker "--build-id=0x$(git rev-parse HEAD)")
+    -Xlinker "--build-id=0x$commit")
   binary=$WORK/scratch/release/pkgfetch
 fi
 
