@@ -2,8 +2,9 @@
 # make dist: dist/pkgfetch-VERSION-linux-ARCH.tar.gz (+ .sha256) holding what make install puts
 # under a prefix (bin/, share/), built from the committed HEAD only: `git archive HEAD` into
 # .build-dist/src, never the working tree. Reproducible: the same commit gives the same bytes, because
-#  - the build uses the dependency versions of this checkout's Package.resolved and fixed paths
-#    (source and scratch under .build-dist, mapped to /pkgfetch in what the compiler records);
+#  - the build uses the dependency versions of this checkout's Package.resolved, maps its paths to
+#    /pkgfetch in what the compiler records, and takes the commit as the binary's build ID;
+#  - swiftc's per-compile .swift_modhash section is removed with the debug info;
 #  - every file's time is the commit's (SOURCE_DATE_EPOCH), the man page's date too;
 #  - tar stores names sorted, owner 0:0 and no extra headers; gzip stores no name or time.
 #   scripts/dist.sh [BINARY]   (a BINARY skips the release build: the tests package the debug one)
@@ -19,6 +20,7 @@ cd "$ROOT"
 version=$(git show HEAD:Sources/pkgfetch/VersionReport.swift | sed -n 's/^ *static let number = "\(.*\)"$/\1/p')
 [ -n "$version" ] || { echo "dist: no version in Sources/pkgfetch/VersionReport.swift" >&2; exit 1; }
 name=pkgfetch-$version-linux-$(uname -m)
+commit=$(git rev-parse HEAD)
 export SOURCE_DATE_EPOCH
 SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
@@ -35,14 +37,18 @@ if [ $# -ge 1 ] && [ -n "$1" ]; then
 else
   # shellcheck disable=SC2086
   (cd "$WORK/src" && "$SWIFT" build $RELEASE_FLAGS --scratch-path "$WORK/scratch" \
-    -Xswiftc -file-prefix-map -Xswiftc "$WORK=/pkgfetch" -Xcc "-ffile-prefix-map=$WORK=/pkgfetch")
+    -Xswiftc -file-prefix-map -Xswiftc "$WORK=/pkgfetch" -Xcc "-ffile-prefix-map=$WORK=/pkgfetch" \
+    -Xlinker "--build-id=0x$commit")
   binary=$WORK/scratch/release/pkgfetch
 fi
 
 # The man page tool: built once from this checkout's argument-parser (the same version).
 (cd "$WORK/src" && TOOLS_FROM=$ROOT bash scripts/install.sh "$WORK/stage/$name" "$binary" >/dev/null)
-# Debug info out (93 MB -> 78 MB, and no build paths), symbols kept for backtraces.
-strip --strip-debug "$WORK/stage/$name/bin/pkgfetch"
+# Debug info out (93 MB -> 78 MB, and no build paths), symbols kept for backtraces. Also out: the
+# .swift_modhash section, 16 bytes per Swift object that swiftc fills differently on every compile
+# (it serves incremental builds only); it was all that differed between two builds of one commit,
+# with the GNU build ID computed over it, which is why the build ID is the commit's instead.
+strip --strip-debug --remove-section=.swift_modhash "$WORK/stage/$name/bin/pkgfetch"
 install -d "$WORK/stage/$name/share/doc/pkgfetch"
 install -m 0644 "$WORK/src/README.md" "$WORK/stage/$name/share/doc/pkgfetch/README.md"
 
