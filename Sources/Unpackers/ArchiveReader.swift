@@ -134,7 +134,7 @@ final class ArchiveReader {
     private func failure() -> Failure { Self.failure(of: handle) }
 
     private static func failure(of handle: OpaquePointer) -> Failure {
-        let message = archive_error_string(handle).map { String(cString: $0) } ?? "libarchive failed without a message"
+        let message = archive_error_string(handle).map { UnpackFailure.printable(String(cString: $0)) } ?? "libarchive failed without a message"
         return Failure(message: message, filters: filterNames(of: handle))
     }
 }

@@ -59,6 +59,10 @@ enum UnpackFailure {
 
     static func quoted(_ text: String) -> String { quoted(Array(text.utf8)) }
 
+    /// Text from elsewhere (libarchive's messages can carry bytes of the archive), escaped and cut like
+    /// a name, without the quotes: the message stays one readable line.
+    static func printable(_ text: String) -> String { String(quoted(text).dropFirst().dropLast()) }
+
     private static func isMark(_ scalar: Unicode.Scalar) -> Bool {
         [.nonspacingMark, .spacingMark, .enclosingMark].contains(scalar.properties.generalCategory)
     }

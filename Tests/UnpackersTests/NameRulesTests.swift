@@ -45,6 +45,10 @@ struct NameRulesTests {
         #expect(UnpackFailure.quoted([0x61, 0xFF, 0x62]) == #""a\x{ff}b""#)
     }
 
+    @Test func libarchiveMessagesStayOneLine() {
+        #expect(UnpackFailure.printable("Pathname \"x\ny\" too long") == #"Pathname \"x\u{a}y\" too long"#)
+    }
+
     @Test func longNamesAreCutInTheMiddle() {
         let name = Array(repeating: "a/", count: 10_000).joined() + "x"
         let shown = UnpackFailure.quoted(name)
