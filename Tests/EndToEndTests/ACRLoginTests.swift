@@ -171,7 +171,7 @@ import TestSupport
 
     /// Nothing listening, or IMDS up but answering 503: retried with backoff for each resource, and
     /// given up at the deadline with `identity-token-failed`, without ever reaching the exchange.
-    @Test(arguments: [false, true])
+    @Test(.alone, arguments: [false, true])
     func imdsDownEndsWith41WithinTheDeadline(listening: Bool) async throws {
         let w = try world("acr-imds-down")
         var endpoint: String?

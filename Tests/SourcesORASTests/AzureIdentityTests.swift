@@ -144,7 +144,7 @@ import TestSupport
         #expect(imds.calls.count == 1)
     }
 
-    @Test func imdsUnreachableEndsAt41WithinTheDeadline() async throws {
+    @Test(.alone) func imdsUnreachableEndsAt41WithinTheDeadline() async throws {
         let unbound = try Ports.free()
         let store = ManagedIdentityCredentialStore(
             configuration: .init(registryHost: "127.0.0.1:1", registryScheme: "http", clientID: clientID,

@@ -11,10 +11,11 @@ public struct OffPoolTrait: SuiteTrait, TestTrait, TestScoping {
 
     public func provideScope(for test: Test, testCase: Test.Case?,
                              performing function: @Sendable () async throws -> Void) async throws {
-        // A suite's scope only groups its tests; each test takes a slot of its own.
+        // A suite's scope only groups its tests; each test takes a slot of its own, or all of them.
         guard testCase != nil || !test.isSuite else { return try await function() }
-        await TestSlots.shared.acquire()
-        defer { TestSlots.shared.release() }
+        let slots = test.traits.contains { $0 is RunsAloneTrait } ? TestSlots.shared.width : 1
+        await TestSlots.shared.acquire(slots)
+        defer { TestSlots.shared.release(slots) }
         try await withTaskExecutorPreference(TestThreads.shared) { try await function() }
     }
 }
@@ -23,30 +24,50 @@ public struct OffPoolTrait: SuiteTrait, TestTrait, TestScoping {
 final class TestSlots: @unchecked Sendable {
     static let shared = TestSlots(width: ProcessInfo.processInfo.environment["PKGFETCH_TEST_WIDTH"].flatMap(Int.init) ?? 4)
 
+    /// Slots in all.
+    let width: Int
     private let lock = NSLock()
     private var free: Int
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// First come, first served: a test waiting for every slot is not overtaken by later ones.
+    private var waiting: [(slots: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
-    init(width: Int) { free = max(1, width) }
+    init(width: Int) {
+        self.width = max(1, width)
+        free = self.width
+    }
 
-    func acquire() async {
+    func acquire(_ slots: Int) async {
         await withCheckedContinuation { continuation in
             let now = lock.withLock { () -> Bool in
-                if free > 0 { free -= 1; return true }
-                waiting.append(continuation)
+                if waiting.isEmpty, free >= slots { free -= slots; return true }
+                waiting.append((slots, continuation))
                 return false
             }
             if now { continuation.resume() }
         }
     }
 
-    func release() {
-        let next = lock.withLock { () -> CheckedContinuation<Void, Never>? in
-            if waiting.isEmpty { free += 1; return nil }
-            return waiting.removeFirst()
+    func release(_ slots: Int) {
+        let ready = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            free += slots
+            var ready: [CheckedContinuation<Void, Never>] = []
+            while let next = waiting.first, next.slots <= free {
+                free -= next.slots
+                ready.append(waiting.removeFirst().continuation)
+            }
+            return ready
         }
-        next?.resume()
+        ready.forEach { $0.resume() }
     }
+}
+
+/// Marks a test of an `.offPool` suite that measures wall time with little slack (a deadline met
+/// within a second): it runs with no other test beside it.
+public struct RunsAloneTrait: TestTrait {}
+
+extension Trait where Self == RunsAloneTrait {
+    /// The test runs with no other test beside it (see `RunsAloneTrait`).
+    public static var alone: Self { RunsAloneTrait() }
 }
 
 extension Trait where Self == OffPoolTrait {
