@@ -43,6 +43,12 @@ public enum FileSystem {
         try reached.directory.removeTree(name)
     }
 
+    /// Empties the open directory `descriptor` (which stays open and the caller's) of everything in it,
+    /// at any depth, never following a symlink inside: the unpacker's clean-up after a refused archive.
+    public static func removeContents(ofDirectory descriptor: Int32) throws {
+        try DirectoryHandle(duplicating: descriptor).removeContents()
+    }
+
     /// Removes entry `name` of the open directory `descriptor` (which stays open and the caller's), and
     /// everything below it: for code that works relative to a directory handle of its own.
     public static func removeTree(named name: String, in descriptor: Int32) throws {

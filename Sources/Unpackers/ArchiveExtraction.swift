@@ -24,7 +24,7 @@ import Darwin
 /// What is dropped without refusing: write permission for group and others, set-id and sticky bits
 /// (`ArchiveEntry.installedPermissions`), and ownership, which is never restored.
 ///
-/// When anything fails, what was written is removed again (`TreeRemoval`), so the directory is left
+/// When anything fails, what was written is removed again (`FileSystem.removeContents(ofDirectory:)`), so the directory is left
 /// empty; if that removal fails too, the error says so.
 final class ArchiveExtraction {
     private let expectedFormat: ArchiveFormat
@@ -95,11 +95,11 @@ final class ArchiveExtraction {
     /// Empties the directory after a failure, and says so in the error when that fails too.
     private func removingWhatWasWritten(after failure: PkgfetchError) -> PkgfetchError {
         do {
-            try TreeRemoval.removeContents(of: directory.descriptor)
+            try FileSystem.removeContents(ofDirectory: directory.descriptor)
             return failure
         } catch {
             var reported = failure
-            reported.message += "; the partly unpacked tree could not be removed: \(error.message)"
+            reported.message += "; the partly unpacked tree could not be removed: \(PkgfetchError.from(error).message)"
             return reported
         }
     }

@@ -66,7 +66,7 @@ struct TreeRemovalTests {
             """, root, outside])
         let descriptor = open(root, O_RDONLY | O_DIRECTORY)
         defer { close(descriptor) }
-        try TreeRemoval.removeContents(of: descriptor)
+        try FileSystem.removeContents(ofDirectory: descriptor)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root) == [])
         #expect(try String(contentsOfFile: outside + "/sentinel", encoding: .utf8) == "keep")
     }
