@@ -15,9 +15,13 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
             scale = factor
             break
         }
-        guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+        // At most 10 years: a larger number is a typo, and would not fit in Int64 milliseconds (a trap).
+        guard let value = Double(number), value >= 0, value.isFinite, value * scale <= Self.longest else { return nil }
         duration = .milliseconds(Int64((value * scale * 1000).rounded()))
     }
+
+    /// The longest duration a flag takes, in seconds (10 years).
+    static let longest = 10.0 * 365 * 24 * 3600
 
     init(_ duration: Duration) { self.duration = duration }
 

@@ -143,6 +143,8 @@ import TestSupport
         ["fetch", "https://h/x.zip"],
         ["fetch", "https://h/x.zip", "--output", "a", "--dest", "b"],
         ["fetch", "https://h/x.zip", "--output", "a", "--retry-delay", "soon"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--timeout", "1e300s"],
+        ["fetch", "https://h/x.zip", "--output", "a", "--deadline", "99999999999999999h"],
         ["fetch", "https://h/x.zip", "--output", "a", "--sha256", "xyz"],
         ["fetch", "https://h/x.zip", "--output", "a", "--platform", "windows"],
         ["fetch", "https://h/x.zip", "--output", "a", "--bogus-flag"],
