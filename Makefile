@@ -25,7 +25,7 @@ build: setup
 # most PKGFETCH_TEST_WIDTH (4) tests at once (Tests/TestSupport/OffPoolTrait.swift).
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 
 release: setup
 	$(SWIFT) build $(RELEASE)

@@ -4,7 +4,7 @@ import TestSupport
 
 /// pkgfetch as a node image gets it: `--version`, `make install`, `make dist`. The make targets are
 /// given the debug binary (PKGFETCH_BINARY), so no release build runs here: that takes minutes.
-@Suite(.serialized) struct ShipTests {
+@Suite(.serialized, .offPool) struct ShipTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
