@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "pkgfetch", targets: ["pkgfetch"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        // The command itself, to run with extra in-process backends from a package of one's own.
+        .library(name: "PkgfetchCommand", targets: ["PkgfetchCommand"]),
         // For the fuzzing package in Fuzz/ (built only by `make fuzz`, with libFuzzer).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
         // Fakes and the fetcher conformance suite, for teams that write a backend.
@@ -41,11 +43,14 @@ let package = Package(
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
         // A backend written as a team outside pkgfetch would write one: it depends on Pipeline only.
         .target(name: "ObjectStoreExample", dependencies: ["Pipeline"], path: "Examples/ObjectStore"),
-        .executableTarget(name: "pkgfetch", dependencies: [
+        // The command line as a library, so that a team can build its own `pkgfetch` with an extra
+        // backend compiled in; the `pkgfetch` executable is its two-line main.
+        .target(name: "PkgfetchCommand", dependencies: [
             "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem", "ObjectStoreExample",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/pkgfetch"),
+        ], path: "Sources/PkgfetchCommand"),
+        .executableTarget(name: "pkgfetch", dependencies: ["PkgfetchCommand"], path: "Sources/pkgfetch"),
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),

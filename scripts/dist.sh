@@ -17,8 +17,8 @@ WORK=${DIST_WORK:-$ROOT/.build-dist}
 OUT=${DIST_DIR:-$ROOT/dist}
 cd "$ROOT"
 
-version=$(git show HEAD:Sources/pkgfetch/VersionReport.swift | sed -n 's/^ *static let number = "\(.*\)"$/\1/p')
-[ -n "$version" ] || { echo "dist: no version in Sources/pkgfetch/VersionReport.swift" >&2; exit 1; }
+version=$(git show HEAD:Sources/PkgfetchCommand/VersionReport.swift | sed -n 's/^ *static let number = "\(.*\)"$/\1/p')
+[ -n "$version" ] || { echo "dist: no version in Sources/PkgfetchCommand/VersionReport.swift" >&2; exit 1; }
 name=pkgfetch-$version-linux-$(uname -m)
 commit=$(git rev-parse HEAD)
 export SOURCE_DATE_EPOCH

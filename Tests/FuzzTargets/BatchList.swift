@@ -1,1 +1,1 @@
-../../Sources/pkgfetch/BatchList.swift
+../../Sources/PkgfetchCommand/BatchList.swift

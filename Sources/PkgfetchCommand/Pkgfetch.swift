@@ -14,9 +14,9 @@ struct Pkgfetch: AsyncParsableCommand {
 }
 
 /// The entry point: runs the command and turns every failure into one line and a stable exit code.
-@main
-enum PkgfetchMain {
-    static func main() async {
+public enum PkgfetchMain {
+    /// Runs `pkgfetch` with the process's arguments and exits with its exit code.
+    public static func main() async -> Never {
         // Buffers of 128 KiB and more (staging blocks, libcurl's receive buffer) are mmapped, so they
         // go back to the system when freed. glibc's default raises that threshold each time such a
         // buffer is freed; a batch then kept every package's buffers in its heap arenas (30 packages:
