@@ -129,33 +129,41 @@ public final class CollectingEventSink: EventSink, @unchecked Sendable {
     public var events: [Event] { lock.withLock { stored } }
 }
 
-/// Writes one JSON object per line to a file (`--events FILE`), appending.
+/// Writes one JSON object per line to a file (`--events FILE`), appending. The file may be a pipe or a
+/// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked.
 public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
     private let lock = NSLock()
-    private let handle: FileHandle
+    private let descriptor: Int32
     private let encoder: JSONEncoder
 
-    /// Appends to `path`, created if missing; throws a usage error when it cannot be written.
+    /// Appends to `path`, created (0644) if missing; throws a usage error when it cannot be opened.
     public init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw PkgfetchError(.usage, "--events \(path): cannot create the file")
-            }
+        descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw PkgfetchError(.usage, "--events \(path): cannot open for writing (\(String(cString: strerror(errno))))")
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw PkgfetchError(.usage, "--events \(path): cannot open the file for writing")
-        }
-        handle.seekToEndOfFile()
-        self.handle = handle
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
-    /// Writes the event as one line.
+    deinit { close(descriptor) }
+
+    /// Writes the event as one line, in one write where the system allows, so that lines of
+    /// concurrent packages do not interleave.
     public func emit(_ event: Event) {
         guard var line = try? encoder.encode(event) else { return }
         line.append(0x0A)
-        lock.withLock { try? handle.write(contentsOf: line) }
+        lock.withLock {
+            line.withUnsafeBytes { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let written = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+                    if written < 0, errno == EINTR { continue }
+                    guard written > 0 else { return }   // a closed reader: events are best effort
+                    done += written
+                }
+            }
+        }
     }
 }
 

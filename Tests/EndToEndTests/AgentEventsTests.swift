@@ -67,6 +67,22 @@ import TestSupport
         #expect(fetch["error"] == nil && fetch["exitCode"] == nil)
     }
 
+    /// `--events /dev/stderr` (a pipe here, as under a supervisor): the lines arrive there; the sink
+    /// once seeked to the end and crashed on anything that cannot seek.
+    @Test func eventLinesGoToAPipe() throws {
+        let work = try TemporaryDirectory("events-pipe")
+        try FileManager.default.createDirectory(atPath: work.join("cache"), withIntermediateDirectories: true)
+        try Files.writeRandom(work.join("cache/kubernetes-node-linux-amd64.tar.gz"), size: 10_000, seed: 33)
+        let run = try PkgfetchCLI.run(["fetch", CachePathTests.kubernetesURL, "--cache-dir", work.join("cache"),
+                                       "--output", work.join("out/k.tar.gz"), "--events", "/dev/stderr"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(lines.contains { $0["task"] as? String == "fetch" && $0["outcome"] as? String == "ok" }, "\(run.stderr)")
+        #expect(lines.contains { $0["task"] as? String == "install" }, "\(run.stderr)")
+    }
+
     @Test func aCacheHitAndACDNFailureSayWhereFromAndHowItEnded() async throws {
         let work = try TemporaryDirectory("agent-events-kinds")
         try FileManager.default.createDirectory(atPath: work.join("cache"), withIntermediateDirectories: true)

@@ -38,8 +38,9 @@ public struct IMDSClient: Sendable {
         public var lifetime: Duration?
     }
 
-    /// Statuses worth another try (IMDS documents 404 and 410 while it or the identity is not ready yet).
-    static let retryableStatuses: Set<Int> = [404, 408, 410, 429, 500, 502, 503, 504]
+    /// Statuses worth another try: the shared table, and 404 and 410, which IMDS documents while it or
+    /// the identity is not ready yet.
+    static let retryableStatuses = FailureClassification.retryableStatuses.union([404, 410])
 
     /// The token for `resource`, or `StepRetry.Exhausted` (whose failures are `identity-token-failed`).
     public func accessToken(resource: String, deadline: ContinuousClock.Instant?) async throws -> AccessToken {
