@@ -96,8 +96,8 @@ public struct CDNURLResolver: Resolver {
     /// A URL of a scheme some backend fetches: one source, named by its last path component.
     private func planAsItIs(_ request: PackageRequest, scheme: String) throws -> Plan {
         let path = URLComponents(string: request.url)?.path ?? ""
-        let fileName = (path as NSString).lastPathComponent
-        guard !fileName.isEmpty, fileName != "/" else {
+        let fileName = path.lastPathComponent
+        guard !fileName.isEmpty else {
             throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no file")
         }
         return Plan(rule: "url", package: Self.stem(of: fileName), fileName: fileName, format: ArchiveFormat.infer(fromFileName: fileName),

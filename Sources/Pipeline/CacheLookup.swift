@@ -16,8 +16,9 @@ public enum CacheLookup {
             var hits: [String] = []
             while let relative = walker.nextObject() as? String {
                 // Bytes, not Characters: a canonically equivalent name is another file on Linux.
-                if (relative as NSString).lastPathComponent.utf8.elementsEqual(fileName.utf8),
-                   FileSystem.kind((directory as NSString).appendingPathComponent(relative)) == .file {
+                // NSString's path methods trap on some names (see `lastPathComponent`).
+                if relative.lastPathComponent.utf8.elementsEqual(fileName.utf8),
+                   FileSystem.kind(directory + "/" + relative) == .file {
                     hits.append(relative)
                 }
             }

@@ -63,6 +63,19 @@ import TestSupport
         #expect(CacheLookup.find("pkg.zip", in: [dir.join("missing")]) == nil)
     }
 
+    /// Cache names are matched on bytes, with no NSString path method in the walk (they trap on some
+    /// one-character non-ASCII names in swift-corelibs-foundation).
+    @Test func cacheLookupMatchesNamesAsBytes() throws {
+        let dir = try TemporaryDirectory()
+        for path in ["cache/\u{E9}", "cache/\u{E9}\u{301}/x", "cache/sub/pkg.zip"] {
+            try FileManager.default.createDirectory(atPath: (dir.join(path) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: dir.join(path), contents: Data(path.utf8))
+        }
+        #expect(CacheLookup.find("pkg.zip", in: [dir.join("cache")]) == dir.join("cache/sub/pkg.zip"))
+        #expect(CacheLookup.find("\u{E9}", in: [dir.join("cache")]) == dir.join("cache/\u{E9}"))
+        #expect(CacheLookup.find("e\u{301}", in: [dir.join("cache")]) == nil, "bytes, not canonical equivalence")
+    }
+
     @Test func cacheHitComesFirstInThePlan() throws {
         let dir = try TemporaryDirectory()
         FileManager.default.createFile(atPath: dir.join("pkg.tar.gz"), contents: Data())
