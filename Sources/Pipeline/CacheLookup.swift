@@ -36,12 +36,15 @@ public enum CacheLookup {
 public struct CachedCopy: Sendable, Equatable {
     /// The cache directory, absolute.
     public var directory: String
+    /// Where below `directory` the copy is.
     public var relativePath: String
 
+    /// A copy at `relativePath` below `directory`.
     public init(directory: String, relativePath: String) {
         self.directory = directory
         self.relativePath = relativePath
     }
 
+    /// The copy's absolute path.
     public var path: String { FileSystem.absolute(directory + "/" + relativePath) }
 }

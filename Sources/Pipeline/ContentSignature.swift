@@ -17,6 +17,7 @@ public struct ContentSignature: Sendable, Equatable {
     /// How many leading bytes `identify` looks at: enough for an ISO 9660 volume descriptor.
     public static let bytesNeeded = 0x8006
 
+    /// The format of the file at `path` by its first `bytesNeeded` bytes; nil when none is known.
     public static func identify(fileAt path: String) -> ContentSignature? {
         identify(leadingBytes(ofFileAt: path))
     }
@@ -28,6 +29,7 @@ public struct ContentSignature: Sendable, Equatable {
         return [UInt8]((try? handle.read(upToCount: bytesNeeded)) ?? Data())
     }
 
+    /// The format of a file that starts with `bytes`; nil when none is known.
     public static func identify(_ bytes: [UInt8]) -> ContentSignature? {
         if let known = magic.first(where: { matches(bytes, $0.at, $0.prefix) }) {
             return ContentSignature(name: known.name, format: known.format.map(ArchiveFormat.init))

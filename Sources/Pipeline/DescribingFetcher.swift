@@ -2,5 +2,6 @@
 /// registry answers with a manifest. A pre-cached copy is checked against that answer instead of
 /// being trusted as it is (`CachedCopyFetcher`).
 public protocol DescribingFetcher: Fetcher {
+    /// What `source` holds (its digest and size), asked of the server without fetching the bytes.
     func describe(_ source: Source, context: FetchContext) async throws -> ExpectedContent
 }

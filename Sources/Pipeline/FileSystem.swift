@@ -56,7 +56,18 @@ public enum FileSystem {
     }
 
     /// What a path is.
-    public enum Kind: Equatable { case missing, file, directory, symlink, other }
+    public enum Kind: Equatable {
+        /// Nothing is there.
+        case missing
+        /// A regular file.
+        case file
+        /// A directory.
+        case directory
+        /// A symbolic link (not followed).
+        case symlink
+        /// A device, socket or FIFO.
+        case other
+    }
 
     /// What is at `path`, without following a final symlink.
     public static func kind(_ path: String) -> Kind {

@@ -26,6 +26,7 @@ public final class GuestAgentEventSink: EventSink, @unchecked Sendable {
     private var lastMillisecond: Int64 = 0
     private var warned = false
 
+    /// Writes into `directory` (made when missing); `warn` hears, once, why an event could not be written.
     public init(directory: String, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.directory = directory
         self.warn = warn
@@ -33,6 +34,7 @@ public final class GuestAgentEventSink: EventSink, @unchecked Sendable {
 
     deinit { if descriptor >= 0 { close(descriptor) } }
 
+    /// Writes `event` as one file, atomically; a failure is warned about, never thrown.
     public func emit(_ event: Event) {
         let body = Self.record(for: event, at: Date())
         lock.withLock {

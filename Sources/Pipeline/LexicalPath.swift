@@ -10,6 +10,7 @@ public struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
     /// The components below `/`, each a file name's bytes (never empty, `.` or `..`).
     public let components: [[UInt8]]
 
+    /// A path of `components`, each the bytes of one name (no `/`, no `.` or `..`).
     public init(components: [[UInt8]]) { self.components = components }
 
     /// `path` made absolute against the working directory (as the kernel sees it), then normalised.
@@ -28,6 +29,7 @@ public struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
         self.components = components
     }
 
+    /// Whether this is `/` itself.
     public var isRoot: Bool { components.isEmpty }
 
     /// The path without its last component (`/` for `/` itself).

@@ -3,6 +3,7 @@
 /// they print as. A message shows each such character as a `\u{…}` escape, so it stays one line that
 /// reads as what it is.
 public enum PrintableLine {
+    /// `text` on one line, with control and invisible characters written as escapes.
     public static func escaping(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var line = String.UnicodeScalarView()
