@@ -13,7 +13,7 @@ DESTDIR ?=
 PKGFETCH_BINARY ?=
 INSTALL_BINARY = $(if $(PKGFETCH_BINARY),$(PKGFETCH_BINARY),.build-static/release/pkgfetch)
 
-.PHONY: setup build release test demo bench install dist fuzz clean
+.PHONY: setup build release test demo bench install dist fuzz docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +43,10 @@ dist: setup
 # libFuzzer over the parsers and the unpacker, FUZZ_SECONDS (10) per target; findings are kept as tests.
 fuzz: setup
 	@SWIFT=$(SWIFT) bash scripts/fuzz.sh
+
+# The Pipeline library's DocC archive, warnings as errors; fails on a public declaration without an abstract.
+docs: setup
+	@SWIFT=$(SWIFT) bash scripts/docs.sh
 
 bench: setup
 	@bash scripts/bench.sh

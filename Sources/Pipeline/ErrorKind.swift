@@ -1,23 +1,41 @@
 /// What went wrong, as a stable exit code and a name. The table is public interface:
 /// scripts branch on these numbers, so a code is never reused or renumbered.
 public enum ErrorKind: Int32, CaseIterable, Sendable, Codable {
+    /// Success.
     case ok = 0
+    /// A bug in pkgfetch.
     case `internal` = 1
+    /// Bad flags or flag values.
     case usage = 2
+    /// The URL matches no rule or cannot be parsed.
     case resolveFailed = 10
+    /// No registered fetcher handles any source of the plan.
     case noSource = 11
+    /// A download failed after its retries.
     case httpDownloadFailed = 20
+    /// The server says the file does not exist.
     case httpNotFound = 21
+    /// A registry pull failed after its retries.
     case orasPullFailed = 30
+    /// The registry refused every credential offered.
     case registryUnauthorized = 31
+    /// The registry has no such tag or digest.
     case artifactNotFound = 32
+    /// The artifact holds no layer or platform that fits.
     case noMatchingContent = 33
+    /// An attempt or the whole run ran out of time.
     case networkTimeout = 40
+    /// The cloud identity could not get a token.
     case identityTokenFailed = 41
+    /// The bytes are not what was promised (digest or size).
     case integrityMismatch = 50
+    /// The archive is damaged or exceeds a limit.
     case unpackFailed = 60
+    /// The archive tries to write outside its directory.
     case unsafeArchive = 61
+    /// The destination could not be written.
     case destinationIO = 70
+    /// A signal stopped the run.
     case interrupted = 130
 
     /// The process exit code.

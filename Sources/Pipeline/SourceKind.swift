@@ -1,7 +1,14 @@
 /// What kind of place a source is, for events: a node's telemetry counts cache hits, CDN downloads,
 /// bootstrap-registry pulls and mirror pulls apart.
 public enum SourceKind: String, Sendable, Codable {
-    case cache, cdn, registry, mirror
+    /// A pre-cached copy on the node.
+    case cache
+    /// A download over HTTP(S).
+    case cdn
+    /// A pull from the bootstrap registry.
+    case registry
+    /// A pull from another registry host than the plan's.
+    case mirror
 
     /// `reference` is the plan's registry reference: an OCI source on another host is a mirror of it.
     /// Nil for a scheme a plugin added, which none of these describes.
