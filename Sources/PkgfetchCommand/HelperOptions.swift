@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import SourcesHelper
+
+/// Helper executables: a source whose scheme no backend fetches is fetched by `pkgfetch-fetch-<scheme>`,
+/// looked for in `--helpers-dir` and then on `PATH` (README "Adding a backend").
+struct HelperOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Directory searched first for helper executables (pkgfetch-fetch-<scheme>), before PATH. Default: $PKGFETCH_HELPERS_DIR.", valueName: "dir"))
+    var helpersDir: String?
+
+    @Option(name: .customLong("helper-env"), help: ArgumentHelp("Name of a variable of pkgfetch's environment to pass to helpers (repeatable); helpers get only HOME, LANG, LC_ALL, TMPDIR, TZ, a fixed PATH and the PKGFETCH_* protocol variables otherwise.", valueName: "name"))
+    var helperEnvironment: [String] = []
+
+    /// Where helpers are looked for.
+    var catalog: HelperCatalog {
+        let environment = ProcessInfo.processInfo.environment
+        return HelperCatalog(helpersDirectory: helpersDir ?? environment["PKGFETCH_HELPERS_DIR"], searchPath: environment["PATH"])
+    }
+
+    /// Makes helpers the fetchers of every scheme no backend registered; `relay` gets their stderr lines.
+    func register(into plugins: inout PluginRegistry, relay: @escaping @Sendable (String) -> Void) {
+        let catalog = catalog
+        let passing = helperEnvironment
+        plugins.register(fallback: { scheme in
+            catalog.helper(forScheme: scheme).map { HelperFetcher(executable: $0, passing: passing, relay: relay) }
+        }, missing: catalog.missing)
+    }
+}
