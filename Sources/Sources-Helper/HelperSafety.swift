@@ -15,17 +15,17 @@ enum HelperSafety {
     /// The path to run for `path`, or throws (`no-source`, exit 11) saying what is wrong.
     static func checked(_ path: String, asRoot: Bool = geteuid() == 0) throws -> String {
         guard let resolved = realpath(path, nil) else {
-            throw refusal(path, "cannot be resolved: \(String(cString: strerror(errno)))")
+            throw refusal(path, "it cannot be resolved: \(String(cString: strerror(errno)))")
         }
         let real = String(cString: resolved)
         free(resolved)
         var info = stat()
         guard stat(real, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(real, X_OK) == 0 else {
-            throw refusal(path, "is not an executable file")
+            throw refusal(path, "it is not an executable file")
         }
         guard asRoot else { return real }
-        if info.st_uid != 0 { throw refusal(path, "is owned by uid \(info.st_uid), not root") }
-        if info.st_mode & 0o022 != 0 { throw refusal(path, "is writable by others (mode \(mode(info)))") }
+        if info.st_uid != 0 { throw refusal(path, "it is owned by uid \(info.st_uid), not root") }
+        if info.st_mode & 0o022 != 0 { throw refusal(path, "it is writable by others (mode \(mode(info)))") }
         var directory = (real as NSString).deletingLastPathComponent
         var isOwnDirectory = true
         while true {
@@ -46,6 +46,6 @@ enum HelperSafety {
     private static func mode(_ info: stat) -> String { String(info.st_mode & 0o7777, radix: 8) }
 
     private static func refusal(_ path: String, _ problem: String) -> PkgfetchError {
-        PkgfetchError(.noFetcher, "refusing to run helper \(PrintableLine.escaping(path)): it \(problem); as root, pkgfetch runs helpers only from directories only root can write")
+        PkgfetchError(.noFetcher, "refusing to run helper \(PrintableLine.escaping(path)): \(problem); as root, pkgfetch runs helpers only from directories only root can write")
     }
 }
