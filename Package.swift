@@ -53,6 +53,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/PkgfetchCommand"),
         .executableTarget(name: "pkgfetch", dependencies: ["PkgfetchCommand"], path: "Sources/pkgfetch"),
+        // A team's own pkgfetch with one more backend compiled in: a main.swift of a few lines.
+        .executableTarget(name: "pkgfetch-team", dependencies: ["PkgfetchCommand", "ObjectStoreExample", "Pipeline"],
+                          path: "Examples/TeamCommand"),
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
@@ -68,6 +71,8 @@ let package = Package(
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ObjectStoreExampleTests", dependencies: ["ObjectStoreExample", "PipelineTesting", "TestSupport"],
                     path: "Examples/ObjectStoreTests"),
+        .testTarget(name: "TeamCommandTests", dependencies: ["ObjectStoreExample", "TestSupport", "pkgfetch-team"],
+                    path: "Examples/TeamCommandTests"),
     ],
     swiftLanguageModes: [.v6]
 )
