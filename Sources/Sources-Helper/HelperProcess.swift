@@ -146,6 +146,12 @@ final class HelperProcess: @unchecked Sendable {
         LiveHelpers.shared.remove(self)
         finished.signal()
         resumeWaitersIfDone()
+        // A process that left the group (setsid) may hold stderr open for ever: the exit is not kept
+        // waiting for it past a second.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) { [self] in
+            lock.withLock { relayDone = true }
+            resumeWaitersIfDone()
+        }
     }
 
     /// Passes each stderr line on as it comes and keeps the last one, until every writer closed it.
