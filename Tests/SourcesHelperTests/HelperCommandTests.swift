@@ -62,6 +62,33 @@ import TestSupport
         #expect(missing.stderr.contains("error[http-not-found]: pkgfetch-fetch-webstore failed (exit 66): no object at webstore://"), "\(missing.stderr)")
     }
 
+    /// The minimal helper — it writes the bytes and exits 0, and knows nothing of descriptor 3 or the
+    /// PKGFETCH_* variables — works end to end: --sha256 with --dest (unpacked), --output, a batch.
+    @Test func theMinimalHelperWorksEndToEnd() throws {
+        let work = try TemporaryDirectory("helper-minimal")
+        let package = try Self.publishTool(work)
+        let helpers = try TestHelpers(in: work)
+        try helpers.write("minimal", "exec cat \(package.nginx.file(package.path))")
+        let url = "minimal://anything/tool.tar.gz"
+        let common = ["--helpers-dir", helpers.directory]
+        let (unpacked, _) = try Self.pkgfetch(["fetch", url, "--dest", work.join("opt"), "--sha256", package.sha256] + common)
+        #expect(unpacked.status == 0, "\(unpacked.stderr)")
+        #expect(FileManager.default.fileExists(atPath: work.join("opt/bin/tool")))
+        let (saved, _) = try Self.pkgfetch(["fetch", url, "--output", work.join("saved.tgz")] + common)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work.join("saved.tgz"))) == package.archive)
+
+        let list: [[String: String]] = [["url": url, "dest": work.join("b1"), "sha256": package.sha256],
+                                        ["url": url, "output": work.join("b2.tgz")]]
+        try JSONSerialization.data(withJSONObject: list).write(to: URL(fileURLWithPath: work.join("list")))
+        let (batch, _) = try Self.pkgfetch(["batch", work.join("list")] + common)
+        #expect(batch.status == 0, "\(batch.stderr)")
+        #expect(FileManager.default.fileExists(atPath: work.join("b1/bin/tool")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work.join("b2.tgz"))) == package.archive)
+        #expect(helpers.runs.count == 4)
+        #expect(helpers.survivors().isEmpty)
+    }
+
     /// A batch mixes a helper's scheme and http: one process, each package installed.
     @Test func batchFetchesThroughAHelper() throws {
         let work = try TemporaryDirectory("helper-batch")
