@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Pipeline
 import SourcesHelper
+import Synchronization
 
 /// Helper executables: a source whose scheme no backend fetches is fetched by `pkgfetch-fetch-<scheme>`,
 /// looked for in `--helpers-dir` and then on `PATH` (README "Adding a backend").
@@ -19,11 +20,18 @@ struct HelperOptions: ParsableArguments {
     }
 
     /// Makes helpers the fetchers of every scheme no backend registered; `relay` gets their stderr lines.
+    /// A scheme's helper is looked for once per run.
     func register(into plugins: inout PluginRegistry, relay: @escaping @Sendable (String) -> Void) {
         let catalog = catalog
         let passing = helperEnvironment
+        let found = Mutex<[String: HelperFetcher?]>([:])
         plugins.register(fallback: { scheme in
-            catalog.helper(forScheme: scheme).map { HelperFetcher(executable: $0, passing: passing, relay: relay) }
+            found.withLock { found in
+                if let known = found[scheme] { return known }
+                let fetcher = catalog.helper(forScheme: scheme).map { HelperFetcher(executable: $0, passing: passing, relay: relay) }
+                found[scheme] = fetcher
+                return fetcher
+            }
         }, missing: catalog.missing)
     }
 }

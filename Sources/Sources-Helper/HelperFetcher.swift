@@ -28,13 +28,16 @@ public struct HelperFetcher: Fetcher {
         self.relay = relay
     }
 
+    /// Runs the helper for `request` and returns its stdout as the stream, with what it announced.
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
-        let path = try HelperSafety.checked(executable)
+        let (executable, relay) = (self.executable, self.relay)
         let name = (executable as NSString).lastPathComponent
-        let relay = self.relay
-        let process = try HelperProcess(executable: path, arguments: [request.source.location],
-                                        environment: HelperProtocol.environment(base: environment, request: request, context: context),
-                                        relay: { relay("\(name): \($0)") })
+        let environment = HelperProtocol.environment(base: environment, request: request, context: context)
+        // Checking the path walks directories and spawning forks: blocking work, kept off the cooperative pool.
+        let process = try await BlockingIO.shared.run {
+            try HelperProcess(executable: try HelperSafety.checked(executable), arguments: [request.source.location],
+                              environment: environment, relay: { relay("\(name): \($0)") })
+        }
         let opening: Opening
         do {
             opening = try await withTaskCancellationHandler {
