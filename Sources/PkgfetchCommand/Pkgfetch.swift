@@ -37,14 +37,22 @@ public enum PkgfetchMain {
             }
             end(0)
         } catch {
+            leaveToSignalHandler()
             end(ErrorReport.report(error))
         }
     }
 
     /// Exits, after ending every helper process still running (they are in process groups of their own).
     private static func end(_ code: Int32) -> Never {
+        leaveToSignalHandler()
         LiveHelpers.shared.stopAll()
         exit(code)
+    }
+
+    /// A run that ended because a signal is being handled (the handler killed its helpers) is the
+    /// handler's to report and end, with 130: this thread waits for that.
+    private static func leaveToSignalHandler() {
+        if SignalHandlers.interruption.isStopped { while true { pause() } }
     }
 }
 

@@ -40,8 +40,12 @@ public struct HelperFetcher: Fetcher {
         }
         let opening: Opening
         do {
+            // On a thread of its own, not BlockingIO's: a helper may take the whole attempt to start,
+            // and a batch's other packages need those threads meanwhile.
             opening = try await withTaskCancellationHandler {
-                try await BlockingIO.shared.run { try Opening.read(process, until: context.deadline) }
+                try await withCheckedThrowingContinuation { continuation in
+                    Thread.detachNewThread { continuation.resume(with: Result { try Opening.read(process, until: context.deadline) }) }
+                }
             } onCancel: {
                 process.stop()
             }

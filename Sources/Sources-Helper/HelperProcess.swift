@@ -98,8 +98,9 @@ final class HelperProcess: @unchecked Sendable {
     /// Closes stdout unless a reader took it (a body never read, a failed start).
     func releaseOutput() {
         lock.withLock {
-            if outputState == .open { close(output) }
-            if outputState == .open { outputState = .closed }
+            guard outputState == .open else { return }
+            close(output)
+            outputState = .closed
         }
     }
 

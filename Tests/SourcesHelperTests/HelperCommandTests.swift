@@ -309,7 +309,8 @@ import TestSupport
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try PkgfetchCLI.path)
         process.arguments = ["fetch", "hang://b/x.bin", "--output", work.join("x"), "--helpers-dir", helpers.directory]
-        process.standardError = FileHandle.nullDevice
+        let stderr = Pipe()
+        process.standardError = stderr
         try process.run()
         let until = ContinuousClock.now + .seconds(10)
         while helpers.recordedPids < 2, ContinuousClock.now < until { usleep(20_000) }
@@ -317,6 +318,10 @@ import TestSupport
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
+        // One line, the handler's: not also the failure of the fetch whose helper the handler killed.
+        let said = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(said.split(separator: "\n").filter { $0.hasPrefix("pkgfetch: error") } == ["pkgfetch: error[interrupted]: stopped by SIGTERM; nothing half-written was left"],
+                "\(said)")
         #expect(helpers.survivors().isEmpty, "left running: \(helpers.survivors())")
     }
 }
