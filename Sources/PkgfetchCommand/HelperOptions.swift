@@ -13,6 +13,18 @@ struct HelperOptions: ParsableArguments {
     @Option(name: .customLong("helper-env"), help: ArgumentHelp("Name of a variable of pkgfetch's environment to pass to helpers (repeatable); helpers get only HOME, LANG, LC_ALL, TMPDIR, TZ, a fixed PATH and the PKGFETCH_* protocol variables otherwise.", valueName: "name"))
     var helperEnvironment: [String] = []
 
+    func validate() throws {
+        for name in helperEnvironment {
+            guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                throw ValidationError("--helper-env takes a variable name, not '\(PrintableLine.escaping(name))'")
+            }
+            // A helper's PATH is fixed (no relative entries), and the protocol's variables are pkgfetch's to set.
+            guard name != "PATH", !name.hasPrefix("PKGFETCH_") else {
+                throw ValidationError("--helper-env cannot pass \(name): pkgfetch sets it for helpers")
+            }
+        }
+    }
+
     /// Where helpers are looked for.
     var catalog: HelperCatalog {
         let environment = ProcessInfo.processInfo.environment

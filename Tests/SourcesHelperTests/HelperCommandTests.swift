@@ -56,9 +56,10 @@ import TestSupport
         #expect(wrongDigest.status == 50, "\(wrongDigest.stderr)")
         #expect(!FileManager.default.fileExists(atPath: work.join("bad.tgz")))
 
-        let (missing, _) = try Self.pkgfetch(["fetch", webstoreURL(package.nginx, "/nothing/here.tgz"), "--output", work.join("none"),
+        let (missing, _) = try Self.pkgfetch(["fetch", webstoreURL(package.nginx, "/nothing/here.tgz?sig=s3cr3t"), "--output", work.join("none"),
                                               "--retries", "0"] + helpers)
         #expect(missing.status == 21, "\(missing.stderr)")
+        #expect(!missing.stderr.contains("s3cr3t"), "a signed URL's query stays out of messages: \(missing.stderr)")
         #expect(missing.stderr.contains("error[http-not-found]: pkgfetch-fetch-webstore failed (exit 66): no object at webstore://"), "\(missing.stderr)")
     }
 
@@ -262,6 +263,12 @@ import TestSupport
         #expect(environment.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"))
         #expect(environment.contains("PKGFETCH_TIMEOUT="))
         #expect(environment.contains("PKGFETCH_FILE_NAME=x.bin"))
+
+        for name in ["PATH", "PKGFETCH_OFFSET", "A=B"] {
+            let (refused, _) = try Self.pkgfetch(["fetch", "env://b/x.bin", "--output", work.join("y"), "--helper-env", name])
+            #expect(refused.status == 2, "\(refused.stderr)")
+            #expect(refused.stderr.contains("--helper-env"), "\(refused.stderr)")
+        }
     }
 
     /// A rules file routes a URL family to a helper's scheme first and the CDN URL second: `resolve`
