@@ -245,6 +245,19 @@ import TestSupport
         #expect(file.status == 11, "\(file.stderr)")
         #expect(file.stderr.contains("is writable by others (mode 777)"), "\(file.stderr)")
         #expect(helpers.runs.isEmpty)
+
+        // A symlink in a safe directory to a helper in an unsafe one: what is checked is what would run.
+        let unsafe = work.join("unsafe")
+        try FileManager.default.createDirectory(atPath: unsafe, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: unsafe)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(helpers.directory)/pkgfetch-fetch-planted")
+        try FileManager.default.moveItem(atPath: "\(helpers.directory)/pkgfetch-fetch-planted", toPath: "\(unsafe)/pkgfetch-fetch-planted")
+        try FileManager.default.createSymbolicLink(atPath: "\(helpers.directory)/pkgfetch-fetch-planted",
+                                                   withDestinationPath: "\(unsafe)/pkgfetch-fetch-planted")
+        let (linked, _) = try Self.pkgfetch(["fetch", "planted://b/x.bin", "--output", work.join("x"), "--helpers-dir", helpers.directory])
+        #expect(linked.status == 11, "\(linked.stderr)")
+        #expect(linked.stderr.contains("its directory \(unsafe) is writable by others (mode 777)"), "\(linked.stderr)")
+        #expect(helpers.runs.isEmpty)
     }
 
     /// A helper gets a clean environment: none of pkgfetch's variables but the few documented, and
