@@ -41,22 +41,28 @@ let package = Package(
             "Pipeline", "SourcesHTTP", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
+        // Helper executables (pkgfetch-fetch-<scheme>) as fetchers: a backend in any language.
+        .target(name: "SourcesHelper", dependencies: ["Pipeline", "CSystem"], path: "Sources/Sources-Helper"),
         // A backend written as a team outside pkgfetch would write one: it depends on Pipeline only.
         .target(name: "ObjectStoreExample", dependencies: ["Pipeline"], path: "Examples/ObjectStore"),
         // The command line as a library, so that a team can build its own `pkgfetch` with an extra
         // backend compiled in; the `pkgfetch` executable is its two-line main.
         .target(name: "PkgfetchCommand", dependencies: [
-            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "Unpackers", "CSystem", "ObjectStoreExample",
+            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "ObjectStoreExample",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/PkgfetchCommand"),
         .executableTarget(name: "pkgfetch", dependencies: ["PkgfetchCommand"], path: "Sources/pkgfetch"),
+        // A team's own pkgfetch with one more backend compiled in: a main.swift of a few lines.
+        .executableTarget(name: "pkgfetch-team", dependencies: ["PkgfetchCommand", "ObjectStoreExample", "Pipeline"],
+                          path: "Examples/TeamCommand"),
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AKSRules", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
+        .testTarget(name: "SourcesHelperTests", dependencies: ["SourcesHelper", "Pipeline", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
@@ -65,6 +71,8 @@ let package = Package(
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ObjectStoreExampleTests", dependencies: ["ObjectStoreExample", "PipelineTesting", "TestSupport"],
                     path: "Examples/ObjectStoreTests"),
+        .testTarget(name: "TeamCommandTests", dependencies: ["ObjectStoreExample", "TestSupport", "pkgfetch-team"],
+                    path: "Examples/TeamCommandTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,16 +16,36 @@ public struct CDNRule: Sendable, Codable, Equatable {
     public var parts: [String: String]?
     /// Rewrites of a part before it is used, e.g. `"version": {"dropSuffix": "-azure\\.[0-9]+"}`.
     public var transforms: [String: PartTransform]?
+    /// Where the package is fetched from without a registry, in order: URL templates of any scheme
+    /// over the parts and `{url}` (the URL asked for), `{host}`, `{file}` (its file name), e.g.
+    /// `["objstore://packages/{package}/{file}", "{url}"]`. Unset: the URL asked for.
+    public var sources: [String]?
 
     /// A rule from its parts.
     public init(name: String, host: String? = nil, path: String, reference: String,
-                parts: [String: String]? = nil, transforms: [String: PartTransform]? = nil) {
+                parts: [String: String]? = nil, transforms: [String: PartTransform]? = nil, sources: [String]? = nil) {
         self.name = name
         self.host = host
         self.path = path
         self.reference = reference
         self.parts = parts
         self.transforms = transforms
+        self.sources = sources
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, host, path, reference, parts, transforms, sources }
+
+    /// Decodes a rule; `reference` may be left out when `sources` is given (a rule for routing only).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        host = try container.decodeIfPresent(String.self, forKey: .host)
+        path = try container.decode(String.self, forKey: .path)
+        sources = try container.decodeIfPresent([String].self, forKey: .sources)
+        reference = try sources == nil ? container.decode(String.self, forKey: .reference)
+            : container.decodeIfPresent(String.self, forKey: .reference) ?? ""
+        parts = try container.decodeIfPresent([String: String].self, forKey: .parts)
+        transforms = try container.decodeIfPresent([String: PartTransform].self, forKey: .transforms)
     }
 }
 
@@ -63,11 +83,24 @@ struct CompiledRule: @unchecked Sendable {
         groups = named.union((rule.parts ?? [:]).keys)
         guard groups.contains("package") else { throw problem("names no 'package' part (a named group or a fixed part)") }
         let placeholders = CompiledRule.placeholders(in: rule.reference)
-        guard !placeholders.isEmpty || rule.reference.contains(":") else {
-            throw problem("reference template '\(rule.reference)' has no tag")
+        if rule.sources == nil || !rule.reference.isEmpty {
+            guard !placeholders.isEmpty || rule.reference.contains(":") else {
+                throw problem("reference template '\(rule.reference)' has no tag")
+            }
         }
         for name in placeholders where !groups.contains(name) {
             throw problem("reference template uses {\(name)} but the path has no group of that name")
+        }
+        if let sources = rule.sources {
+            guard !sources.isEmpty else { throw problem("sources is empty") }
+            for template in sources {
+                guard template == "{url}" || template.range(of: "^[A-Za-z][A-Za-z0-9+.-]*://", options: .regularExpression) != nil else {
+                    throw problem("source template '\(template)' is not '{url}' and does not start with a scheme (scheme://…)")
+                }
+                for name in CompiledRule.placeholders(in: template) where !groups.contains(name) && !CompiledRule.urlParts.contains(name) {
+                    throw problem("source template uses {\(name)} but the path has no group of that name")
+                }
+            }
         }
         self.rule = rule
     }
@@ -99,10 +132,26 @@ struct CompiledRule: @unchecked Sendable {
         return values
     }
 
-    func fill(_ values: [String: String]) -> String {
-        var text = rule.reference
+    func fill(_ values: [String: String], template: String? = nil) -> String {
+        var text = template ?? rule.reference
         for (name, value) in values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
         return text
+    }
+
+    /// The names every source template may use besides the rule's parts.
+    static let urlParts: Set<String> = ["url", "host", "file"]
+
+    /// The rule's sources for a matching URL, in order; nil when the rule lists none.
+    func sources(_ parts: [String: String], url: String, host: String, fileName: String) throws -> [Source]? {
+        guard let templates = rule.sources else { return nil }
+        var values = parts
+        values["host"] = host
+        values["file"] = fileName
+        return templates.map { template in
+            // The URL is not a template: filled last, so braces in it stay as they are.
+            if template == "{url}" { return Source.url(url) }
+            return Source.url(fill(values, template: template).replacingOccurrences(of: "{url}", with: url))
+        }
     }
 }
 

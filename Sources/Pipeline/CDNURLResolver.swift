@@ -10,9 +10,24 @@ public struct CDNURLResolver: Resolver {
 
     /// `extraRules` (a rules file's) go ahead of `builtIns` (the program's own, such as AKS's). Throws a
     /// usage error naming a malformed rule.
-    public init(extraRules: [CDNRule] = [], builtIns: [CDNRule] = [], fetchedAsTheyAre schemes: Set<String> = []) throws {
+    /// With `anyScheme`, a URL of any scheme other than http, https and file is planned as it is
+    /// (its fetcher may be a helper executable, found only when the source is tried).
+    public init(extraRules: [CDNRule] = [], builtIns: [CDNRule] = [], fetchedAsTheyAre schemes: Set<String> = [],
+                anyScheme: Bool = false) throws {
         rules = try (extraRules + builtIns).map(CompiledRule.init)
-        otherSchemes = Set(schemes.map { $0.lowercased() }).subtracting(["http", "https", "file"])
+        otherSchemes = Set(schemes.map { $0.lowercased() }).subtracting(Self.ownSchemes)
+        self.anyScheme = anyScheme
+    }
+
+    private let anyScheme: Bool
+    /// The schemes this resolver plans itself (http, https) or never plans as they are (file).
+    private static let ownSchemes: Set<String> = ["http", "https", "file"]
+
+    /// The scheme of `url` when it is planned as it is.
+    private func schemeFetchedAsItIs(_ url: String) -> String? {
+        guard let scheme = url.split(separator: ":", maxSplits: 1).first?.lowercased(), !Self.ownSchemes.contains(scheme) else { return nil }
+        if otherSchemes.contains(scheme) { return scheme }
+        return anyScheme && url.dropFirst(scheme.count).hasPrefix("://") && Source.isScheme(scheme) ? scheme : nil
     }
 
     /// Reads a rules file: a JSON array of rules, or `{"rules": [...]}`.
@@ -46,7 +61,7 @@ public struct CDNURLResolver: Resolver {
 
     /// The plan for `request`; throws `resolve-failed` for a URL no rule or scheme covers.
     public func resolve(_ request: PackageRequest) throws -> Plan {
-        if let scheme = request.url.split(separator: ":", maxSplits: 1).first?.lowercased(), otherSchemes.contains(scheme) {
+        if let scheme = schemeFetchedAsItIs(request.url) {
             return try planAsItIs(request, scheme: scheme)
         }
         guard let components = URLComponents(string: request.url),
@@ -59,11 +74,7 @@ public struct CDNURLResolver: Resolver {
         guard !fileName.isEmpty else {
             throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no file")
         }
-        // The name becomes a path component: `.`/`..` would name a directory, and a NUL (`%00`) would
-        // cut the name short where it reaches the system.
-        guard fileName != ".", fileName != "..", !fileName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no usable file ('\(fileName)')")
-        }
+        try Self.checkUsable(fileName, of: request.url)
         let cdn = Source.url(request.url)
         let matched = rules.lazy.compactMap { rule in rule.match(host: host, path: path).map { (rule, $0) } }.first
 
@@ -82,13 +93,13 @@ public struct CDNURLResolver: Resolver {
         var plan = Plan(rule: rule.rule.name, package: parts["package"] ?? Self.stem(of: fileName),
                         version: parts["version"], fileName: fileName,
                         format: ArchiveFormat.infer(fromFileName: fileName), platform: platform)
-        if let registry = request.bootstrapRegistry {
+        if let registry = request.bootstrapRegistry, !rule.rule.reference.isEmpty {
             let reference = "\(registry.base)/\(rule.fill(parts))"
             plan.reference = reference
             plan.sources = [Source(scheme: "oci", location: reference)]
-            if request.fallbackToCDN { plan.sources.append(cdn) }
+            if request.fallbackToCDN { plan.sources += try rule.sources(parts, url: request.url, host: host, fileName: fileName) ?? [cdn] }
         } else {
-            plan.sources = [cdn]
+            plan.sources = try rule.sources(parts, url: request.url, host: host, fileName: fileName) ?? [cdn]
         }
         return plan
     }
@@ -100,8 +111,17 @@ public struct CDNURLResolver: Resolver {
         guard !fileName.isEmpty else {
             throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no file")
         }
+        try Self.checkUsable(fileName, of: request.url)
         return Plan(rule: "url", package: Self.stem(of: fileName), fileName: fileName, format: ArchiveFormat.infer(fromFileName: fileName),
                     platform: request.platform, sources: [Source(scheme: scheme, location: request.url)])
+    }
+
+    /// The name becomes a path component: `.`/`..` would name a directory, and a NUL (`%00`) would
+    /// cut the name short where it reaches the system.
+    static func checkUsable(_ fileName: String, of url: String) throws {
+        guard fileName != ".", fileName != "..", !fileName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw PkgfetchError(.resolveFailed, "'\(Redaction.url(url))' names no usable file ('\(fileName)')")
+        }
     }
 
     /// A file name without its archive extension.

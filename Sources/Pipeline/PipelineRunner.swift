@@ -72,8 +72,9 @@ public struct PipelineRunner: Sendable {
             throw failure
         }
         guard plan.sources.contains(where: { plugins.handles(scheme: $0.scheme) }) else {
-            let schemes = Set(plan.sources.map(\.scheme)).sorted().joined(separator: ", ")
-            throw PkgfetchError(.noSource, "no registered fetcher handles the plan's sources (\(schemes.isEmpty ? "none" : schemes))")
+            let schemes = Set(plan.sources.map(\.scheme)).sorted()
+            let why = schemes.map(plugins.whyNoFetcher(forScheme:)).joined(separator: "; ")
+            throw PkgfetchError(.noSource, "no registered fetcher handles the plan's sources (\(schemes.isEmpty ? "none" : why))")
         }
 
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.

@@ -4,6 +4,8 @@ public struct PluginRegistry: Sendable {
     private var resolvers: [String: any Resolver] = [:]
     private var fetchers: [String: any Fetcher] = [:]
     private var unpackers: [ArchiveFormat: any Unpacker] = [:]
+    private var fallback: (@Sendable (String) -> (any Fetcher)?)?
+    private var missing: (@Sendable (String) -> String)?
 
     /// An empty registry.
     public init() {}
@@ -16,6 +18,14 @@ public struct PluginRegistry: Sendable {
     /// Registers `fetcher` for each of `schemes`.
     public mutating func register(fetcher: any Fetcher, forSchemes schemes: String...) {
         for scheme in schemes { fetchers[scheme.lowercased()] = fetcher }
+    }
+
+    /// Registers where fetchers for schemes nothing registered come from (helper executables, found
+    /// by scheme when asked); `missing` says what was looked for when `fallback` has none.
+    public mutating func register(fallback: @escaping @Sendable (String) -> (any Fetcher)?,
+                                  missing: @escaping @Sendable (String) -> String) {
+        self.fallback = fallback
+        self.missing = missing
     }
 
     /// Registers `unpacker` for each of `formats`.
@@ -33,8 +43,8 @@ public struct PluginRegistry: Sendable {
 
     /// The fetcher for `scheme`; throws `no-source` naming the registered ones.
     public func fetcher(forScheme scheme: String) throws -> any Fetcher {
-        guard let fetcher = fetchers[scheme.lowercased()] else {
-            throw PkgfetchError(.noSource, "no fetcher registered for scheme '\(scheme)' (registered: \(fetcherSchemes.joined(separator: ", ")))")
+        guard let fetcher = fetchers[scheme.lowercased()] ?? fallback?(scheme.lowercased()) else {
+            throw PkgfetchError(.noSource, missing?(scheme) ?? "no fetcher registered for scheme '\(scheme)' (registered: \(fetcherSchemes.joined(separator: ", ")))")
         }
         return fetcher
     }
@@ -48,7 +58,12 @@ public struct PluginRegistry: Sendable {
     }
 
     /// Whether a fetcher is registered for `scheme`.
-    public func handles(scheme: String) -> Bool { fetchers[scheme.lowercased()] != nil }
+    public func handles(scheme: String) -> Bool { fetchers[scheme.lowercased()] != nil || fallback?(scheme.lowercased()) != nil }
+
+    /// Why no fetcher handles `scheme` (what was looked for), for an error message.
+    public func whyNoFetcher(forScheme scheme: String) -> String {
+        missing?(scheme) ?? "no fetcher registered for scheme '\(scheme)'"
+    }
 
     /// The registered resolver names, sorted.
     public var resolverNames: [String] { resolvers.keys.sorted() }

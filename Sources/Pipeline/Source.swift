@@ -22,6 +22,13 @@ public struct Source: Hashable, Sendable, CustomStringConvertible {
     /// secrets there) and any user-info are cut off.
     public var redacted: String { Redaction.url(location) }
 
+    /// Whether `text` is an RFC 3986 scheme (an ASCII letter, then letters, digits, `+`, `-`, `.`).
+    public static func isScheme(_ text: String) -> Bool {
+        func letter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) }
+        guard let first = text.unicodeScalars.first, letter(first) else { return false }
+        return text.unicodeScalars.allSatisfy { letter($0) || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0) }
+    }
+
     /// `scheme: location`, redacted.
     public var description: String { "\(scheme): \(redacted)" }
 }

@@ -6,10 +6,13 @@ import Pipeline
 /// sit in `PipelineOptions` itself, not in a group of their own: every level of nested option groups
 /// multiplies ArgumentParser's validation work at each start.)
 enum Backends {
-    /// The backends among `options`' option groups.
+    /// The backends among `options`' option groups, then the program's extra ones (`PkgfetchMain.main(extraBackends:)`).
     static func all(in options: some ParsableArguments) -> [any Backend] {
-        Mirror(reflecting: options).children.compactMap { ($0.value as? any BackendOptionGroup)?.backend }
+        Mirror(reflecting: options).children.compactMap { ($0.value as? any BackendOptionGroup)?.backend } + extra
     }
+
+    /// Backends compiled into this program besides the built-in ones; set once, before the command is parsed.
+    nonisolated(unsafe) static var extra: [any Backend] = []
 
     /// Registers each backend's fetcher for its schemes.
     static func register(_ backends: [any Backend], into plugins: inout PluginRegistry, shared: SharedTransport) throws {
@@ -25,6 +28,6 @@ protocol BackendOptionGroup {
     var backend: any Backend { get }
 }
 
-extension OptionGroup: BackendOptionGroup where Value: Backend {
+extension OptionGroup: BackendOptionGroup where Value: Backend & ParsableArguments {
     var backend: any Backend { wrappedValue }
 }

@@ -18,6 +18,7 @@ struct PipelineOptions: ParsableArguments {
     @OptionGroup var http: HTTPBackend
     @OptionGroup(title: "Bootstrap registry (oci)") var registry: RegistryBackend
     @OptionGroup(title: "Example object store (objstore)") var objectStore: ObjectStoreBackend
+    @OptionGroup(title: "Helper executables (any other scheme)") var helpers: HelperOptions
 
     @Option(name: .long, help: "Retries per source after the first try.")
     var retries = 5
@@ -77,8 +78,12 @@ struct PipelineOptions: ParsableArguments {
     func runner(events: EventEmitter, progress: any ProgressReporter = SilentProgress()) throws -> PipelineRunner {
         let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration,
                                      registry: try resolution.registry(), events: events)
+        // A helper's stderr lines go to ours, unless --quiet.
+        let quiet = quiet
+        let relay: @Sendable (String) -> Void = { line in if !quiet { ErrorReport.printRaw(line) } }
         var runner = PipelineRunner(
-            plugins: try BuiltIns.plugins(backends: Backends.all(in: self), shared: shared, resolution: resolution),
+            plugins: try BuiltIns.plugins(backends: Backends.all(in: self), shared: shared, resolution: resolution, helpers: helpers,
+                                          relay: relay),
             retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
             events: events, progress: progress, unpackLimits: limits.limits)

@@ -2,6 +2,7 @@ import ArgumentParser
 import CSystem
 import Foundation
 import Pipeline
+import SourcesHelper
 
 /// The root command: subcommands only.
 struct Pkgfetch: AsyncParsableCommand {
@@ -15,8 +16,12 @@ struct Pkgfetch: AsyncParsableCommand {
 
 /// The entry point: runs the command and turns every failure into one line and a stable exit code.
 public enum PkgfetchMain {
-    /// Runs `pkgfetch` with the process's arguments and exits with its exit code.
-    public static func main() async -> Never {
+    /// Runs `pkgfetch` with the process's arguments and exits with its exit code. `extraBackends` are
+    /// fetched with as the built-in ones are (a URL of their scheme is fetched as it is, a rule may route
+    /// to it, `pkgfetch plugins` lists it); a scheme they share with a built-in backend is theirs.
+    /// A team's `main.swift` is one line: `await PkgfetchMain.main(extraBackends: [MyStoreBackend()])`.
+    public static func main(extraBackends: [any Backend] = []) async -> Never {
+        Backends.extra = extraBackends
         // Buffers of 128 KiB and more (staging blocks, libcurl's receive buffer) are mmapped, so they
         // go back to the system when freed. glibc's default raises that threshold each time such a
         // buffer is freed; a batch then kept every package's buffers in its heap arenas (30 packages:
@@ -30,10 +35,24 @@ public enum PkgfetchMain {
             } else {
                 try command.run()
             }
-            exit(0)
+            end(0)
         } catch {
-            exit(ErrorReport.report(error))
+            leaveToSignalHandler()
+            end(ErrorReport.report(error))
         }
+    }
+
+    /// Exits, after ending every helper process still running (they are in process groups of their own).
+    private static func end(_ code: Int32) -> Never {
+        leaveToSignalHandler()
+        LiveHelpers.shared.stopAll()
+        exit(code)
+    }
+
+    /// A run that ended because a signal is being handled (the handler killed its helpers) is the
+    /// handler's to report and end, with 130: this thread waits for that.
+    private static func leaveToSignalHandler() {
+        if SignalHandlers.interruption.isStopped { while true { pause() } }
     }
 }
 
@@ -55,6 +74,7 @@ enum SignalHandlers {
             source.setEventHandler {
                 interruption.stop()
                 let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "SIGHUP"
+                LiveHelpers.shared.stopAll()
                 ErrorReport.printLine(PkgfetchError(.interrupted, "stopped by \(name); nothing half-written was left"))
                 // _exit, not exit: other threads are still running, and exit's stdio clean-up could
                 // wait on a stream lock one of them holds. Everything pkgfetch prints is unbuffered.
@@ -82,7 +102,11 @@ enum ErrorReport {
     }
 
     static func printLine(_ failure: PkgfetchError) {
-        let line = "pkgfetch: \(failure.description)".replacingOccurrences(of: "\n", with: " ")
+        printRaw("pkgfetch: \(failure.description)".replacingOccurrences(of: "\n", with: " "))
+    }
+
+    /// Writes one line on stderr as it is (a helper's line, already made printable).
+    static func printRaw(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

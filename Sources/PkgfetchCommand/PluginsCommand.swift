@@ -4,14 +4,19 @@ import SourcesHTTP
 
 /// `pkgfetch plugins`: what the composition root registered.
 struct PluginsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plugins", abstract: "List registered resolvers, fetcher schemes and unpacker formats.")
+    static let configuration = CommandConfiguration(commandName: "plugins", abstract: "List registered resolvers, fetcher schemes, helper executables and unpacker formats.")
+
+    @OptionGroup var helpers: HelperOptions
 
     func run() throws {
         let shared = SharedTransport(transport: CurlTransport(), stallTimeout: .seconds(30), registry: nil, events: EventEmitter())
         let plugins = try BuiltIns.plugins(backends: Backends.all(in: try PipelineOptions.parse([])), shared: shared,
-                                           resolution: try ResolutionOptions.parse([]))
+                                           resolution: try ResolutionOptions.parse([]), helpers: helpers, relay: { _ in })
         let described = plugins.describe()
+        // A helper for a scheme a backend fetches is never run, so it is not listed.
+        let found = helpers.catalog.all().filter { !plugins.fetcherSchemes.contains($0.scheme) }
         for (title, rows) in [("resolvers", described.resolvers), ("fetchers (by scheme)", described.fetchers),
+                              ("helpers (by scheme; --helpers-dir, then PATH)", found.map { ($0.scheme, $0.path) }),
                               ("unpackers (by format)", described.unpackers)] {
             print("\(title):")
             for (key, type) in rows { print("  \(key.padding(toLength: 10, withPad: " ", startingAt: 0)) \(type)") }

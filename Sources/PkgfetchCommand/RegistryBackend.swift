@@ -6,7 +6,7 @@ import SourcesORAS
 
 /// `oci` sources: the bootstrap registry, pulled as `oras pull` does. Its flags say how to speak to the
 /// registry and where its credentials come from.
-struct RegistryBackend: Backend {
+struct RegistryBackend: BuiltInBackend {
     @Flag(name: .long, help: "Talk plain HTTP to the registry (default only for localhost and 127.0.0.1).")
     var plainHTTP = false
 

@@ -23,10 +23,11 @@ struct ResolutionOptions: ParsableArguments {
         try bootstrapRegistry.map(RegistryAddress.init(parsing:))
     }
 
-    /// The CDN URL resolver; a URL of one of `schemes` other than http(s) is fetched as it is.
+    /// The CDN URL resolver; a URL of any scheme other than http(s) and file is fetched as it is (by
+    /// a backend, or a helper executable).
     func resolver(fetching schemes: Set<String> = []) throws -> CDNURLResolver {
         try CDNURLResolver(extraRules: rules.map(CDNURLResolver.loadRules(from:)) ?? [], builtIns: BuiltInRules.all,
-                           fetchedAsTheyAre: schemes)
+                           fetchedAsTheyAre: schemes, anyScheme: true)
     }
 
     /// The request for one package; `platform` overrides `--platform`.

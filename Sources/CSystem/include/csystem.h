@@ -3,6 +3,7 @@
 #define PKGFETCH_CSYSTEM_H
 
 #include "csystem_thread.h"
+#include "csystem_spawn.h"
 #include <errno.h>
 
 #ifdef __linux__
