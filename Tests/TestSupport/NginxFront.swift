@@ -9,9 +9,11 @@ public final class NginxFront: @unchecked Sendable {
     private let directory: TemporaryDirectory
     private let process: BackgroundProcess
 
-    /// `routes`: path prefix (e.g. `/v2/`) → upstream port on 127.0.0.1. The path is passed on unchanged.
+    /// `routes`: path prefix (e.g. `/v2/`) → upstream port on 127.0.0.1. The path is passed on unchanged,
+    /// unless `upstreamPaths` maps the prefix to another (`/mirror/` → `/v2/`: the prefix is replaced).
     /// `tls`: serve HTTPS with a certificate for 127.0.0.1 that this CA signs (the upstreams stay plain HTTP).
-    public init(port: Int, routes: [(prefix: String, upstreamPort: Int)], tls: TestCA? = nil) throws {
+    public init(port: Int, routes: [(prefix: String, upstreamPort: Int)], tls: TestCA? = nil,
+                upstreamPaths: [String: String] = [:]) throws {
         let binary = try Tools.path(of: "nginx")
         directory = try TemporaryDirectory("nginx-front")
         self.port = port
@@ -22,7 +24,7 @@ public final class NginxFront: @unchecked Sendable {
         let locations = routes.map { route in
             """
                     location \(route.prefix) {
-                        proxy_pass http://127.0.0.1:\(route.upstreamPort);
+                        proxy_pass http://127.0.0.1:\(route.upstreamPort)\(upstreamPaths[route.prefix] ?? "");
                         proxy_set_header Host $http_host;
                         proxy_set_header Connection "";
                     }

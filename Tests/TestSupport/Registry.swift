@@ -21,7 +21,9 @@ public final class TestRegistry: @unchecked Sendable {
     private let directory: TemporaryDirectory
 
     /// Starts a registry. `root` defaults to a fresh directory; `tls` serves HTTPS with a certificate for 127.0.0.1.
-    public init(auth: Auth = .none, tls: TestCA? = nil, root: String? = nil) throws {
+    /// `accessLog` writes each request to the log (`requests`); `proxy` makes it a read-only pull-through
+    /// cache of the registry at that URL.
+    public init(auth: Auth = .none, tls: TestCA? = nil, root: String? = nil, accessLog: Bool = false, proxy: String? = nil) throws {
         directory = try TemporaryDirectory("registry")
         self.root = root ?? directory.join("storage")
         try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
@@ -33,7 +35,7 @@ public final class TestRegistry: @unchecked Sendable {
         log:
           level: warn
           accesslog:
-            disabled: true
+            disabled: \(!accessLog)
         storage:
           filesystem:
             rootdirectory: \(self.root)
@@ -44,6 +46,9 @@ public final class TestRegistry: @unchecked Sendable {
           secret: pkgfetch-test-secret
 
         """
+        if let proxy {
+            config = "proxy:\n  remoteurl: \(proxy)\n" + config
+        }
         if let tls {
             let (certificate, key) = try tls.serverCertificate(in: directory.path)
             config += "  tls:\n    certificate: \(certificate)\n    key: \(key)\n"
@@ -84,6 +89,19 @@ public final class TestRegistry: @unchecked Sendable {
 
     public func stop() { server.stop() }
     public var log: String { server.log }
+
+    /// With `accessLog`: each request as `METHOD /path?query STATUS USER-AGENT`, in order.
+    public var requests: [String] {
+        log.split(separator: "\n").compactMap { line -> String? in
+            // Combined log format: ... "GET /v2/... HTTP/1.1" 200 123 "referer" "user agent"
+            let quoted = line.split(separator: "\"", omittingEmptySubsequences: false)
+            guard quoted.count >= 7 else { return nil }
+            let request = quoted[1].split(separator: " ")
+            guard request.count >= 2, request[1].hasPrefix("/v2/") else { return nil }
+            let status = quoted[2].split(separator: " ").first ?? ""
+            return "\(request[0]) \(request[1]) \(status) \(quoted[5])"
+        }
+    }
 
     /// Where the registry keeps a blob's bytes: overwrite it to simulate corruption at rest.
     public func blobDataPath(_ digest: String) -> String {
