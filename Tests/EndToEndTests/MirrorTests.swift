@@ -136,10 +136,12 @@ import TestSupport
         // The tag was resolved at the origin each time, never at the cache.
         #expect(origin.filter { $0.hasPrefix("GET /v2/\(E.cniRepository)/manifests/\(Self.tag) 200") && $0.contains("pkgfetch") }.count == 2, "\(origin)")
         #expect(!cache.requests.contains { $0.contains("/manifests/\(Self.tag)") }, "\(cache.requests)")
-        // The blob went to pkgfetch from the cache twice; the origin gave it to nobody but the cache, once.
+        // The blob went to pkgfetch from the cache twice; the origin gave it to nobody but the cache
+        // (distribution's proxy may fetch it again while its first copy is still being stored).
         #expect(Self.blobRequests(cache).filter { $0.contains(" 200 ") }.count == 2, "\(cache.requests)")
         #expect(Self.blobRequests(fleet.origin).isEmpty, "\(origin)")
-        #expect(origin.filter { $0.hasPrefix("GET /v2/\(E.cniRepository)/blobs/") }.count == 1, "\(origin)")
+        let cacheFetches = origin.filter { $0.hasPrefix("GET /v2/\(E.cniRepository)/blobs/") }
+        #expect(!cacheFetches.isEmpty && cacheFetches.allSatisfy { $0.hasSuffix("Go-http-client/1.1") }, "\(origin)")
     }
 
     @Test func mirrorUnderAPathPrefixAndWithOverridePath() throws {
