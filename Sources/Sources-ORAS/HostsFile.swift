@@ -34,7 +34,7 @@ public struct HostsFile: Sendable, Equatable {
             }
         }
         let server = try root["server"].map { try Self.string($0, "server") }
-        entries.append(try Self.entry(url: server, root, directory: directory))
+        entries.append(try Self.entry(url: server, root, directory: directory, isServer: true))
         self.entries = entries
     }
 
@@ -60,8 +60,8 @@ public struct HostsFile: Sendable, Equatable {
 
     // MARK: one entry
 
-    static func entry(url: String?, _ table: HostsTOML.Table, directory: String) throws -> Entry {
-        let name = url.map { "host \"\($0)\"" } ?? "server"
+    static func entry(url: String?, _ table: HostsTOML.Table, directory: String, isServer: Bool = false) throws -> Entry {
+        let name = isServer ? "server" : "host \"\(PrintableLine.escaping(url ?? ""))\""
         let overridePath = try table["override_path"].map { try bool($0, "\(name): override_path") } ?? false
         var entry = Entry(scheme: nil, host: nil, path: overridePath ? "" : "/v2", capabilities: .all, headers: HTTPHeaders(),
                           tls: RegistryHost.TLS(), dialTimeout: nil)
@@ -127,7 +127,15 @@ public struct HostsFile: Sendable, Equatable {
         let rest = full[separator.upperBound...]
         let authority = rest.prefix { $0 != "/" }
         let host = authority.lowercased()
-        let hostOK = !host.isEmpty && host.unicodeScalars.allSatisfy {
+        // A name or [IPv6], then at most one :port of 1 to 65535.
+        let bracketEnd = host.hasPrefix("[") ? host.firstIndex(of: "]") : nil
+        let portStart = host.lastIndex(of: ":").flatMap { colon in bracketEnd.map { colon > $0 ? colon : nil } ?? colon }
+        let hostName = portStart.map { host[..<$0] } ?? host[...]
+        let port = portStart.map { host[host.index(after: $0)...] }
+        let nameOK = !hostName.isEmpty && (bracketEnd != nil ? hostName.last == "]"
+                                                              : !hostName.contains(":") && !hostName.contains("[") && !hostName.contains("]"))
+        let portOK = port.map { !$0.isEmpty && $0.count <= 5 && $0.allSatisfy(\.isASCII) && (Int($0).map { (1...65535).contains($0) } ?? false) } ?? true
+        let hostOK = nameOK && portOK && host.unicodeScalars.allSatisfy {
             $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:[]".unicodeScalars.contains($0))
         }
         guard hostOK else { throw Problem("\(name): host '\(PrintableLine.escaping(String(authority)))' is not host[:port]") }

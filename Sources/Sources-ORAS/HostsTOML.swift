@@ -46,9 +46,13 @@ public enum HostsTOML {
     }
 
     /// Documents bigger than this are refused before parsing (a hosts.toml is a few hundred bytes).
-    public static let maxSize = 1 << 20
+    public static let maxSize = 64 << 10
     /// Arrays nested deeper than this are refused (a client pair is two deep).
     static let maxDepth = 8
+    /// Keys in a dotted key or header, and keys and tables in all, beyond which a document is refused:
+    /// tables are searched linearly, and a few hosts need a few dozen keys.
+    static let maxKeyParts = 16
+    static let maxKeys = 1024
 
     /// The document's root table.
     public static func parse(_ bytes: [UInt8]) throws -> Table {
@@ -70,6 +74,8 @@ public enum HostsTOML {
         var current: [String] = []
         /// Tables named by a header (a second header for one is an error).
         var headerDefined: Set<[String]> = []
+        /// Keys and tables defined so far.
+        var defined = 0
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -152,7 +158,7 @@ public enum HostsTOML {
             let full = current + path
             try makeTable(at: Array(full.dropLast()))
             guard lookup(full) == nil else { throw fail("key '\(full.joined(separator: "."))' defined twice") }
-            insert(value, at: full)
+            try insert(value, at: full)
             try endOfLine()
         }
 
@@ -173,6 +179,7 @@ public enum HostsTOML {
                     parts.append(String(decoding: bytes[start..<index], as: UTF8.self))
                 }
                 skipBlanks()
+                guard parts.count <= maxKeyParts else { throw fail("a key of more than \(maxKeyParts) parts") }
                 guard peek == UInt8(ascii: ".") else { return parts }
                 index += 1
             }
@@ -312,7 +319,7 @@ public enum HostsTOML {
                 let prefix = Array(path[...end])
                 switch lookup(prefix) {
                 case nil:
-                    insert(.table(Table()), at: prefix)
+                    try insert(.table(Table()), at: prefix)
                 case .table?:
                     continue
                 case _?:
@@ -321,7 +328,9 @@ public enum HostsTOML {
             }
         }
 
-        mutating func insert(_ value: Value, at path: [String]) {
+        mutating func insert(_ value: Value, at path: [String]) throws {
+            defined += 1
+            guard defined <= maxKeys else { throw fail("more than \(maxKeys) keys and tables") }
             func put(_ table: inout Table, _ rest: ArraySlice<String>) {
                 let key = rest.first!
                 if rest.count == 1 { table.set(key, value); return }

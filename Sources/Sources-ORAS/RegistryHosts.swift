@@ -55,7 +55,7 @@ public final class RegistryHosts: @unchecked Sendable {
 
     private func readHosts(_ namespace: String) throws -> [RegistryHost] {
         guard let directory, let chosen = try Self.existingDirectory(Self.candidates(root: directory, namespace: namespace)) else {
-            return [defaultHost(namespace, path: "/v2", tls: RegistryHost.TLS(), headers: .init(), dialTimeout: nil, capabilities: .all)]
+            return hosts(from: HostsFile(certificateFiles: [], directory: ""), namespace: namespace)
         }
         let file = chosen + "/hosts.toml"
         let parsed: HostsFile
@@ -66,30 +66,44 @@ public final class RegistryHosts: @unchecked Sendable {
                 parsed = HostsFile(certificateFiles: (try? FileManager.default.contentsOfDirectory(atPath: chosen)) ?? [], directory: chosen)
             }
         } catch {
-            throw PkgfetchError(.usage, "hosts file \(PrintableLine.escaping(file)): \(error)")
+            throw Self.refusal(file, error)
         }
-        return try parsed.entries.map { entry in
+        // An unreadable CA or client certificate fails now, by name, rather than as a TLS error later.
+        for entry in parsed.entries {
             for path in entry.tls.caFiles + entry.tls.clientPairs.flatMap({ [$0.certificate, $0.key] }) where !path.isEmpty {
-                guard access(path, R_OK) == 0 else {
-                    throw PkgfetchError(.usage, "hosts file \(PrintableLine.escaping(file)): cannot read \(PrintableLine.escaping(path))")
-                }
+                guard access(path, R_OK) == 0 else { throw Self.refusal(file, "cannot read \(PrintableLine.escaping(path))") }
             }
+        }
+        return hosts(from: parsed, namespace: namespace)
+    }
+
+    /// The hosts `bytes` (a hosts.toml in `directory`) name for `namespace`, in order; a refusal is
+    /// one `usage` error naming `file`. What `make fuzz` runs on arbitrary bytes.
+    public func hosts(parsing bytes: [UInt8], file: String, namespace: String) throws -> [RegistryHost] {
+        do {
+            return hosts(from: try HostsFile(parsing: bytes, directory: (file as NSString).deletingLastPathComponent), namespace: namespace)
+        } catch {
+            throw Self.refusal(file, error)
+        }
+    }
+
+    static func refusal(_ file: String, _ why: Any) -> PkgfetchError {
+        PkgfetchError(.usage, "hosts file \(PrintableLine.escaping(file)): \(why)")
+    }
+
+    /// The file's entries as hosts: an entry without a URL (no `server`) is the registry itself.
+    func hosts(from file: HostsFile, namespace: String) -> [RegistryHost] {
+        file.entries.map { entry in
             guard let host = entry.host, let scheme = entry.scheme else {
-                return defaultHost(namespace, path: "/v2", tls: entry.tls, headers: entry.headers, dialTimeout: entry.dialTimeout,
-                                   capabilities: entry.capabilities)
+                // docker.io's API lives at registry-1.docker.io.
+                let docker = namespace == "docker.io"
+                return RegistryHost(scheme: docker ? "https" : schemes.scheme(for: namespace), host: docker ? "registry-1.docker.io" : namespace,
+                                    path: "/v2", capabilities: entry.capabilities, headers: entry.headers, tls: entry.tls,
+                                    dialTimeout: entry.dialTimeout, namespace: namespace)
             }
             return RegistryHost(scheme: scheme, host: host, path: entry.path, capabilities: entry.capabilities, headers: entry.headers,
                                 tls: entry.tls, dialTimeout: entry.dialTimeout, namespace: namespace)
         }
-    }
-
-    /// The registry itself (docker.io's API lives at registry-1.docker.io).
-    private func defaultHost(_ namespace: String, path: String, tls: RegistryHost.TLS, headers: HTTPHeaders,
-                             dialTimeout: Duration?, capabilities: RegistryHost.Capabilities) -> RegistryHost {
-        let host = namespace == "docker.io" ? "registry-1.docker.io" : namespace
-        let scheme = namespace == "docker.io" ? "https" : schemes.scheme(for: namespace)
-        return RegistryHost(scheme: scheme, host: host, path: path, capabilities: capabilities, headers: headers, tls: tls,
-                            dialTimeout: dialTimeout, namespace: namespace)
     }
 
     /// The first of `paths` that exists; a path that exists but is not a directory, or cannot be
