@@ -49,7 +49,10 @@ bench: setup
 
 # A fleet at once: LOAD_NODES (50) pkgfetch processes against one registry behind nginx answering a
 # share with 429/503 + Retry-After, then through a pull-through cache; loopback only, a few minutes.
-load: setup release
+# LOAD_NODES=200 for a bigger fleet. Builds the pkgfetch product only: a release build of every target
+# stops at TestSupport, which imports Testing.
+load: setup
+	$(SWIFT) build $(RELEASE) --product pkgfetch
 	@PKGFETCH=.build-static/release/pkgfetch python3 scripts/load.py
 
 clean:
