@@ -151,7 +151,7 @@ def push(port, work):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_fleet(front_port, work, name):
+def run_fleet(front_port, work, name, pull_mirror=None):
     """Starts NODES pkgfetch processes released together by one FIFO; returns per-node results."""
     fleet = os.path.join(work, f"fleet-{name}")
     os.makedirs(fleet)
@@ -164,6 +164,10 @@ def run_fleet(front_port, work, name):
         os.makedirs(hosts)
         with open(os.path.join(hosts, "hosts.toml"), "w") as f:
             f.write(f'server = "http://127.0.0.1:{front_port}"\n\n[header]\n  x-fleet-node = "{node}"\n')
+            if pull_mirror:
+                # Bytes from the mirror, the tag resolved at the registry (containerd's public-mirror setting).
+                mirror = f'host."http://127.0.0.1:{pull_mirror}"'
+                f.write(f'\n[{mirror}]\n  capabilities = ["pull"]\n[{mirror}.header]\n  x-fleet-node = "{node}"\n')
         arguments = [PKGFETCH, "fetch", URL, "--bootstrap-registry", f"127.0.0.1:{front_port}",
                      "--hosts-dir", os.path.join(home, "certs.d"), "--retries", str(RETRIES),
                      "--output", os.path.join(home, FILE), "--events", os.path.join(home, "events.jsonl")]
@@ -209,11 +213,19 @@ def origin_counts(work, skip):
     return {"origin_requests": len(requests), "origin_blob_gets": sum(1 for line in requests if '"GET /v2/' in line and "/blobs/" in line)}
 
 
-def analyse(log_path, released, results, after=0):
+def log_length(path):
+    with open(path) as f:
+        return sum(1 for _ in f)
+
+
+def analyse(logs, released, results):
+    """`logs`: (nginx access log, lines to skip) of each front the fleet went through."""
     lines = []
-    with open(log_path) as f:
-        raw = f.readlines()
-    for line in raw[after:]:
+    raw = []
+    for path, after in logs:
+        with open(path) as f:
+            raw += f.readlines()[after:]
+    for line in raw:
         parts = line.split()
         if len(parts) < 7 or parts[2] == "-":
             continue
@@ -257,7 +269,6 @@ def analyse(log_path, released, results, after=0):
         "retry_histogram": histogram(retries),
         # The busiest quarter-second's share of all retries: 1/bins when spread, near 1 in one wave.
         "retry_peak_share": max(histogram(retries).values()) / len(retries) if retries else 0,
-        "log_lines": len(raw),
     }
     return summary
 
@@ -292,17 +303,18 @@ def main():
         origin = servers.registry("origin")
         push(origin, work)
         direct_port, direct_log = servers.faulty_front("front-origin", origin)
-        released, results = run_fleet(direct_port, work, "direct")
-        direct = analyse(direct_log, released, results)
-        direct.update(origin_counts(work, 0))
         cache = servers.registry("cache", proxy=f"http://127.0.0.1:{origin}")
         cached_port, cached_log = servers.faulty_front("front-cache", cache)
-        scenarios = [direct]
-        # The cache cold (the first fleet fills it), then warm (the next fleet finds it filled).
-        for name in ["cold", "warm"]:
+        # The registry alone; the cache cold (this fleet fills it), then warm; then the warm cache as
+        # a pull-only mirror with the registry resolving the tag.
+        runs = [("direct", direct_port, None), ("cold", cached_port, None), ("warm", cached_port, None),
+                ("pull-only", direct_port, cached_port)]
+        scenarios = []
+        for name, port, mirror in runs:
             seen = origin_lines(work)
-            released, results = run_fleet(cached_port, work, name)
-            summary = analyse(cached_log, released, results, after=scenarios[-1].get("log_lines", 0) if name == "warm" else 0)
+            logs = [(direct_log, log_length(direct_log)), (cached_log, log_length(cached_log))]
+            released, results = run_fleet(port, work, name, pull_mirror=mirror)
+            summary = analyse(logs, released, results)
             summary.update(origin_counts(work, seen))
             scenarios.append(summary)
         report(scenarios)
@@ -318,17 +330,17 @@ def report(scenarios):
     rows = [
         ("runs succeeded", lambda s: f"{s['succeeded']}/{s['nodes']}"),
         ("requests sent (of them 429/503)", lambda s: f"{s['requests']} ({s['faults']})"),
-        ("requests reaching the registry per node (mean / max)",
+        ("requests past nginx per node (mean / max)",
          lambda s: f"{s['registry_requests_per_node']:.2f} / {s['registry_requests_per_node_max']}"),
         ("requests reaching the origin (all nodes; of them blob GETs)", lambda s: f"{s['origin_requests']} ({s['origin_blob_gets']})"),
-        ("peak requests in flight at the registry", lambda s: str(s["peak_in_flight"])),
+        ("peak requests in flight past nginx", lambda s: str(s["peak_in_flight"])),
         ("time per node p50 / p95 / max", lambda s: f"{s['p50']:.2f} s / {s['p95']:.2f} s / {s['max']:.2f} s"),
-        ("retries; wait after the 429/503 (min–max)",
+        ("requests after a 429/503 (retries, or the next host); wait (min–max)",
          lambda s: f"{s['retries']}; {s['retry_delay_min']:.2f}–{s['retry_delay_max']:.2f} s"),
         ("busiest 0.25 s holds this share of retries", lambda s: f"{s['retry_peak_share'] * 100:.0f}%"),
         ("peak RSS per process (median / max)", lambda s: f"{s['rss_mib_median']:.1f} / {s['rss_mib_max']:.1f} MiB"),
     ]
-    names = ["registry behind nginx", "pull-through cache, cold", "pull-through cache, warm"]
+    names = ["registry", "pull-through cache, cold", "cache, warm", "cache as pull-only mirror, tag at the registry"]
     print("| | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for label, value in rows:
