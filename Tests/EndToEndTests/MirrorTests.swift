@@ -35,7 +35,9 @@ import TestSupport
         }
 
         /// A byte-for-byte copy of the package's manifest and blobs in `mirror` (skopeo, digests kept).
-        func copy(to mirror: TestRegistry) throws {
+        func copy(to mirror: TestRegistry) throws { try Self.copy(from: origin, to: mirror) }
+
+        static func copy(from origin: TestRegistry, to mirror: TestRegistry) throws {
             try Processes.check(["skopeo", "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
                                  "docker://\(origin.host)/\(E.cniRepository):\(MirrorTests.tag)",
                                  "docker://\(mirror.host)/\(E.cniRepository):\(MirrorTests.tag)"])
@@ -215,8 +217,7 @@ import TestSupport
         let open = try TestRegistry(root: fleet.origin.root)
         try open.pushWithORAS(fleet.file, repository: E.cniRepository, tag: Self.tag)
         let openMirror = try TestRegistry(root: mirror.root)
-        try Processes.check(["skopeo", "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
-                             "docker://\(open.host)/\(E.cniRepository):\(Self.tag)", "docker://\(openMirror.host)/\(E.cniRepository):\(Self.tag)"])
+        try Fleet.copy(from: open, to: openMirror)
         try fleet.hostsToml("[host.\"http://\(mirror.host)\"]\n")
         let run = try PkgfetchCLI.run(["fetch", E.cniURL, "--bootstrap-registry", fleet.origin.host, "--hosts-dir", fleet.hostsDir,
                                        "--username", "fleet", "--password-stdin", "--retries", "0", "--output", fleet.work.join("out.zip"),
