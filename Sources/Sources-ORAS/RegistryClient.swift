@@ -171,8 +171,9 @@ public struct RegistryClient: Sendable {
                     guard let reported, reported.rank > Self.rank(failure), Self.movesOn(failure) else { throw failure }
                     throw reported.error
                 }
-                events.emit(task: "oci-host", source: .url(host.origin), outcome: "next", error: failure, status: failure.status,
-                            servedBy: host.origin)
+                // The host passed over, in `servedBy`; the source is the reference, as on every registry event.
+                events.emit(task: "oci-host", source: Source(scheme: "oci", location: reference.description), outcome: "next",
+                            error: failure, status: failure.status, servedBy: host.origin)
                 if reported.map({ Self.rank(failure) > $0.rank }) ?? true { reported = (Self.rank(failure), failure) }
             }
         }
