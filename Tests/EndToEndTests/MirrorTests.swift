@@ -189,6 +189,34 @@ import TestSupport
         #expect(try fleet.fetchedIsThePackage("trusted"))
     }
 
+    @Test func mirrorAskingForAClientCertificateGetsTheOneNamedAndTheHeaders() throws {
+        let fleet = try Fleet("mirror-client", seed: 51)
+        let mirror = try TestRegistry(accessLog: true)
+        try fleet.copy(to: mirror)
+        let ca = try TestCA()
+        let front = try NginxFront(port: try Ports.free(), routes: [("/v2/", mirror.port)], tls: ca, clientCA: ca.certificatePath)
+        let directory = fleet.hostsDir + "/" + fleet.origin.host
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: ca.certificatePath, toPath: directory + "/ca.pem")
+        let (certificate, _) = try ca.clientCertificate(in: directory)   // the key is client.key beside it
+        let entry = "[host.\"https://\(front.host)\"]\nca = \"ca.pem\"\n"
+        let header = "[host.\"https://\(front.host)\".header]\nx-pkgfetch-test = \"from-hosts-toml\"\n"
+        // Without a client certificate nginx refuses (HTTP 400), and the origin serves.
+        try fleet.hostsToml(entry + header)
+        let (without, withoutEvents) = try fleet.fetch("without")
+        #expect(without.status == 0, "\(without.stderr)")
+        #expect(Fleet.servedBy(withoutEvents) == "http://\(fleet.origin.host)")
+        #expect(front.accessLog.contains { $0.hasSuffix(" 400") }, "\(front.accessLog)")
+        // With `client` (a [certificate, key] pair) the mirror serves, and saw the header on each request.
+        try fleet.hostsToml(entry + "client = [[\"\(certificate)\", \"client.key\"]]\n" + header)
+        let (with, withEvents) = try fleet.fetch("with")
+        #expect(with.status == 0, "\(with.stderr)")
+        #expect(Fleet.servedBy(withEvents) == "https://\(front.host)")
+        #expect(try fleet.fetchedIsThePackage("with"))
+        let served = front.headerLog.filter { $0.contains(" 200 ") }
+        #expect(!served.isEmpty && served.allSatisfy { $0.hasSuffix(" from-hosts-toml") }, "\(front.headerLog)")
+    }
+
     @Test func corruptBlobOnTheMirrorFailsTheSourceWithoutTryingTheOrigin() throws {
         let fleet = try Fleet("mirror-corrupt", seed: 47)
         let mirror = try TestRegistry(accessLog: true)

@@ -188,6 +188,17 @@ public final class TestCA: @unchecked Sendable {
                              "-days", "2", "-subj", "/CN=pkgfetch test CA"])
     }
 
+    /// A client certificate (`clientAuth`) signed by this CA; returns (certificate, key) paths.
+    public func clientCertificate(in directory: String) throws -> (String, String) {
+        let key = directory + "/client.key", request = directory + "/client.csr", certificate = directory + "/client.pem"
+        let extensions = directory + "/client.ext"
+        try "extendedKeyUsage=clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
+        try Processes.check(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=pkgfetch node"])
+        try Processes.check(["openssl", "x509", "-req", "-in", request, "-CA", certificatePath, "-CAkey", keyPath, "-CAcreateserial",
+                             "-out", certificate, "-days", "2", "-extfile", extensions])
+        return (certificate, key)
+    }
+
     /// A certificate for 127.0.0.1 and localhost, signed by this CA; returns (certificate, key) paths.
     public func serverCertificate(in directory: String) throws -> (String, String) {
         let key = directory + "/server.key", request = directory + "/server.csr", certificate = directory + "/server.pem"
