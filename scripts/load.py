@@ -294,8 +294,10 @@ def show_histogram(name, bins):
 def main():
     for tool, package in [("docker-registry", "docker-registry"), ("nginx", "nginx")]:
         require(tool, package)
+    if subprocess.run([sys.executable, "-c", "import oras.client"], capture_output=True).returncode != 0:
+        sys.exit("load: the Python 'oras' package is missing; install it with: pip install oras")
     if not os.access(PKGFETCH, os.X_OK):
-        sys.exit(f"load: no pkgfetch binary at {PKGFETCH} (make release)")
+        sys.exit(f"load: no pkgfetch binary at {PKGFETCH} (make load builds it)")
     work = tempfile.mkdtemp(prefix="pkgfetch-load.")
     servers = Servers(work)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
