@@ -190,23 +190,23 @@ public final class TestCA: @unchecked Sendable {
 
     /// A client certificate (`clientAuth`) signed by this CA; returns (certificate, key) paths.
     public func clientCertificate(in directory: String) throws -> (String, String) {
-        let key = directory + "/client.key", request = directory + "/client.csr", certificate = directory + "/client.pem"
-        let extensions = directory + "/client.ext"
-        try "extendedKeyUsage=clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
-        try Processes.check(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=pkgfetch node"])
-        try Processes.check(["openssl", "x509", "-req", "-in", request, "-CA", certificatePath, "-CAkey", keyPath, "-CAcreateserial",
-                             "-out", certificate, "-days", "2", "-extfile", extensions])
-        return (certificate, key)
+        try signed("client", subject: "/CN=pkgfetch node", extensions: "extendedKeyUsage=clientAuth\n", in: directory)
     }
 
     /// A certificate for 127.0.0.1 and localhost, signed by this CA; returns (certificate, key) paths.
     public func serverCertificate(in directory: String) throws -> (String, String) {
-        let key = directory + "/server.key", request = directory + "/server.csr", certificate = directory + "/server.pem"
-        let extensions = directory + "/server.ext"
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
-        try Processes.check(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=127.0.0.1"])
+        try signed("server", subject: "/CN=127.0.0.1", extensions: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+                   in: directory)
+    }
+
+    /// `directory/NAME.pem` and `NAME.key`: a new key and a certificate for it this CA signs.
+    private func signed(_ name: String, subject: String, extensions: String, in directory: String) throws -> (String, String) {
+        let key = "\(directory)/\(name).key", request = "\(directory)/\(name).csr", certificate = "\(directory)/\(name).pem"
+        let extensionsFile = "\(directory)/\(name).ext"
+        try extensions.write(toFile: extensionsFile, atomically: true, encoding: .utf8)
+        try Processes.check(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", subject])
         try Processes.check(["openssl", "x509", "-req", "-in", request, "-CA", certificatePath, "-CAkey", keyPath, "-CAcreateserial",
-                             "-out", certificate, "-days", "2", "-extfile", extensions])
+                             "-out", certificate, "-days", "2", "-extfile", extensionsFile])
         return (certificate, key)
     }
 }
