@@ -28,6 +28,7 @@ public struct RegistryClient: Sendable {
     /// Manifests are small; a bigger answer is refused rather than read into memory.
     public var manifestLimit = 4 << 20
     let transports: HostTransports
+    let rotation = BlobHostRotation()
 
     public init(transport: CurlTransport, credentials: any CredentialStore = AnonymousCredentialStore(),
                 schemes: RegistrySchemePolicy = RegistrySchemePolicy(), tokens: TokenCache = TokenCache(),
@@ -107,8 +108,11 @@ public struct RegistryClient: Sendable {
     public func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64 = 0,
                          deadline: ContinuousClock.Instant?, events: EventEmitter = EventEmitter()) async throws -> FetchedStream {
         let what = "blob \(digest) of \(reference.registry)/\(reference.repository)"
-        return try await firstAnswer(reference, needing: .pull, what: what, deadline: deadline, events: events) {
-            try await openBlob(reference, digest: digest, offset: offset, at: $0, what: $1, deadline: deadline, events: events)
+        return try await firstAnswer(reference, needing: .pull, what: what, deadline: deadline, events: events,
+                                     order: { rotation.order($0, for: digest) }) {
+            let stream = try await openBlob(reference, digest: digest, offset: offset, at: $0, what: $1, deadline: deadline, events: events)
+            rotation.opened(digest, from: $0)
+            return stream
         }
     }
 
@@ -154,8 +158,9 @@ public struct RegistryClient: Sendable {
     /// connection failure (so a mirror that is down does not hide the registry's 404).
     func firstAnswer<Value: Sendable>(_ reference: Reference, needing needed: RegistryHost.Capabilities, what: String,
                                       deadline: ContinuousClock.Instant?, events: EventEmitter,
+                                      order: ([RegistryHost]) -> [RegistryHost] = { $0 },
                                       _ attempt: (RegistryHost, String) async throws -> Value) async throws -> Value {
-        let candidates = try await hosts.hosts(for: reference.registry).filter { $0.capabilities.isSuperset(of: needed) }
+        let candidates = order(try await hosts.hosts(for: reference.registry).filter { $0.capabilities.isSuperset(of: needed) })
         guard !candidates.isEmpty else {
             throw PkgfetchError(.artifactNotFound, "\(what): no host configured for \(reference.registry) may \(needed.contains(.resolve) ? "resolve a tag" : "pull")")
         }

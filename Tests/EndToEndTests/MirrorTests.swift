@@ -217,6 +217,25 @@ import TestSupport
         #expect(!served.isEmpty && served.allSatisfy { $0.hasSuffix(" from-hosts-toml") }, "\(front.headerLog)")
     }
 
+    /// A mirror that answers and then breaks off every blob transfer must not take every attempt:
+    /// the retry asks the registry first.
+    @Test func mirrorCuttingTheBlobEveryTimeLetsTheRetryGoToTheRegistry() throws {
+        let fleet = try Fleet("mirror-cut", seed: 52)
+        let manifest = try JSONSerialization.jsonObject(with: try fleet.origin.manifest(repository: E.cniRepository, reference: Self.tag).body) as? [String: Any]
+        let layer = ((manifest?["layers"] as? [[String: Any]])?.first?["digest"] as? String) ?? ""
+        let mirror = try FaultServer()
+        let blobPath = "/v2/\(E.cniRepository)/blobs/\(layer)"
+        mirror.serve(blobPath, body: try Data(contentsOf: URL(fileURLWithPath: fleet.file)),
+                     faults: Array(repeating: .cut(afterBytes: 4096), count: 20))
+        try fleet.hostsToml("[host.\"http://127.0.0.1:\(mirror.port)\"]\ncapabilities = [\"pull\"]\n")
+        let (run, events) = try fleet.fetch("a", ["--retries", "2", "--retry-delay", "100ms"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try fleet.fetchedIsThePackage("a"))
+        #expect(Fleet.servedBy(events) == "http://\(fleet.origin.host)")
+        #expect(mirror.requests(to: blobPath).count == 1, "the mirror had the first attempt only")
+        #expect(events?.task("resume").isEmpty == false, "the cut stream was resumed, at the registry: \(events?.text ?? "")")
+    }
+
     @Test func corruptBlobOnTheMirrorFailsTheSourceWithoutTryingTheOrigin() throws {
         let fleet = try Fleet("mirror-corrupt", seed: 47)
         let mirror = try TestRegistry(accessLog: true)
