@@ -13,7 +13,7 @@ DESTDIR ?=
 PKGFETCH_BINARY ?=
 INSTALL_BINARY = $(if $(PKGFETCH_BINARY),$(PKGFETCH_BINARY),.build-static/release/pkgfetch)
 
-.PHONY: setup build release test demo bench install dist fuzz docs clean
+.PHONY: setup build release test demo bench load install dist fuzz docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -50,6 +50,14 @@ docs: setup
 
 bench: setup
 	@bash scripts/bench.sh
+
+# A fleet at once: LOAD_NODES (50) pkgfetch processes against one registry behind nginx answering a
+# share with 429/503 + Retry-After, then through a pull-through cache; loopback only, a few minutes.
+# LOAD_NODES=200 for a bigger fleet. Builds the pkgfetch product only: a release build of every target
+# stops at TestSupport, which imports Testing.
+load: setup
+	$(SWIFT) build $(RELEASE) --product pkgfetch
+	@PKGFETCH=.build-static/release/pkgfetch python3 scripts/load.py
 
 clean:
 	rm -rf .build .build-static .build-dist dist Fuzz/.build Fuzz/.corpus Fuzz/.artifacts

@@ -30,11 +30,14 @@ public struct Event: Sendable, Codable, Equatable {
     public var status: Int?
     /// Why the step is tried again.
     public var retryReason: String?
+    /// `scheme://host[:port]` that served the bytes (a registry's mirror, or the registry), when not the source's own host.
+    public var servedBy: String?
 
     /// An event from its fields.
     public init(task: String, operationId: String, package: String? = nil, version: String? = nil, source: String? = nil,
                 sourceKind: SourceKind? = nil, bytes: Int64? = nil, durationMs: Int? = nil, outcome: String,
-                error: String? = nil, exitCode: Int32? = nil, attempt: Int? = nil, status: Int? = nil, retryReason: String? = nil) {
+                error: String? = nil, exitCode: Int32? = nil, attempt: Int? = nil, status: Int? = nil, retryReason: String? = nil,
+                servedBy: String? = nil) {
         self.task = task
         self.operationId = operationId
         self.package = package
@@ -49,6 +52,7 @@ public struct Event: Sendable, Codable, Equatable {
         self.attempt = attempt
         self.status = status
         self.retryReason = retryReason
+        self.servedBy = servedBy
     }
 }
 
@@ -79,13 +83,14 @@ public struct EventEmitter: Sendable {
     /// Records one step; the duration is measured from `start`.
     public func emit(task: String, source: Source? = nil, bytes: Int64? = nil, since start: ContinuousClock.Instant? = nil,
                      outcome: String, error: PkgfetchError? = nil, attempt: Int? = nil, status: Int? = nil,
-                     retryReason: String? = nil) {
+                     retryReason: String? = nil, servedBy: String? = nil) {
         let durationMs = start.map { Int(($0.duration(to: .now)).milliseconds) }
         let plan = subject.plan
         sink.emit(Event(task: task, operationId: operationId, package: plan?.package, version: plan?.version,
                         source: source?.redacted, sourceKind: source.flatMap { SourceKind($0, reference: plan?.reference) },
                         bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.kind.name,
-                        exitCode: error?.kind.exitCode, attempt: attempt, status: status, retryReason: retryReason))
+                        exitCode: error?.kind.exitCode, attempt: attempt, status: status, retryReason: retryReason,
+                        servedBy: servedBy))
     }
 }
 

@@ -68,6 +68,8 @@ public struct FetchedStream: Sendable {
     public var format: ArchiveFormat?
     /// The protocol status of the answer (HTTP 200/206), for events.
     public var status: Int?
+    /// `scheme://host[:port]` that answered, when the source has several (a registry's mirrors), for events.
+    public var servedBy: String?
     /// The bytes, from `offset` on.
     public var body: FetchedBody
 

@@ -185,7 +185,7 @@ public struct PipelineRunner: Sendable {
                 try ExpectedContent(digest: plan.expectedDigest, size: plan.expectedSize)
                     .verify(digest: delivered.digest, size: delivered.size, of: source.redacted)
                 events.emit(task: "fetch", source: source, bytes: delivered.size, since: attemptStart, outcome: "ok", attempt: attempt,
-                            status: delivered.status)
+                            status: delivered.status, servedBy: delivered.servedBy)
                 return Fetched(source: source, file: file, format: delivered.format, digest: delivered.digest, size: delivered.size)
             } catch {
                 let failure = PkgfetchError.from(error).about(scheme: source.scheme)

@@ -42,6 +42,7 @@ final class SourceCopy: @unchecked Sendable {
         var size: Int64
         var format: ArchiveFormat?
         var status: Int?
+        var servedBy: String?
     }
 
     /// One attempt, within `context.deadline` (enforced by the caller with `AttemptDeadline`).
@@ -141,7 +142,7 @@ final class SourceCopy: @unchecked Sendable {
                 lock.withLock { validator = nil }
                 throw error
             }
-            return Delivered(digest: digest, size: size, format: stream.format, status: stream.status)
+            return Delivered(digest: digest, size: size, format: stream.format, status: stream.status, servedBy: stream.servedBy)
         }
     }
 

@@ -31,6 +31,8 @@ struct RegistryBackend: BuiltInBackend {
     @Option(name: .long, help: ArgumentHelp("Entra resource to ask IMDS for, instead of \(ManagedIdentityCredentialStore.registryResource) then \(ManagedIdentityCredentialStore.managementResource) (with --identity-client-id).", valueName: "url"))
     var identityResource: String?
 
+    @OptionGroup var hostsDirectory: HostsDirectoryOptions
+
     var schemes: [String] { ["oci"] }
 
     func validate() throws {
@@ -43,10 +45,13 @@ struct RegistryBackend: BuiltInBackend {
 
     func makeFetcher(_ shared: SharedTransport) throws -> any Fetcher {
         let schemes = schemePolicy(for: shared.registry)
+        let hosts = hostsDirectory.registryHosts(schemes)
+        // A hosts.toml pkgfetch refuses fails the run now, with exit 2, not at the first pull.
+        if let registry = shared.registry { _ = try hosts.load(registry.host) }
         return ORASFetcher(transport: shared.transport,
                            credentials: try registryCredentials(for: shared.registry, transport: shared.transport, schemes: schemes,
                                                                 events: shared.events),
-                           schemes: schemes, stallTimeout: shared.stallTimeout)
+                           schemes: schemes, stallTimeout: shared.stallTimeout, hosts: hosts)
     }
 
     /// Credentials, first that applies: `--username` + `--password-stdin`; the managed identity of

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import SourcesORAS
 
 /// `pkgfetch resolve URL`: the plan, without fetching.
 struct ResolveCommand: ParsableCommand {
@@ -15,6 +16,8 @@ struct ResolveCommand: ParsableCommand {
 
     @OptionGroup var resolution: ResolutionOptions
 
+    @OptionGroup var hostsDirectory: HostsDirectoryOptions
+
     @Flag(name: .long, help: "Print the plan as one JSON object.")
     var json = false
 
@@ -23,10 +26,20 @@ struct ResolveCommand: ParsableCommand {
         plugins.register(resolver: try resolution.resolver(), named: "cdn")
         let runner = PipelineRunner(plugins: plugins)
         let plan = try runner.plan(for: try resolution.request(url: url, target: .file(path: "."), sha256: sha256))
+        let hosts = try registryHosts(plan)
         if json {
             var object: [String: Any] = [
                 "rule": plan.rule, "package": plan.package, "fileName": plan.fileName,
-                "sources": plan.sources.map { ["scheme": $0.scheme, "location": $0.redacted] },
+                "sources": plan.sources.map { source -> [String: Any] in
+                    var entry: [String: Any] = ["scheme": source.scheme, "location": source.redacted]
+                    if let list = hosts[source] {
+                        entry["hosts"] = list.map { host -> [String: Any] in
+                            ["url": "\(host.origin)\(host.path)", "pull": host.capabilities.contains(.pull),
+                             "resolve": host.capabilities.contains(.resolve), "mirror": host.isMirror]
+                        }
+                    }
+                    return entry
+                },
             ]
             object["version"] = plan.version
             object["reference"] = plan.reference
@@ -44,6 +57,25 @@ struct ResolveCommand: ParsableCommand {
         if let platform = plan.platform { print("platform:  \(platform)") }
         if let reference = plan.reference { print("reference: \(reference)") }
         print("sources:")
-        for (index, source) in plan.sources.enumerated() { print("  \(index + 1). \(source)") }
+        for (index, source) in plan.sources.enumerated() {
+            print("  \(index + 1). \(source)")
+            // The hosts a registry source is fetched from, in the order they are tried (hosts.toml).
+            for (position, host) in (hosts[source] ?? []).enumerated() {
+                print("     \(position == 0 ? "hosts:" : "      ") \(position + 1). \(host.summary)")
+            }
+        }
+    }
+
+    /// For each `oci` source, the hosts tried for it, in order.
+    func registryHosts(_ plan: Plan) throws -> [Source: [RegistryHost]] {
+        let address = try resolution.registry()
+        let schemes = RegistrySchemePolicy(plainHTTPHosts: address.flatMap { $0.scheme == "http" ? [$0.host] : nil } ?? [],
+                                           httpsHosts: address.flatMap { $0.scheme == "https" ? [$0.host] : nil } ?? [])
+        let hosts = hostsDirectory.registryHosts(schemes)
+        var found: [Source: [RegistryHost]] = [:]
+        for source in plan.sources where source.scheme == "oci" {
+            found[source] = try hosts.load(try Reference(parsing: source.location).registry)
+        }
+        return found
     }
 }

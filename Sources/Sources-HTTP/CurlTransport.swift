@@ -14,6 +14,11 @@ public final class CurlTransport: @unchecked Sendable {
         public var userAgent: String
         /// How long a connection may take to open, for requests that do not say (`--connect-timeout`).
         public var connectTimeout: Duration
+        /// More CA bundles trusted besides the system's and `caFile` (a registry mirror's own CA).
+        public var moreCAFiles: [String] = []
+        /// A client certificate (PEM) to show servers that ask for one, and its key (nil: in the same file).
+        public var clientCertificate: String?
+        public var clientKey: String?
         /// Options to treat as unknown to the libcurl in use, as an older one would (tests only).
         var unknownOptions: Set<UInt32> = []
 
@@ -27,7 +32,7 @@ public final class CurlTransport: @unchecked Sendable {
     }
 
     public let options: Options
-    /// The system bundle plus `options.caFile`, read once.
+    /// The system bundle plus `options.caFile` and `options.moreCAFiles`, read once.
     private let trusted: TrustedCertificates?
     private let lock = NSLock()
     private var idle: [UnsafeMutableRawPointer] = []
@@ -35,7 +40,8 @@ public final class CurlTransport: @unchecked Sendable {
     public init(options: Options = Options()) {
         _ = CurlTransport.globalInit
         self.options = options
-        trusted = options.caFile.flatMap { TrustedCertificates.adding($0) }
+        let extra = (options.caFile.map { [$0] } ?? []) + options.moreCAFiles
+        trusted = extra.isEmpty ? nil : TrustedCertificates.adding(extra)
     }
 
     deinit {
@@ -152,6 +158,10 @@ public final class CurlTransport: @unchecked Sendable {
             try trusted.pem.withUnsafeBytes { try options.set(CURLOPT_CAINFO_BLOB, blob: $0) }
         } else if let caFile = self.options.caFile {
             try options.set(CURLOPT_CAINFO, caFile)  // unreadable: libcurl names the problem
+        }
+        if let certificate = self.options.clientCertificate {
+            try options.set(CURLOPT_SSLCERT, certificate)
+            try options.set(CURLOPT_SSLKEY, self.options.clientKey ?? certificate)
         }
         if self.options.insecure {
             try options.set(CURLOPT_SSL_VERIFYPEER, 0)

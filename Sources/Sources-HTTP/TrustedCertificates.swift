@@ -10,10 +10,17 @@ struct TrustedCertificates: Sendable {
     /// The system bundle (libcurl's built-in default) followed by `extraFile`; nil when `extraFile`
     /// cannot be read, in which case libcurl is given the path and reports the problem itself.
     static func adding(_ extraFile: String, to systemBundle: String? = systemBundlePath) -> TrustedCertificates? {
-        guard let extra = FileManager.default.contents(atPath: extraFile) else { return nil }
+        adding([extraFile], to: systemBundle)
+    }
+
+    /// The system bundle followed by each of `extraFiles`; nil when one cannot be read.
+    static func adding(_ extraFiles: [String], to systemBundle: String? = systemBundlePath) -> TrustedCertificates? {
         var pem = systemBundle.flatMap { FileManager.default.contents(atPath: $0) } ?? Data()
-        if let last = pem.last, last != 0x0A { pem.append(0x0A) }
-        pem.append(extra)
+        for file in extraFiles {
+            guard let extra = FileManager.default.contents(atPath: file) else { return nil }
+            if let last = pem.last, last != 0x0A { pem.append(0x0A) }
+            pem.append(extra)
+        }
         return TrustedCertificates(pem: pem)
     }
 

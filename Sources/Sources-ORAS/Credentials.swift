@@ -134,7 +134,7 @@ public actor CachingCredentialStore: CredentialStore {
 }
 
 /// How registry hosts are compared: `https://Host:443/v1/` and `host:443` name the same registry.
-enum RegistryHost {
+extension RegistryHost {
     static func normalize(_ text: String) -> String {
         var host = Substring(text.trimmingCharacters(in: .whitespaces))
         for prefix in ["https://", "http://"] where host.lowercased().hasPrefix(prefix) {

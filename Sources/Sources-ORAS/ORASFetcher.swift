@@ -15,10 +15,12 @@ public struct ORASFetcher: Fetcher {
     /// A fetcher over `client`.
     public init(client: RegistryClient) { self.client = client }
 
-    /// A fetcher over `transport`, with its own registry client.
+    /// A fetcher over `transport`, with its own registry client; `hosts` names mirrors (hosts.toml).
     public init(transport: CurlTransport, credentials: any CredentialStore = AnonymousCredentialStore(),
-                schemes: RegistrySchemePolicy = RegistrySchemePolicy(), stallTimeout: Duration = .seconds(30)) {
-        client = RegistryClient(transport: transport, credentials: credentials, schemes: schemes, stallTimeout: stallTimeout)
+                schemes: RegistrySchemePolicy = RegistrySchemePolicy(), stallTimeout: Duration = .seconds(30),
+                hosts: RegistryHosts? = nil) {
+        client = RegistryClient(transport: transport, credentials: credentials, schemes: schemes, stallTimeout: stallTimeout,
+                                hosts: hosts)
     }
 
     /// Opens the layer titled with the package's file name as a stream whose validator is its digest.
@@ -45,7 +47,8 @@ public struct ORASFetcher: Fetcher {
         for _ in 0...maxIndexDepth {
             let started = ContinuousClock.now
             let fetched = try await client.manifest(current, deadline: context.deadline, events: context.events)
-            context.events.emit(task: "oci-manifest", source: source, bytes: Int64(fetched.size), since: started, outcome: "ok")
+            context.events.emit(task: "oci-manifest", source: source, bytes: Int64(fetched.size), since: started, outcome: "ok",
+                                servedBy: fetched.servedBy)
             switch fetched.document {
             case .manifest(let manifest):
                 return manifest

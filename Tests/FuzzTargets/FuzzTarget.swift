@@ -9,7 +9,7 @@ import Unpackers
 /// crash they found (Tests/FuzzRegressionTests). Each returns normally for any input; a crash, a trap
 /// or a broken invariant (`violated`) is a finding.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case reference, challenge, manifest, rules, url, batch, jwt, http, unpack
+    case reference, challenge, manifest, rules, url, batch, jwt, http, unpack, hosts
 
     public func run(_ data: Data) {
         switch self {
@@ -22,6 +22,26 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .jwt: Self.jwt(data)
         case .http: Self.http(data)
         case .unpack: ArchiveFuzzing.unpack(data)
+        case .hosts: Self.hosts(data)
+        }
+    }
+
+    /// A containerd hosts.toml, read strictly or refused in one line. What is read names the registry
+    /// last, and gives URLs and headers that carry no spaces, line breaks or control bytes to libcurl.
+    static func hosts(_ data: Data) {
+        let reader = RegistryHosts(directory: nil)
+        guard let hosts = checked({
+            try reader.hosts(parsing: Array(data), file: "/etc/containerd/certs.d/r.example/hosts.toml", namespace: "r.example:5000")
+        }) else { return }
+        guard !hosts.isEmpty else { violated("no hosts at all: the registry itself is always last") }
+        for host in hosts {
+            let url = host.url(repository: "a/b", "blobs/sha256:0")
+            if url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F }) {
+                violated("URL is not one plain token: \(url.debugDescription)")
+            }
+            for field in host.headers.fields where (field.name + field.value).unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+                violated("header with a line break: \(field.name.debugDescription)")
+            }
         }
     }
 

@@ -25,6 +25,17 @@ import TestSupport
         #expect(policy.wait(afterFailedAttempts: 1, retryAfter: .seconds(86_400), unit: 0) == policy.maxDelay)
     }
 
+    /// A fleet told `Retry-After: 2` must not come back in one wave: each node waits at least 2 s and
+    /// up to `jitter` more, placed by its own random unit.
+    @Test func retryAfterIsAFloorWithJitterAbove() {
+        let policy = RetryPolicy(jitter: 0.5)
+        let waits = [0, 0.25, 0.5, 0.999].map { policy.wait(afterFailedAttempts: 1, retryAfter: .seconds(2), unit: $0) }
+        #expect(waits.first == .seconds(2))
+        #expect(waits.allSatisfy { $0 >= .seconds(2) && $0 < .seconds(3) })
+        #expect(Set(waits).count == waits.count, "different nodes, different waits: \(waits)")
+        #expect(policy.wait(afterFailedAttempts: 1, retryAfter: .seconds(86_400), unit: 0.5) == policy.maxDelay * 1.25)
+    }
+
     @Test func runnerSleepsOnTheScheduleAndSucceeds() async throws {
         let dir = try TemporaryDirectory()
         let clock = VirtualClock()

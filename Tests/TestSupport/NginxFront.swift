@@ -9,20 +9,24 @@ public final class NginxFront: @unchecked Sendable {
     private let directory: TemporaryDirectory
     private let process: BackgroundProcess
 
-    /// `routes`: path prefix (e.g. `/v2/`) → upstream port on 127.0.0.1. The path is passed on unchanged.
+    /// `routes`: path prefix (e.g. `/v2/`) → upstream port on 127.0.0.1. The path is passed on unchanged,
+    /// unless `upstreamPaths` maps the prefix to another (`/mirror/` → `/v2/`: the prefix is replaced).
     /// `tls`: serve HTTPS with a certificate for 127.0.0.1 that this CA signs (the upstreams stay plain HTTP).
-    public init(port: Int, routes: [(prefix: String, upstreamPort: Int)], tls: TestCA? = nil) throws {
+    /// `clientCA`: with `tls`, ask for a client certificate and refuse requests without one it signed.
+    public init(port: Int, routes: [(prefix: String, upstreamPort: Int)], tls: TestCA? = nil,
+                upstreamPaths: [String: String] = [:], clientCA: String? = nil) throws {
         let binary = try Tools.path(of: "nginx")
         directory = try TemporaryDirectory("nginx-front")
         self.port = port
         let dir = directory.path
         let certificate = try tls.map { try $0.serverCertificate(in: dir) }
-        let listen = certificate.map { "listen 127.0.0.1:\(port) ssl;\n        ssl_certificate \($0.0);\n        ssl_certificate_key \($0.1);" }
+        var listen = certificate.map { "listen 127.0.0.1:\(port) ssl;\n        ssl_certificate \($0.0);\n        ssl_certificate_key \($0.1);" }
             ?? "listen 127.0.0.1:\(port);"
+        if let clientCA { listen += "\n        ssl_client_certificate \(clientCA);\n        ssl_verify_client on;" }
         let locations = routes.map { route in
             """
                     location \(route.prefix) {
-                        proxy_pass http://127.0.0.1:\(route.upstreamPort);
+                        proxy_pass http://127.0.0.1:\(route.upstreamPort)\(upstreamPaths[route.prefix] ?? "");
                         proxy_set_header Host $http_host;
                         proxy_set_header Connection "";
                     }
@@ -33,6 +37,8 @@ public final class NginxFront: @unchecked Sendable {
         http {
             log_format requests '$request_method $uri $status';
             access_log \(dir)/access.log requests;
+            log_format headers '$request_method $uri $status $http_x_pkgfetch_test';
+            access_log \(dir)/headers.log headers;
             \(Nginx.temporaryPaths(dir))
             client_max_body_size 0;
             proxy_http_version 1.1;
@@ -66,6 +72,11 @@ public final class NginxFront: @unchecked Sendable {
     public var host: String { "127.0.0.1:\(port)" }
 
     public var errorLog: String { (try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "" }
+
+    /// Request lines with the `X-Pkgfetch-Test` header's value: `METHOD /path STATUS value` (`-` without).
+    public var headerLog: [String] {
+        ((try? String(contentsOfFile: directory.join("headers.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
 
     /// Request lines nginx logged: `METHOD /path STATUS`.
     public var accessLog: [String] {

@@ -21,7 +21,9 @@ public final class TestRegistry: @unchecked Sendable {
     private let directory: TemporaryDirectory
 
     /// Starts a registry. `root` defaults to a fresh directory; `tls` serves HTTPS with a certificate for 127.0.0.1.
-    public init(auth: Auth = .none, tls: TestCA? = nil, root: String? = nil) throws {
+    /// `accessLog` writes each request to the log (`requests`); `proxy` makes it a read-only pull-through
+    /// cache of the registry at that URL.
+    public init(auth: Auth = .none, tls: TestCA? = nil, root: String? = nil, accessLog: Bool = false, proxy: String? = nil) throws {
         directory = try TemporaryDirectory("registry")
         self.root = root ?? directory.join("storage")
         try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
@@ -33,7 +35,7 @@ public final class TestRegistry: @unchecked Sendable {
         log:
           level: warn
           accesslog:
-            disabled: true
+            disabled: \(!accessLog)
         storage:
           filesystem:
             rootdirectory: \(self.root)
@@ -44,6 +46,9 @@ public final class TestRegistry: @unchecked Sendable {
           secret: pkgfetch-test-secret
 
         """
+        if let proxy {
+            config = "proxy:\n  remoteurl: \(proxy)\n" + config
+        }
         if let tls {
             let (certificate, key) = try tls.serverCertificate(in: directory.path)
             config += "  tls:\n    certificate: \(certificate)\n    key: \(key)\n"
@@ -84,6 +89,19 @@ public final class TestRegistry: @unchecked Sendable {
 
     public func stop() { server.stop() }
     public var log: String { server.log }
+
+    /// With `accessLog`: each request as `METHOD /path?query STATUS USER-AGENT`, in order.
+    public var requests: [String] {
+        log.split(separator: "\n").compactMap { line -> String? in
+            // Combined log format: ... "GET /v2/... HTTP/1.1" 200 123 "referer" "user agent"
+            let quoted = line.split(separator: "\"", omittingEmptySubsequences: false)
+            guard quoted.count >= 7 else { return nil }
+            let request = quoted[1].split(separator: " ")
+            guard request.count >= 2, request[1].hasPrefix("/v2/") else { return nil }
+            let status = quoted[2].split(separator: " ").first ?? ""
+            return "\(request[0]) \(request[1]) \(status) \(quoted[5])"
+        }
+    }
 
     /// Where the registry keeps a blob's bytes: overwrite it to simulate corruption at rest.
     public func blobDataPath(_ digest: String) -> String {
@@ -170,14 +188,25 @@ public final class TestCA: @unchecked Sendable {
                              "-days", "2", "-subj", "/CN=pkgfetch test CA"])
     }
 
+    /// A client certificate (`clientAuth`) signed by this CA; returns (certificate, key) paths.
+    public func clientCertificate(in directory: String) throws -> (String, String) {
+        try signed("client", subject: "/CN=pkgfetch node", extensions: "extendedKeyUsage=clientAuth\n", in: directory)
+    }
+
     /// A certificate for 127.0.0.1 and localhost, signed by this CA; returns (certificate, key) paths.
     public func serverCertificate(in directory: String) throws -> (String, String) {
-        let key = directory + "/server.key", request = directory + "/server.csr", certificate = directory + "/server.pem"
-        let extensions = directory + "/server.ext"
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
-        try Processes.check(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=127.0.0.1"])
+        try signed("server", subject: "/CN=127.0.0.1", extensions: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+                   in: directory)
+    }
+
+    /// `directory/NAME.pem` and `NAME.key`: a new key and a certificate for it this CA signs.
+    private func signed(_ name: String, subject: String, extensions: String, in directory: String) throws -> (String, String) {
+        let key = "\(directory)/\(name).key", request = "\(directory)/\(name).csr", certificate = "\(directory)/\(name).pem"
+        let extensionsFile = "\(directory)/\(name).ext"
+        try extensions.write(toFile: extensionsFile, atomically: true, encoding: .utf8)
+        try Processes.check(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", subject])
         try Processes.check(["openssl", "x509", "-req", "-in", request, "-CA", certificatePath, "-CAkey", keyPath, "-CAcreateserial",
-                             "-out", certificate, "-days", "2", "-extfile", extensions])
+                             "-out", certificate, "-days", "2", "-extfile", extensionsFile])
         return (certificate, key)
     }
 }
