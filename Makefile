@@ -2,7 +2,8 @@
 SWIFT ?= swift
 # Release builds link the Swift runtime statically: one self-contained binary, as a node would get it
 # (no Swift runtime on the node), and fewer shared-library pages resident.
-RELEASE_FLAGS = -c release --static-swift-stdlib
+# Only the command: the test-support targets import Testing, which a release build does not have.
+RELEASE_FLAGS = -c release --static-swift-stdlib --product pkgfetch
 RELEASE = $(RELEASE_FLAGS) --scratch-path .build-static
 
 # make install: $(DESTDIR)$(PREFIX)/bin/pkgfetch, completions and a man page under share/.
@@ -53,10 +54,8 @@ bench: setup
 
 # A fleet at once: LOAD_NODES (50) pkgfetch processes against one registry behind nginx answering a
 # share with 429/503 + Retry-After, then through a pull-through cache; loopback only, a few minutes.
-# LOAD_NODES=200 for a bigger fleet. Builds the pkgfetch product only: a release build of every target
-# stops at TestSupport, which imports Testing.
-load: setup
-	$(SWIFT) build $(RELEASE) --product pkgfetch
+# LOAD_NODES=200 for a bigger fleet.
+load: release
 	@PKGFETCH=.build-static/release/pkgfetch python3 scripts/load.py
 
 clean:
