@@ -229,8 +229,8 @@ public struct PipelineRunner: Sendable {
                 do {
                     let limits = unpackLimits
                     // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads.
-                    let report = try await BlockingIO.shared.whole {
-                        try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits)
+                    let report = try await BlockingIO.shared.run {
+                        try unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits)
                     }
                     try fetched.file.confirmUnchanged()
                     events.emit(task: "unpack", source: fetched.source, bytes: report.bytes, since: started, outcome: "ok")
@@ -251,10 +251,6 @@ public struct PipelineRunner: Sendable {
             return entries
         }
     }
-}
-
-extension PipelineRunner {
-    /// Removes a staging area on a blocking-I/O thread (a tree can take a while).
 }
 
 /// What a successful run did.

@@ -39,12 +39,9 @@ final class ArchiveExtraction {
     private var formatNameIsFromAFile = false
     /// The entry read last, to say where a damaged archive broke.
     private var lastEntry: [UInt8]?
-    private let cancellation: CancellationFlag
 
-    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
-         cancellation: CancellationFlag = CancellationFlag()) throws {
+    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
         self.expectedFormat = expectedFormat
-        self.cancellation = cancellation
         self.archive = archive
         var info = stat()
         guard stat(archive, &info) == 0 else {
@@ -70,7 +67,7 @@ final class ArchiveExtraction {
 
     private func extractAll() throws -> UnpackReport {
         while let entry = try nextEntry() {
-            try cancellation.check()
+            try BlockingIO.checkCancellation()
             try budget.admitEntry(entry.name)
             try extract(entry)
             // Data the entry carries and nobody read is decompressed to be skipped: count it first.
@@ -232,7 +229,7 @@ final class ArchiveExtraction {
         var end: Int64 = 0
         do {
             while let block = try nextBlock(of: entry) {
-                try cancellation.check()
+                try BlockingIO.checkCancellation()
                 let blockEnd = block.offset + Int64(block.bytes.count)
                 if blockEnd > end { try budget.admit(blockEnd - end, of: entry.name) }
                 try directory.write(file, block.bytes, at: block.offset, into: path)

@@ -12,44 +12,14 @@ public struct LibarchiveUnpacker: Unpacker {
 
     public init() {}
 
-    /// Runs the extraction on a thread of its own: it blocks on file I/O and decompression for as long
-    /// as the archive takes, which would hold one of the few threads of Swift's cooperative pool. The
-    /// thread-local locale set for libarchive's name conversion stays on that thread throughout.
-    /// Cancelling the task stops the extraction at the next entry or block.
+    /// Extracts on the calling thread, which it blocks for as long as the archive takes (the runner
+    /// calls it on `BlockingIO`). The thread-local locale set for libarchive's name conversion stays on
+    /// that thread throughout. A cancelled run stops the extraction at the next entry or block
+    /// (`BlockingIO.checkCancellation()`).
     public func unpack(_ archive: String, format: ArchiveFormat, into directory: String,
-                       limits: UnpackLimits) async throws -> UnpackReport {
-        let cancellation = CancellationFlag()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UnpackReport, any Error>) in
-                let worker = Thread {
-                    continuation.resume(with: Result {
-                        try UTF8Locale.whileActive {
-                            let extraction = try ArchiveExtraction(archive: archive, expectedFormat: format, directory: directory,
-                                                                   limits: limits, cancellation: cancellation)
-                            return try extraction.run()
-                        }
-                    })
-                }
-                worker.name = "pkgfetch-unpack"
-                worker.start()
-            }
-        } onCancel: {
-            cancellation.cancel()
+                       limits: UnpackLimits) throws -> UnpackReport {
+        try UTF8Locale.whileActive {
+            try ArchiveExtraction(archive: archive, expectedFormat: format, directory: directory, limits: limits).run()
         }
-    }
-}
-
-/// Tells a thread outside Swift concurrency that its task was cancelled.
-final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-
-    func cancel() {
-        lock.withLock { cancelled = true }
-    }
-
-    /// Throws `CancellationError` once `cancel()` was called.
-    func check() throws {
-        if lock.withLock({ cancelled }) { throw CancellationError() }
     }
 }

@@ -123,3 +123,34 @@ import TestSupport
         #expect(dir.listing() == ["FILE"])
     }
 }
+
+/// The unpacker blocks (file I/O, decompression): the runner must call it on a thread of `BlockingIO`,
+/// never on Swift's cooperative pool, whatever executor the calling task prefers.
+@Suite struct UnpackThreadTests {
+    @Test func theUnpackerRunsOnABlockingIOThread() async throws {
+        let dir = try TemporaryDirectory()
+        let seen = ThreadNames()
+        let unpacker = FakeUnpacker(files: ["kubelet": "new"]) { _ in seen.record() }
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()], unpacker: unpacker)
+        _ = try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .replace, unpack: true)))
+        let names = seen.names
+        #expect(names.count == 1)
+        #expect(names.allSatisfy { $0.hasPrefix("pkgfetch-blocking-io") }, "the unpacker ran on \(names)")
+    }
+}
+
+/// The names of the threads that called `record()`: a blocking-I/O thread's, or else the kernel's
+/// (a cooperative thread's is `com.apple.root.…`).
+final class ThreadNames: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [String] = []
+
+    var names: [String] { lock.withLock { recorded } }
+
+    func record() {
+        let name = BlockingIO.currentThreadName
+            ?? (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+            ?? "unnamed"
+        lock.withLock { recorded.append(name) }
+    }
+}
