@@ -28,7 +28,6 @@ import Darwin
 /// empty; if that removal fails too, the error says so.
 final class ArchiveExtraction {
     private let expectedFormat: ArchiveFormat
-    private let archive: String
     private let reader: ArchiveReader
     private let directory: ExtractionDirectory
     private var budget: ExtractionBudget
@@ -42,7 +41,6 @@ final class ArchiveExtraction {
 
     init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
         self.expectedFormat = expectedFormat
-        self.archive = archive
         var info = stat()
         guard stat(archive, &info) == 0 else {
             throw UnpackFailure.corrupt("cannot read the archive \(archive): \(String(cString: strerror(errno)))")
@@ -54,7 +52,26 @@ final class ArchiveExtraction {
         } catch let failure as ArchiveReader.Failure {
             throw Self.unreadable(archive, failure, expected: expectedFormat, compression: compression)
         }
-        budget = ExtractionBudget(limits: limits, archiveBytes: Int64(info.st_size))
+        let size = Int64(info.st_size)
+        budget = ExtractionBudget(limits: limits, archiveSize: { _ in size })
+    }
+
+    /// An extraction of `content` while it lands, when it is a tar archive (compressed once or not);
+    /// nil, having written nothing, for anything else, which is unpacked once verified instead. The
+    /// size-relative limits are held against the bytes landed so far: a check that needs more waits
+    /// for them, so the same archive is refused or accepted as when unpacked after its download.
+    init?(streaming content: LandedContentReader, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
+        self.expectedFormat = expectedFormat
+        let leading = try content.leadingBytes(ContentSignature.bytesNeeded)
+        guard let format = ContentSignature.identify(leading)?.format, LibarchiveUnpacker.streamedFormats.contains(format) else { return nil }
+        self.directory = try ExtractionDirectory(path: directory)
+        do {
+            reader = try ArchiveReader(streaming: content, compression: ArchiveReader.Compression(of: leading))
+        } catch is ArchiveReader.Failure {
+            // Not what its first bytes say: unpacked (and its error told) from the verified file.
+            return nil
+        }
+        budget = ExtractionBudget(limits: limits, archiveSize: { try content.landedSize(atLeast: $0) })
     }
 
     func run() throws -> UnpackReport {

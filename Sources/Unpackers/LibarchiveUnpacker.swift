@@ -6,9 +6,14 @@ import Pipeline
 /// The format is found by content; the plan's format is only a hint, used in messages. Entries are
 /// written by this module's own code (not `archive_write_disk`) so that each safety rule is checked in
 /// one place: see `ArchiveExtraction` for the rules and `ExtractionDirectory` for the system calls.
-public struct LibarchiveUnpacker: Unpacker {
+public struct LibarchiveUnpacker: StreamingUnpacker {
     /// The formats to register this unpacker for.
     public static let formats: [ArchiveFormat] = [.zip, .tarGzip, .tarBzip2, .tarXz, .tarZstd, .tar]
+    /// The formats unpacked while they download: tar, compressed once or not. Not zip: its central
+    /// directory, at the end, is what says which entries there are (and what `unzip` extracts); a
+    /// streaming reader would trust the local headers before it, which an archive can make disagree
+    /// with the directory (entries hidden from one or the other, other names, other sizes).
+    public static let streamedFormats: Set<ArchiveFormat> = [.tar, .tarGzip, .tarBzip2, .tarXz, .tarZstd]
 
     public init() {}
 
@@ -20,6 +25,18 @@ public struct LibarchiveUnpacker: Unpacker {
                        limits: UnpackLimits) throws -> UnpackReport {
         try UTF8Locale.whileActive {
             try ArchiveExtraction(archive: archive, expectedFormat: format, directory: directory, limits: limits).run()
+        }
+    }
+
+    /// Whether `format` is one of `streamedFormats`.
+    public func streams(_ format: ArchiveFormat) -> Bool { Self.streamedFormats.contains(format) }
+
+    /// As `unpack`, reading `content` while it lands, when its first bytes say it is one of
+    /// `streamedFormats` (nil otherwise). The same checks and limits hold as for a file.
+    public func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
+                       limits: UnpackLimits) throws -> UnpackReport? {
+        try UTF8Locale.whileActive {
+            try ArchiveExtraction(streaming: content, expectedFormat: format, directory: directory, limits: limits)?.run()
         }
     }
 }
