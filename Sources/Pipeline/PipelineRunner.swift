@@ -95,13 +95,20 @@ public struct PipelineRunner: Sendable {
     private func fetchAndInstall(_ plan: Plan, request: PackageRequest, staging: StagingArea, start: ContinuousClock.Instant,
                                  deadline: ContinuousClock.Instant?) async throws -> RunResult {
         let streamed = try await streamedUnpack(plan, target: request.target, staging: staging)
-        let fetched: Fetched
+        // Whatever the run comes to, no unpack is left running or waiting when staging is removed.
         do {
-            fetched = try await fetchFirstAvailable(plan, staging: staging, streamed: streamed, deadline: deadline)
+            let fetched = try await fetchFirstAvailable(plan, staging: staging, streamed: streamed, deadline: deadline)
+            let result = try await install(fetched, plan: plan, request: request, staging: staging, streamed: streamed, start: start)
+            await streamed?.abandon()
+            return result
         } catch {
             await streamed?.abandon()
             throw error
         }
+    }
+
+    private func install(_ fetched: Fetched, plan: Plan, request: PackageRequest, staging: StagingArea, streamed: StreamedUnpack?,
+                         start: ContinuousClock.Instant) async throws -> RunResult {
         let installStart = clock.now
         do {
             let entries = try await install(fetched, plan: plan, target: request.target, staging: staging, streamed: streamed)
@@ -152,7 +159,7 @@ public struct PipelineRunner: Sendable {
               let unpacker = (try? plugins.unpacker(for: format)) as? any StreamingUnpacker, unpacker.streams(format) else { return nil }
         let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
         return StreamedUnpack(unpacker: unpacker, format: format, limits: unpackLimits, tree: tree,
-                              emptyTree: { _ = try staging.directory(named: "tree") }, events: events)
+                              emptyTree: { _ = try staging.directory(named: "tree") }, events: events, clock: clock)
     }
 
     private func fetchFirstAvailable(_ plan: Plan, staging: StagingArea, streamed: StreamedUnpack?,

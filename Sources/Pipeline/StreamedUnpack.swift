@@ -22,17 +22,19 @@ final class StreamedUnpack: @unchecked Sendable {
     let tree: String
     private let emptyTree: @Sendable () throws -> Void
     private let events: EventEmitter
+    private let clock: any RetryClock
     private let lock = NSLock()
     private var following: (file: StagingFile, task: Task<Outcome?, Never>)?
 
     init(unpacker: any StreamingUnpacker, format: ArchiveFormat, limits: UnpackLimits, tree: String,
-         emptyTree: @escaping @Sendable () throws -> Void, events: EventEmitter) {
+         emptyTree: @escaping @Sendable () throws -> Void, events: EventEmitter, clock: any RetryClock) {
         self.unpacker = unpacker
         self.format = format
         self.limits = limits
         self.tree = tree
         self.emptyTree = emptyTree
         self.events = events
+        self.clock = clock
     }
 
     /// Starts unpacking `file`, `source`'s staging file, as it lands; an unpack of an earlier source's
@@ -67,7 +69,7 @@ final class StreamedUnpack: @unchecked Sendable {
     private func unpackWhileLanding(_ file: StagingFile, of source: Source) -> Outcome? {
         while true {
             let content = LandedContentReader(file.landed) { file.path }
-            let started = ContinuousClock.now
+            let started = clock.now
             let result = Result { try unpacker.unpack(streaming: content, format: format, into: tree, limits: limits) }
             switch file.landed.waitForVerdict(of: content.generation) {
             case .landed:
