@@ -60,6 +60,14 @@ import Unpackers
                            target: .directory(path: destination, mode: .replace, unpack: true))
         }
 
+        /// A package of 20 files named `prefix-NN.txt` (see `StreamedUnpackTests.package`) in the scratch
+        /// directory: its path and its bytes.
+        func package(_ prefix: String = "part") throws -> (path: String, bytes: Data) {
+            let path = scratch.join("\(prefix).tar.gz")
+            try StreamedUnpackTests.package(prefix, at: path)
+            return (path, try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+
         /// The staging tree's file `name`, once it holds `size` bytes, while the fetcher is paused.
         func waitForUnpacked(_ name: String, size: Int) async throws {
             let limit = ContinuousClock.now + .seconds(20)
@@ -84,9 +92,7 @@ import Unpackers
 
     @Test func aTarGzIsUnpackedBeforeItsLastByteArrivesAndInstalledOnceVerified() async throws {
         let scene = try Scene()
-        let archive = scene.scratch.join("pkg.tar.gz")
-        try Self.package(at: archive)
-        let content = try Data(contentsOf: URL(fileURLWithPath: archive))
+        let (archive, content) = try scene.package()
         let fetcher = PausingFetcher { _, _ in .init(content: content, pauseAt: content.count * 6 / 10) }
         let run = Task { try await scene.runner(fetcher).run(scene.request(digest: SHA256Digest(Files.sha256(archive)))) }
         try await scene.waitForUnpacked("pkg/part-00.txt", size: 100_000)
@@ -101,9 +107,7 @@ import Unpackers
 
     @Test func aFailedDigestAfterAStreamedUnpackThrowsTheTreeAway() async throws {
         let scene = try Scene()
-        let archive = scene.scratch.join("pkg.tar.gz")
-        try Self.package(at: archive)
-        let content = try Data(contentsOf: URL(fileURLWithPath: archive))
+        let (archive, content) = try scene.package()
         let fetcher = PausingFetcher { _, _ in .init(content: content, pauseAt: content.count * 6 / 10) }
         let wrong = SHA256Digest(String(repeating: "ab", count: 32))
         let run = Task { try await scene.runner(fetcher).run(scene.request(digest: wrong)) }
@@ -117,9 +121,7 @@ import Unpackers
 
     @Test func aCutThenResumeContinuesTheUnpack() async throws {
         let scene = try Scene()
-        let archive = scene.scratch.join("pkg.tar.gz")
-        try Self.package(at: archive)
-        let content = try Data(contentsOf: URL(fileURLWithPath: archive))
+        let (archive, content) = try scene.package()
         let cut = content.count * 6 / 10
         // First open: pauses at 60 %, then the connection is cut; the second continues from there.
         let fetcher = PausingFetcher { open, _ in
@@ -136,10 +138,8 @@ import Unpackers
 
     @Test func aSourceThatChangedMidStreamStartsTheUnpackOver() async throws {
         let scene = try Scene()
-        let (old, new) = (scene.scratch.join("old.tar.gz"), scene.scratch.join("new.tar.gz"))
-        try Self.package("old", at: old)
-        try Self.package("new", at: new)
-        let (oldBytes, newBytes) = (try Data(contentsOf: URL(fileURLWithPath: old)), try Data(contentsOf: URL(fileURLWithPath: new)))
+        let (old, oldBytes) = try scene.package("old")
+        let (new, newBytes) = try scene.package("new")
         let cut = oldBytes.count * 6 / 10
         // The resume finds another version (another validator), which comes whole from byte 0.
         let fetcher = PausingFetcher { open, _ in
