@@ -17,7 +17,9 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 BLOB_MB = int(os.environ.get("BENCH_BLOB_MB", "1024"))
 UNPACK_MB = int(os.environ.get("BENCH_UNPACK_MB", "200"))
 SMALL_COUNT = int(os.environ.get("BENCH_SMALL_COUNT", "50"))
-# BENCH_ONLY=registry,cdn runs only those cases (registry, cdn, unpack, e2e, small); default all.
+# The tree behind the capped end-to-end case: half random, so its tar.gz is about half this size.
+CAPPED_TREE_MB = int(os.environ.get("BENCH_CAPPED_TREE_MB", "400"))
+# BENCH_ONLY=registry,cdn runs only those cases (registry, cdn, unpack, e2e, e2e-capped, small); default all.
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 # PKGFETCH_BASELINE=/path/to/pkgfetch adds a row for another build (e.g. the previous commit's) to the
 # registry and CDN cases, timed in the same interleaved rounds.
@@ -182,6 +184,8 @@ def main():
     shutil.rmtree(tree)
     zip_url = "https://packages.invalid/azure-cni/v1.6.20/binaries/azure-vnet-cni-windows-amd64-v1.6.20.zip"
     tgz_url = "https://packages.invalid/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
+    if wanted("e2e-capped"):
+        results.extend(capped_end_to_end(out, reset))
     if not (wanted("unpack") or wanted("e2e") or wanted("small")):
         return finish(results)
     if wanted("unpack"): results.append(case(f"unpack a {UNPACK_MB} MiB zip (2000 files)", {
@@ -228,6 +232,39 @@ def main():
     }, runs=max(2, RUNS // 2)))  # 2 rounds by default: one oras process per package takes 17 s a round
 
     finish(results)
+
+
+def capped_end_to_end(out, reset):
+    """Download + unpack over a link capped at 50 MB/s per connection (nginx limit_rate), of a
+    ~200 MiB tar.gz (a 400 MiB tree, half random) and a zip of the same tree: pkgfetch (verified,
+    unpacked while the bytes arrive for tar.gz; a zip is unpacked after its download, see README)
+    against curl -o then tar -x, the pipeline curl | tar -xz (which verifies nothing), and the
+    download alone."""
+    tree = os.path.join(WORK, "capped-tree")
+    make_tree(os.path.join(tree, "pkg"), CAPPED_TREE_MB)
+    served = os.path.join(WORK, "cdn", "capped")
+    os.makedirs(served)
+    tgz, zipped = os.path.join(served, "node-bundle.tar.gz"), os.path.join(served, "node-bundle.zip")
+    sh("bash", "-c", f"cd {tree} && tar -czf {tgz} pkg && bsdtar -a -cf {zipped} pkg")
+    shutil.rmtree(tree)
+    results = []
+    for path, unpack in ((tgz, "tar -xzf"), (zipped, "unzip -q")):
+        url = f"{CDN}/capped-50m/capped/{os.path.basename(path)}"
+        size_mib = os.path.getsize(path) / (1 << 20)
+        digest = sha256(path)
+        into = f"mkdir -p {out}/d && cd {out}/d &&"
+        tools = {
+            "pkgfetch --sha256 --dest (download, verify, unpack, install)": (f"{PKGFETCH} fetch {url} --sha256 {digest} --dest {out}/d --quiet", reset),
+            "pkgfetch --sha256 --output (download alone, verified)": (f"{PKGFETCH} fetch {url} --sha256 {digest} --output {out}/p --quiet", reset),
+            "curl -o (download alone, unverified)": (f"curl -sf -o {out}/p {url}", reset),
+            f"curl -o, then {unpack}": (f"curl -sf -o {out}/p {url} && {into} {unpack} {out}/p", reset),
+        }
+        if path == tgz:
+            tools["curl | tar -xz (verifies nothing)"] = (f"{into} curl -sf {url} | tar -xz", reset)
+        results.append(case(f"end to end over a link capped at 50 MB/s per connection: {os.path.basename(path)}, "
+                            f"{size_mib:.0f} MiB ({CAPPED_TREE_MB} MiB unpacked, 2000 files)", tools))
+    shutil.rmtree(served)
+    return results
 
 
 def finish(results):

@@ -7,7 +7,8 @@ ROOT=$(cd "$HERE/.." && pwd)
 # shellcheck source=lib-servers.sh
 source "$HERE/lib-servers.sh"
 cd "$ROOT"
-swift build -c release --static-swift-stdlib --scratch-path .build-static >/dev/null
+# Only the product: a release build of every target fails on TestSupport, which imports Testing.
+swift build -c release --static-swift-stdlib --scratch-path .build-static --product pkgfetch >/dev/null
 WORK=$(mktemp -d /tmp/pkgfetch-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/cdn"

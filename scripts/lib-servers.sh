@@ -36,6 +36,8 @@ http {
     listen 127.0.0.1:$NGINX_PORT; root $root;
     # /slow/… serves the same files at 2 MB/s: a slow link, for the demo's interrupted download.
     location /slow/ { alias $root/; limit_rate 2m; }
+    # /capped-50m/… serves them at 50 MB/s per connection, as a CDN or blob store serves one connection.
+    location /capped-50m/ { alias $root/; limit_rate 50m; }
   }
 }
 CONF

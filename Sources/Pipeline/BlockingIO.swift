@@ -3,55 +3,83 @@ import Foundation
 /// A few threads of its own for work that blocks (file I/O, unpacking, syncs, directory walks), so that
 /// Swift's cooperative pool — two threads on a two-core node — keeps running timers, transfers and
 /// other packages meanwhile. The pattern of swift-nio's `NIOThreadPool`: a fixed set of threads
-/// taking work from one queue. It is also a `TaskExecutor`, so async code that blocks inside (an
-/// unpacker) can be run on it whole with `withTaskExecutorPreference`.
-public final class BlockingIO: TaskExecutor, @unchecked Sendable {
+/// taking work from one queue. Work is synchronous: async code that blocks inside would be moved back
+/// to the cooperative pool at its first suspension.
+public final class BlockingIO: @unchecked Sendable {
     /// The process's pool: four threads, so that a batch's default four packages can each block at once.
     public static let shared = BlockingIO(threads: 4)
 
-    private let condition = NSCondition()
-    private var queue: [Work] = []
-    private var head = 0
+    /// The prefix of the pool's thread names (`pkgfetch-blocking-io-0`, …), and of `runOnOwnThread`'s.
+    public static let threadNamePrefix = "pkgfetch-blocking-io"
 
-    private enum Work {
-        case closure(@Sendable () -> Void)
-        case job(UnownedJob)
-    }
+    private let condition = NSCondition()
+    private var queue: [@Sendable () -> Void] = []
+    private var head = 0
 
     /// Starts `threads` threads that live as long as the process.
     public init(threads: Int) {
         for index in 0..<max(1, threads) {
-            let thread = Thread { [self] in self.serve() }
-            thread.name = "pkgfetch-blocking-io-\(index)"
-            thread.stackSize = 1 << 20
-            thread.start()
+            Self.startThread(named: "\(index)") { [self] in self.serve() }
         }
+    }
+
+    /// The name of the blocking-I/O thread running the caller (`pkgfetch-blocking-io-…`), or nil on any
+    /// other thread. Kept by the thread itself: on Linux a thread starts with its creator's kernel
+    /// name, Foundation's `Thread.name` reads that back, and a kernel name holds 15 bytes at most.
+    public static var currentThreadName: String? {
+        Thread.current.threadDictionary[threadNameKey] as? String
+    }
+
+    private static let threadNameKey = "pkgfetch.blocking-io.thread-name"
+
+    private static func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
+        let fullName = "\(threadNamePrefix)-\(name)"
+        let thread = Thread {
+            Thread.current.threadDictionary[threadNameKey] = fullName
+            body()
+        }
+        thread.name = fullName
+        thread.stackSize = 1 << 20
+        thread.start()
     }
 
     /// Runs `work` on one of the pool's threads and returns its result. The calling task suspends
-    /// meanwhile; cancellation does not interrupt `work` (it is blocking by definition).
+    /// meanwhile. Cancelling it does not interrupt `work`, but `work` can ask (`checkCancellation()`).
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            submit(.closure { continuation.resume(with: Result { try work() }) })
+        try await Self.handOff(work) { body in
+            condition.lock()
+            queue.append(body)
+            condition.signal()
+            condition.unlock()
         }
     }
 
-    /// Runs async `body` with this pool as its task executor: the synchronous stretches of nonisolated
-    /// async code it calls (an unpacker's extraction) run on the pool's threads.
-    public func whole<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await withTaskExecutorPreference(self) { try await body() }
+    /// Runs `work` on a new thread of its own, for blocking work that waits on work the pool does (a
+    /// streamed unpack waits for the download, whose writes go through the pool): on a pool thread,
+    /// enough such waits at once would leave no thread for what they wait for.
+    public static func runOnOwnThread<T: Sendable>(named name: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await handOff(work) { body in startThread(named: name, body) }
     }
 
-    /// Runs `job` on one of the pool's threads (the `TaskExecutor` requirement).
-    public func enqueue(_ job: consuming ExecutorJob) {
-        submit(.job(UnownedJob(job)))
+    /// Throws `CancellationError` when the task waiting for the work this thread is running was
+    /// cancelled. Long blocking work (an unpack) calls it between steps; elsewhere it does nothing.
+    public static func checkCancellation() throws {
+        if (Thread.current.threadDictionary[WorkCancellation.key] as? WorkCancellation)?.isCancelled == true {
+            throw CancellationError()
+        }
     }
 
-    private func submit(_ work: Work) {
-        condition.lock()
-        queue.append(work)
-        condition.signal()
-        condition.unlock()
+    /// Suspends the calling task until `work`, handed to `start` to run on some thread, returns.
+    private static func handOff<T: Sendable>(_ work: @escaping @Sendable () throws -> T,
+                                             start: (@escaping @Sendable () -> Void) -> Void) async throws -> T {
+        let cancellation = WorkCancellation()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                start { continuation.resume(with: Result { try cancellation.whileCurrent(work) }) }
+            }
+        } onCancel: {
+            cancellation.cancel()
+        }
     }
 
     private func serve() {
@@ -65,10 +93,27 @@ public final class BlockingIO: TaskExecutor, @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            switch work {
-            case .closure(let body): body()
-            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-            }
+            work()
         }
+    }
+}
+
+/// Whether the task that handed a piece of work to a blocking thread was cancelled; the thread
+/// running the work finds it in its thread dictionary (`BlockingIO.checkCancellation()`).
+private final class WorkCancellation: @unchecked Sendable {
+    static let key = "pkgfetch.blocking-io.cancellation"
+    private let lock = NSLock()
+    private var cancelled = false
+
+    var isCancelled: Bool { lock.withLock { cancelled } }
+
+    func cancel() { lock.withLock { cancelled = true } }
+
+    func whileCurrent<T>(_ work: () throws -> T) rethrows -> T {
+        let dictionary = Thread.current.threadDictionary
+        let outer = dictionary[Self.key]
+        dictionary[Self.key] = self
+        defer { dictionary[Self.key] = outer }
+        return try work()
     }
 }

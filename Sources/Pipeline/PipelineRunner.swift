@@ -95,10 +95,24 @@ public struct PipelineRunner: Sendable {
 
     private func fetchAndInstall(_ plan: Plan, request: PackageRequest, staging: StagingArea, start: ContinuousClock.Instant,
                                  deadline: ContinuousClock.Instant?) async throws -> RunResult {
-        let fetched = try await fetchFirstAvailable(plan, staging: staging, deadline: deadline)
+        let streamed = try await streamedUnpack(plan, target: request.target, staging: staging)
+        // Whatever the run comes to, no unpack is left running or waiting when staging is removed.
+        do {
+            let fetched = try await fetchFirstAvailable(plan, staging: staging, streamed: streamed, deadline: deadline)
+            let result = try await install(fetched, plan: plan, request: request, staging: staging, streamed: streamed, start: start)
+            await streamed?.abandon()
+            return result
+        } catch {
+            await streamed?.abandon()
+            throw error
+        }
+    }
+
+    private func install(_ fetched: Fetched, plan: Plan, request: PackageRequest, staging: StagingArea, streamed: StreamedUnpack?,
+                         start: ContinuousClock.Instant) async throws -> RunResult {
         let installStart = clock.now
         do {
-            let entries = try await install(fetched, plan: plan, target: request.target, staging: staging)
+            let entries = try await install(fetched, plan: plan, target: request.target, staging: staging, streamed: streamed)
             events.emit(task: "install", source: fetched.source, bytes: fetched.size, since: installStart, outcome: "ok")
             return RunResult(plan: plan, source: fetched.source, digest: fetched.digest, bytes: fetched.size,
                              destination: FileSystem.absolute(request.target.path), unpackedEntries: entries,
@@ -139,7 +153,18 @@ public struct PipelineRunner: Sendable {
         var size: Int64
     }
 
-    private func fetchFirstAvailable(_ plan: Plan, staging: StagingArea, deadline: ContinuousClock.Instant?) async throws -> Fetched {
+    /// An unpack that runs while the bytes arrive, when the package is unpacked, its format can be read
+    /// front to back, and its unpacker can (see `StreamingUnpacker`); nil otherwise.
+    private func streamedUnpack(_ plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> StreamedUnpack? {
+        guard case .directory(_, _, true) = target, let format = plan.format,
+              let unpacker = (try? plugins.unpacker(for: format)) as? any StreamingUnpacker, unpacker.streams(format) else { return nil }
+        let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
+        return StreamedUnpack(unpacker: unpacker, format: format, limits: unpackLimits, tree: tree,
+                              emptyTree: { _ = try staging.directory(named: "tree") }, events: events, clock: clock)
+    }
+
+    private func fetchFirstAvailable(_ plan: Plan, staging: StagingArea, streamed: StreamedUnpack?,
+                                     deadline: ContinuousClock.Instant?) async throws -> Fetched {
         var lastError: PkgfetchError?
         for (index, source) in plan.sources.enumerated() {
             guard var fetcher = try? plugins.fetcher(forScheme: source.scheme) else {
@@ -151,7 +176,8 @@ public struct PipelineRunner: Sendable {
             if Task.isCancelled { throw PkgfetchError(.cancelled, "cancelled before \(source.redacted) was tried") }
             do {
                 logger.info("fetching \(source)")
-                return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, index: index, deadline: deadline)
+                return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, streamed: streamed, index: index,
+                                                  deadline: deadline)
             } catch {
                 let failure = PkgfetchError.from(error)
                 if index < plan.sources.count - 1 { logger.warning("\(source) failed, trying the next source: \(failure)") }
@@ -163,9 +189,10 @@ public struct PipelineRunner: Sendable {
 
     /// Tries one source until it delivers, `retry` says stop, or the deadline passes. Each attempt runs
     /// under its own deadline, enforced here whatever the fetcher does.
-    private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea,
+    private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea, streamed: StreamedUnpack?,
                                   index: Int, deadline: ContinuousClock.Instant?) async throws -> Fetched {
         let file = try await BlockingIO.shared.run { try staging.file(named: "source-\(index)") }
+        await streamed?.follow(file, of: source)
         let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events)
         defer { copy.finishProgress() }
         var attempt = 0
@@ -211,7 +238,8 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Unpacks (or places) the fetched file into a staged tree, then installs it; returns the entry count.
-    private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> Int? {
+    private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea,
+                         streamed: StreamedUnpack?) async throws -> Int? {
         switch target {
         case .file(let path):
             let (durable, interruption) = (durableInstall, interruption)
@@ -221,17 +249,26 @@ public struct PipelineRunner: Sendable {
             }
             return nil
         case .directory(let path, let mode, let unpack):
-            let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
+            let tree: String
+            if let streamed { tree = streamed.tree } else { tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") } }
             var entries = 1
             // Neither the name nor the media type says: the content does (a file that is no archive is placed).
             if unpack, let format = fetched.format ?? plan.format ?? ArchiveFormat.identify(contentOf: fetched.file.path) {
                 let unpacker = try plugins.unpacker(for: format)
-                let started = clock.now
+                var started = clock.now
                 do {
                     let limits = unpackLimits
-                    // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads.
-                    let report = try await BlockingIO.shared.whole {
-                        try await unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits)
+                    let report: UnpackReport
+                    switch await streamed?.outcome(for: fetched.file) {
+                    case .unpacked(let done, let since)?:
+                        (report, started) = (done, since)
+                    case .failed(let failure)?:
+                        throw failure
+                    case .declined?, nil:
+                        // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads.
+                        report = try await BlockingIO.shared.run {
+                            try unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits)
+                        }
                     }
                     try fetched.file.confirmUnchanged()
                     events.emit(task: "unpack", source: fetched.source, bytes: report.bytes, since: started, outcome: "ok")
@@ -252,10 +289,6 @@ public struct PipelineRunner: Sendable {
             return entries
         }
     }
-}
-
-extension PipelineRunner {
-    /// Removes a staging area on a blocking-I/O thread (a tree can take a while).
 }
 
 /// What a successful run did.

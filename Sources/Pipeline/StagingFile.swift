@@ -20,6 +20,9 @@ public final class StagingFile: @unchecked Sendable {
     public private(set) var byteCount: Int64 = 0
     /// What becomes of the file once fetched.
     public let role: Role
+    /// The in-order prefix hashed and written so far, which a streamed unpack follows. The writer
+    /// thread reports it as each block is hashed and written, and nothing else does.
+    public let landed = LandedBytes()
 
     static let blockSize = 256 << 10
 
@@ -43,7 +46,8 @@ public final class StagingFile: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw PkgfetchError(.destinationIO, "cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
-        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, streamToDisk: role == .installed)
+        writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, streamToDisk: role == .installed,
+                             landed: landed)
     }
 
     /// For an `.unpacked` file: takes the open local file `descriptor` (whose bytes the caller then
@@ -104,7 +108,9 @@ public final class StagingFile: @unchecked Sendable {
     /// Waits for every byte to be written and returns the content's digest and size so far.
     public func finish() throws -> (digest: SHA256Digest, size: Int64) {
         try submitCurrent()
-        return (try writer.digest(), byteCount)
+        let digest = try writer.digest()
+        landed.finish()
+        return (digest, byteCount)
     }
 
     /// Flushes and forces the content to disk, so a rename after it cannot expose an empty file after a crash.
@@ -141,6 +147,7 @@ private final class BlockWriter: @unchecked Sendable {
     private var thread: Thread?
 
     private let streamToDisk: Bool
+    private let landed: LandedBytes
     /// Hash blocks without writing them (the content is a borrowed file).
     private var hashOnly = false
     /// Bytes below this offset have been offered to the page cache to drop.
@@ -148,10 +155,11 @@ private final class BlockWriter: @unchecked Sendable {
     /// How far behind the last write pages are dropped: by then their writeback has usually finished.
     static let dropLag: Int64 = 8 << 20
 
-    init(descriptor: Int32, path: String, blockSize: Int, streamToDisk: Bool) {
+    init(descriptor: Int32, path: String, blockSize: Int, streamToDisk: Bool, landed: LandedBytes) {
         self.descriptor = descriptor
         self.path = path
         self.streamToDisk = streamToDisk
+        self.landed = landed
         free = (0..<4).map { _ in .allocate(byteCount: blockSize, alignment: 4096) }
     }
 
@@ -202,6 +210,8 @@ private final class BlockWriter: @unchecked Sendable {
 
     func restart() throws {
         try drain()
+        // Readers of the old content learn it is gone before the file shrinks under them.
+        landed.restart()
         try condition.withLock {
             guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else {
                 throw PkgfetchError(.destinationIO, "cannot truncate staging file \(path): \(String(cString: strerror(errno)))")
@@ -252,6 +262,8 @@ private final class BlockWriter: @unchecked Sendable {
                 written += Int64(count)
                 if streamToDisk { streamBehind(Int64(count)) }
             }
+            // Here, and only here, bytes join the hashed, in-order prefix.
+            if error == nil { landed.advance(by: count) }
             condition.lock()
             busy = false
             if let error, failure == nil { failure = error }

@@ -1,8 +1,13 @@
 /// Extracts the archive at `archive` into the empty directory `directory`, refusing any entry that
 /// would land outside it. Throws `unpack-failed` for a bad archive and `unsafe-archive` for a hostile one.
+///
+/// Unpacking blocks (file I/O, decompression), so it is synchronous: the runner calls it on a thread
+/// of `BlockingIO`, never on Swift's cooperative pool. A long unpack calls
+/// `BlockingIO.checkCancellation()` between steps to stop when its run is cancelled.
 public protocol Unpacker: Sendable {
-    /// Extracts `archive` into the empty `directory` within `limits`; returns what it wrote.
-    func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) async throws -> UnpackReport
+    /// Extracts `archive` into the empty `directory` within `limits`; returns what it wrote. Blocks;
+    /// the runner calls it on `BlockingIO`.
+    func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) throws -> UnpackReport
 }
 
 /// Bounds against archive bombs; the defaults fit node packages with room to spare.

@@ -28,7 +28,6 @@ import Darwin
 /// empty; if that removal fails too, the error says so.
 final class ArchiveExtraction {
     private let expectedFormat: ArchiveFormat
-    private let archive: String
     private let reader: ArchiveReader
     private let directory: ExtractionDirectory
     private var budget: ExtractionBudget
@@ -39,13 +38,9 @@ final class ArchiveExtraction {
     private var formatNameIsFromAFile = false
     /// The entry read last, to say where a damaged archive broke.
     private var lastEntry: [UInt8]?
-    private let cancellation: CancellationFlag
 
-    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
-         cancellation: CancellationFlag = CancellationFlag()) throws {
+    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
         self.expectedFormat = expectedFormat
-        self.cancellation = cancellation
-        self.archive = archive
         var info = stat()
         guard stat(archive, &info) == 0 else {
             throw UnpackFailure.corrupt("cannot read the archive \(archive): \(String(cString: strerror(errno)))")
@@ -57,7 +52,26 @@ final class ArchiveExtraction {
         } catch let failure as ArchiveReader.Failure {
             throw Self.unreadable(archive, failure, expected: expectedFormat, compression: compression)
         }
-        budget = ExtractionBudget(limits: limits, archiveBytes: Int64(info.st_size))
+        let size = Int64(info.st_size)
+        budget = ExtractionBudget(limits: limits, archiveSize: { _ in size })
+    }
+
+    /// An extraction of `content` while it lands, when it is a tar archive (compressed once or not);
+    /// nil, having written nothing, for anything else, which is unpacked once verified instead. The
+    /// size-relative limits are held against the bytes landed so far: a check that needs more waits
+    /// for them, so the same archive is refused or accepted as when unpacked after its download.
+    init?(streaming content: LandedContentReader, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
+        self.expectedFormat = expectedFormat
+        let leading = try content.leadingBytes(ContentSignature.bytesNeeded)
+        guard let format = ContentSignature.identify(leading)?.format, LibarchiveUnpacker.streamedFormats.contains(format) else { return nil }
+        self.directory = try ExtractionDirectory(path: directory)
+        do {
+            reader = try ArchiveReader(streaming: content, compression: ArchiveReader.Compression(of: leading))
+        } catch is ArchiveReader.Failure {
+            // Not what its first bytes say: unpacked (and its error told) from the verified file.
+            return nil
+        }
+        budget = ExtractionBudget(limits: limits, archiveSize: { try content.landedSize(atLeast: $0) })
     }
 
     func run() throws -> UnpackReport {
@@ -70,7 +84,7 @@ final class ArchiveExtraction {
 
     private func extractAll() throws -> UnpackReport {
         while let entry = try nextEntry() {
-            try cancellation.check()
+            try BlockingIO.checkCancellation()
             try budget.admitEntry(entry.name)
             try extract(entry)
             // Data the entry carries and nobody read is decompressed to be skipped: count it first.
@@ -232,7 +246,7 @@ final class ArchiveExtraction {
         var end: Int64 = 0
         do {
             while let block = try nextBlock(of: entry) {
-                try cancellation.check()
+                try BlockingIO.checkCancellation()
                 let blockEnd = block.offset + Int64(block.bytes.count)
                 if blockEnd > end { try budget.admit(blockEnd - end, of: entry.name) }
                 try directory.write(file, block.bytes, at: block.offset, into: path)

@@ -44,18 +44,53 @@ final class ArchiveReader {
 
     private let handle: OpaquePointer
     private var entry: OpaquePointer?
+    /// The content read as it lands, for a streamed unpack; kept alive for libarchive's callback.
+    private let landed: LandedSource?
 
     init(path: String, compression: Compression) throws {
-        handle = try Self.open(path, compression) {
-            archive_read_support_format_zip($0)
-            archive_read_support_format_tar($0)
+        landed = nil
+        handle = try Self.open(compression, formats: Self.archiveFormats) {
+            // One megabyte per read: few system calls, and still streaming.
+            archive_read_open_filename($0, path, 1 << 20)
         }
+    }
+
+    /// A reader of `content` as it lands: tar only (zip is read from its central directory, at the
+    /// end, so it is never streamed). A read that has to wait for the download blocks.
+    init(streaming content: LandedContentReader, compression: Compression) throws {
+        let source = LandedSource(content)
+        landed = source
+        do {
+            handle = try Self.open(compression, formats: { archive_read_support_format_tar($0) }) {
+                archive_read_open($0, Unmanaged.passUnretained(source).toOpaque(), nil, { archive, context, buffer in
+                    let source = Unmanaged<LandedSource>.fromOpaque(context!).takeUnretainedValue()
+                    do {
+                        let count = try source.content.read(into: source.buffer)
+                        buffer?.pointee = UnsafeRawPointer(source.buffer.baseAddress)
+                        return count
+                    } catch {
+                        source.failure = error
+                        pkgfetch_archive_set_error(archive, PkgfetchError.from(error).message)
+                        return -1
+                    }
+                }, nil)
+            }
+        } catch {
+            // A read that stopped because the download started over is not a bad archive.
+            throw source.failure ?? error
+        }
+    }
+
+    private static func archiveFormats(_ handle: OpaquePointer) {
+        archive_read_support_format_zip(handle)
+        archive_read_support_format_tar(handle)
     }
 
     /// The first `count` bytes inside the compression layer, to say what a compressed file holds when
     /// it holds no archive (libarchive's raw format reads any data as one entry).
     static func decompressedStart(of path: String, _ compression: Compression, count: Int = 512) -> [UInt8] {
-        guard let reader = try? open(path, compression, formats: { archive_read_support_format_raw($0) }) else { return [] }
+        guard let reader = try? open(compression, formats: { archive_read_support_format_raw($0) },
+                                     opening: { archive_read_open_filename($0, path, 1 << 20) }) else { return [] }
         defer { archive_read_free(reader) }
         var entry: OpaquePointer?
         guard archive_read_next_header(reader, &entry) == ARCHIVE_OK else { return [] }
@@ -64,8 +99,9 @@ final class ArchiveReader {
         return Array(bytes.prefix(max(0, read)))
     }
 
-    /// A reader for `path` with exactly `compression` in front of `formats`, opened.
-    private static func open(_ path: String, _ compression: Compression, formats: (OpaquePointer) -> Void) throws -> OpaquePointer {
+    /// A reader with exactly `compression` in front of `formats`, opened by `opening`.
+    private static func open(_ compression: Compression, formats: (OpaquePointer) -> Void,
+                             opening: (OpaquePointer) -> Int32) throws -> OpaquePointer {
         guard let handle = archive_read_new() else {
             throw Failure(message: "libarchive could not allocate a reader", filters: [])
         }
@@ -76,8 +112,7 @@ final class ArchiveReader {
             archive_read_free(handle)
             throw failure
         }
-        // One megabyte per read: few system calls, and still streaming.
-        guard archive_read_open_filename(handle, path, 1 << 20) == ARCHIVE_OK else {
+        guard opening(handle) == ARCHIVE_OK else {
             let failure = Self.failure(of: handle)
             archive_read_free(handle)
             throw failure
@@ -137,4 +172,16 @@ final class ArchiveReader {
         let message = archive_error_string(handle).map { UnpackFailure.printable(String(cString: $0)) } ?? "libarchive failed without a message"
         return Failure(message: message, filters: filterNames(of: handle))
     }
+}
+
+/// The read callback's side of a streamed reader: the content, the buffer libarchive reads from (valid
+/// until the next read), and the error that ended the reads.
+private final class LandedSource {
+    let content: LandedContentReader
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    var failure: (any Error)?
+
+    init(_ content: LandedContentReader) { self.content = content }
+
+    deinit { buffer.deallocate() }
 }

@@ -13,7 +13,11 @@ import Pipeline
 /// `streamAllowancePerEntry` per entry, which is far more than real headers take.
 struct ExtractionBudget {
     let limits: UnpackLimits
-    let archiveBytes: Int64
+    /// The archive's size as far as it is known, once at least the bytes given are (fewer only when
+    /// the whole archive is shorter): the file's size, or for an archive read while it downloads the
+    /// bytes landed so far, waiting for more. The compression ratio is checked against it, so an
+    /// archive is held to the same limit whether unpacked after its download or during it.
+    private let archiveSize: (_ atLeast: Int64) throws -> Int64
     /// Entries of the archive.
     private(set) var entries = 0
     /// Directories made for entries whose parents the archive does not list.
@@ -26,9 +30,9 @@ struct ExtractionBudget {
     /// Symlink targets are kept until every entry is in; this bounds the memory they take.
     static let maxSymlinkTargetBytes = 16 << 20
 
-    init(limits: UnpackLimits, archiveBytes: Int64) {
+    init(limits: UnpackLimits, archiveSize: @escaping (_ atLeast: Int64) throws -> Int64) {
         self.limits = limits
-        self.archiveBytes = archiveBytes
+        self.archiveSize = archiveSize
     }
 
     mutating func admitEntry(_ name: [UInt8]) throws {
@@ -73,7 +77,7 @@ struct ExtractionBudget {
         if total - allowance > limits.maxTotalBytes {
             throw UnpackFailure.unsafe(entry: name, "the decompressed stream would pass \(limits.maxTotalBytes) bytes, headers and skipped data included (total-size limit)")
         }
-        if total - allowance > limits.ratioExemptBytes, Double(total - allowance) > Double(archiveBytes) * limits.maxCompressionRatio {
+        if total - allowance > limits.ratioExemptBytes, let archiveBytes = try archiveBytes(tooFewFor: total - allowance) {
             throw UnpackFailure.unsafe(entry: name, "the decompressed stream would pass \(formatted(limits.maxCompressionRatio))× the archive's \(archiveBytes) bytes, headers and skipped data included (compression-ratio limit)")
         }
     }
@@ -82,9 +86,17 @@ struct ExtractionBudget {
         if total > limits.maxTotalBytes {
             throw UnpackFailure.unsafe(entry: name, "unpacked size would pass \(limits.maxTotalBytes) bytes (total-size limit)")
         }
-        if total > limits.ratioExemptBytes, Double(total) > Double(archiveBytes) * limits.maxCompressionRatio {
+        if total > limits.ratioExemptBytes, let archiveBytes = try archiveBytes(tooFewFor: total) {
             throw UnpackFailure.unsafe(entry: name, "unpacked size would pass \(formatted(limits.maxCompressionRatio))× the archive's \(archiveBytes) bytes (compression-ratio limit)")
         }
+    }
+
+    /// The archive's size when it is too small for `unpacked` bytes within the compression ratio;
+    /// nil when it is large enough.
+    private func archiveBytes(tooFewFor unpacked: Int64) throws -> Int64? {
+        let needed = (Double(unpacked) / limits.maxCompressionRatio).rounded(.up)
+        let size = try archiveSize(needed < Double(Int64.max) ? Int64(needed) : .max)
+        return Double(unpacked) > Double(size) * limits.maxCompressionRatio ? size : nil
     }
 
     private func formatted(_ ratio: Double) -> String {

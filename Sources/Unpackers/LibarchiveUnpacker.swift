@@ -6,50 +6,37 @@ import Pipeline
 /// The format is found by content; the plan's format is only a hint, used in messages. Entries are
 /// written by this module's own code (not `archive_write_disk`) so that each safety rule is checked in
 /// one place: see `ArchiveExtraction` for the rules and `ExtractionDirectory` for the system calls.
-public struct LibarchiveUnpacker: Unpacker {
+public struct LibarchiveUnpacker: StreamingUnpacker {
     /// The formats to register this unpacker for.
     public static let formats: [ArchiveFormat] = [.zip, .tarGzip, .tarBzip2, .tarXz, .tarZstd, .tar]
+    /// The formats unpacked while they download: tar, compressed once or not. Not zip: its central
+    /// directory, at the end, is what says which entries there are (and what `unzip` extracts); a
+    /// streaming reader would trust the local headers before it, which an archive can make disagree
+    /// with the directory (entries hidden from one or the other, other names, other sizes).
+    public static let streamedFormats: Set<ArchiveFormat> = [.tar, .tarGzip, .tarBzip2, .tarXz, .tarZstd]
 
     public init() {}
 
-    /// Runs the extraction on a thread of its own: it blocks on file I/O and decompression for as long
-    /// as the archive takes, which would hold one of the few threads of Swift's cooperative pool. The
-    /// thread-local locale set for libarchive's name conversion stays on that thread throughout.
-    /// Cancelling the task stops the extraction at the next entry or block.
+    /// Extracts on the calling thread, which it blocks for as long as the archive takes (the runner
+    /// calls it on `BlockingIO`). The thread-local locale set for libarchive's name conversion stays on
+    /// that thread throughout. A cancelled run stops the extraction at the next entry or block
+    /// (`BlockingIO.checkCancellation()`).
     public func unpack(_ archive: String, format: ArchiveFormat, into directory: String,
-                       limits: UnpackLimits) async throws -> UnpackReport {
-        let cancellation = CancellationFlag()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UnpackReport, any Error>) in
-                let worker = Thread {
-                    continuation.resume(with: Result {
-                        try UTF8Locale.whileActive {
-                            let extraction = try ArchiveExtraction(archive: archive, expectedFormat: format, directory: directory,
-                                                                   limits: limits, cancellation: cancellation)
-                            return try extraction.run()
-                        }
-                    })
-                }
-                worker.name = "pkgfetch-unpack"
-                worker.start()
-            }
-        } onCancel: {
-            cancellation.cancel()
+                       limits: UnpackLimits) throws -> UnpackReport {
+        try UTF8Locale.whileActive {
+            try ArchiveExtraction(archive: archive, expectedFormat: format, directory: directory, limits: limits).run()
         }
     }
-}
 
-/// Tells a thread outside Swift concurrency that its task was cancelled.
-final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
+    /// Whether `format` is one of `streamedFormats`.
+    public func streams(_ format: ArchiveFormat) -> Bool { Self.streamedFormats.contains(format) }
 
-    func cancel() {
-        lock.withLock { cancelled = true }
-    }
-
-    /// Throws `CancellationError` once `cancel()` was called.
-    func check() throws {
-        if lock.withLock({ cancelled }) { throw CancellationError() }
+    /// As `unpack`, reading `content` while it lands, when its first bytes say it is one of
+    /// `streamedFormats` (nil otherwise). The same checks and limits hold as for a file.
+    public func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
+                       limits: UnpackLimits) throws -> UnpackReport? {
+        try UTF8Locale.whileActive {
+            try ArchiveExtraction(streaming: content, expectedFormat: format, directory: directory, limits: limits)?.run()
+        }
     }
 }

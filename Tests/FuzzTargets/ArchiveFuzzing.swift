@@ -27,7 +27,7 @@ enum ArchiveFuzzing {
         // The format a URL would claim; the unpacker decides by content.
         let formats = LibarchiveUnpacker.formats
         let format = formats[Int(data.last ?? 0) % formats.count]
-        let result = blocking { try await LibarchiveUnpacker().unpack(archive, format: format, into: destination, limits: limits) }
+        let result = Result { try LibarchiveUnpacker().unpack(archive, format: format, into: destination, limits: limits) }
         if case .failure(let error) = result {
             guard let failure = error as? PkgfetchError else { FuzzTarget.violated("not a PkgfetchError: \(error)") }
             FuzzTarget.checkMessage(failure)
@@ -63,20 +63,4 @@ enum ArchiveFuzzing {
         defer { free(pointer) }
         return String(cString: pointer)
     }
-
-    /// Runs async work to its end from libFuzzer's (non-pool) thread.
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
-        let box = ResultBox<T>(), done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        return box.result!
-    }
-}
-
-/// Written by one task, read after the semaphore that task signals.
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
 }

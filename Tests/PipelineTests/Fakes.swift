@@ -17,7 +17,7 @@ struct FakeUnpacker: Unpacker {
         self.inspect = inspect
     }
 
-    func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) async throws -> UnpackReport {
+    func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) throws -> UnpackReport {
         inspect(archive)
         for (path, text) in files {
             let full = directory + "/" + path

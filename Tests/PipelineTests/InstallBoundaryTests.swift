@@ -165,7 +165,7 @@ private struct ManyFilesUnpacker: Unpacker {
     var directory: String
     var count: Int
 
-    func unpack(_ archive: String, format: ArchiveFormat, into tree: String, limits: UnpackLimits) async throws -> UnpackReport {
+    func unpack(_ archive: String, format: ArchiveFormat, into tree: String, limits: UnpackLimits) throws -> UnpackReport {
         try #require(mkdir(tree + "/" + directory, 0o755) == 0)
         for index in 0..<count {
             let file = open(tree + "/" + directory + "/plugin-\(index)", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)

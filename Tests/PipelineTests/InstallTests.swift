@@ -123,3 +123,68 @@ import TestSupport
         #expect(dir.listing() == ["FILE"])
     }
 }
+
+/// The unpacker blocks (file I/O, decompression): the runner must call it on a thread of `BlockingIO`,
+/// never on Swift's cooperative pool, whatever executor the calling task prefers.
+@Suite struct UnpackThreadTests {
+    @Test func theUnpackerRunsOnABlockingIOThread() async throws {
+        let dir = try TemporaryDirectory()
+        let seen = ThreadNames()
+        let unpacker = FakeUnpacker(files: ["kubelet": "new"]) { _ in seen.record() }
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()], unpacker: unpacker)
+        _ = try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .replace, unpack: true)))
+        let names = seen.names
+        #expect(names.count == 1)
+        #expect(names.allSatisfy { $0.hasPrefix("pkgfetch-blocking-io") }, "the unpacker ran on \(names)")
+    }
+
+    /// A streaming unpacker is called while the download goes on, on a blocking thread of its own;
+    /// when it declines, the unpack of the verified file runs on the pool's threads.
+    @Test func aStreamingUnpackerRunsOffTheCooperativePoolToo() async throws {
+        let dir = try TemporaryDirectory()
+        let seen = ThreadNames()
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()],
+                                unpacker: DecliningStreamingUnpacker(seen: seen))
+        let result = try await runner.run(PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .replace, unpack: true)))
+        #expect(result.unpackedEntries == 1)
+        let names = seen.names
+        #expect(names.count == 2, "streamed, then from the file: \(names)")
+        #expect(names.first == "pkgfetch-blocking-io-unpack", "\(names)")
+        #expect(names.allSatisfy { $0.hasPrefix("pkgfetch-blocking-io") }, "\(names)")
+    }
+}
+
+/// Records the thread of each call; declines to stream, then writes one file from the verified file.
+private struct DecliningStreamingUnpacker: StreamingUnpacker {
+    let seen: ThreadNames
+
+    func streams(_ format: ArchiveFormat) -> Bool { true }
+
+    func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
+                limits: UnpackLimits) throws -> UnpackReport? {
+        seen.record()
+        return nil
+    }
+
+    func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) throws -> UnpackReport {
+        seen.record()
+        _ = FileManager.default.createFile(atPath: directory + "/kubelet", contents: Data("new".utf8))
+        return UnpackReport(entries: 1, bytes: 3, detectedFormat: "fake")
+    }
+}
+
+/// The names of the threads that called `record()`: a blocking-I/O thread's, or else the kernel's
+/// (a cooperative thread's is `com.apple.root.…`).
+final class ThreadNames: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [String] = []
+
+    var names: [String] { lock.withLock { recorded } }
+
+    func record() {
+        let name = BlockingIO.currentThreadName
+            ?? (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+            ?? "unnamed"
+        lock.withLock { recorded.append(name) }
+    }
+}

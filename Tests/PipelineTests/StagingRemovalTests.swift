@@ -71,7 +71,7 @@ import TestSupport
 private struct ImmutableFileUnpacker: Unpacker {
     var chattr: String
 
-    func unpack(_ archive: String, format: ArchiveFormat, into tree: String, limits: UnpackLimits) async throws -> UnpackReport {
+    func unpack(_ archive: String, format: ArchiveFormat, into tree: String, limits: UnpackLimits) throws -> UnpackReport {
         FileManager.default.createFile(atPath: tree + "/stuck", contents: Data("x".utf8))
         _ = try Processes.check([chattr, "+i", tree + "/stuck"])
         throw PkgfetchError(.unsafeArchive, "refused after writing")

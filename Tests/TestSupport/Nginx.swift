@@ -108,6 +108,8 @@ public final class Nginx: @unchecked Sendable {
         \(tls)
                 root \(root);
                 location / { }
+                # /slow/… serves the same files at 1 MB/s per connection: downloads long enough to overlap with unpacking.
+                location /slow/ { alias \(root)/; limit_rate 1m; }
                 # /redirect?to=URL answers 302 with Location: URL (the query is passed on unchanged).
                 location = /redirect { return 302 $arg_to; }
             }

@@ -33,7 +33,7 @@ struct LargeArchiveTests {
             try Tool.run(bsdtar, ["-xf", archive, "-C", oracle])
             let ours = try temporary.path("pkgfetch-\(format.name)", create: true)
 
-            let report = try await LibarchiveUnpacker().unpack(archive, format: format, into: ours, limits: UnpackLimits())
+            let report = try LibarchiveUnpacker().unpack(archive, format: format, into: ours, limits: UnpackLimits())
 
             #expect(report.entries == 2001, "2000 entries and ./")
             #expect(report.bytes == sourceBytes)

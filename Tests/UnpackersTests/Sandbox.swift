@@ -18,7 +18,8 @@ struct Sandbox {
     }
 
     func unpack(_ format: ArchiveFormat = .zip, limits: UnpackLimits = UnpackLimits()) async throws -> UnpackReport {
-        try await LibarchiveUnpacker().unpack(archive, format: format, into: target, limits: limits)
+        let (archive, target) = (archive, target)
+        return try await BlockingIO.shared.run { try LibarchiveUnpacker().unpack(archive, format: format, into: target, limits: limits) }
     }
 
     /// Everything in the sandbox that is neither the archive, nor a parent of the target, nor inside it.

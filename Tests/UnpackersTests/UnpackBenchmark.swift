@@ -27,7 +27,7 @@ struct UnpackBenchmark {
         for archive in archives {
             let format = ArchiveFormat.infer(fromFileName: archive) ?? .zip
             var tools: [(String, () async throws -> Void)] = [
-                ("pkgfetch", { _ = try await LibarchiveUnpacker().unpack(archive, format: format, into: target, limits: UnpackLimits()) }),
+                ("pkgfetch", { _ = try LibarchiveUnpacker().unpack(archive, format: format, into: target, limits: UnpackLimits()) }),
                 ("bsdtar", { try Self.run(bsdtar, ["-xf", archive], in: target) }),
             ]
             if format == .zip { tools.append(("unzip", { try Self.run(unzip, ["-q", archive], in: target) })) }
