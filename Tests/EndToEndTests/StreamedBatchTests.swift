@@ -43,9 +43,8 @@ import TestSupport
             usleep(2000)
         }
         let run = try await batch.value
+        let wall = started.duration(to: .now)
         #expect(run.status == 0, "\(run.stderr)")
-        // 1.6 MB each at 1 MB/s, all at once: about 2 s; far less than one after the other (10 s).
-        #expect(started.duration(to: .now) < .seconds(8))
         for index in 0..<packages {
             for file in 0..<8 {
                 #expect(try Files.sha256(work.join("node-\(index)/bin/tool-\(file)")) == (try Files.sha256(work.join("tree-\(index)/bin/tool-\(file)"))))
@@ -58,6 +57,10 @@ import TestSupport
         let fetches = Dictionary(uniqueKeysWithValues: events.task("fetch").compactMap { event in
             (event["operationId"] as? String).map { ($0, event["durationMs"] as? Int ?? 0) }
         })
+        // The downloads ran side by side: the whole batch took less than its downloads one after the
+        // other would have (a relative bound, so a loaded machine does not fail it).
+        let downloading = fetches.values.reduce(0, +)
+        #expect(wall < .milliseconds(downloading), "batch \(wall) against \(downloading) ms of downloads")
         let unpacks = events.task("unpack").filter { $0["outcome"] as? String == "ok" }
         #expect(unpacks.count == packages)
         for unpack in unpacks {
