@@ -13,11 +13,14 @@ PKGFETCH = os.environ.get("PKGFETCH", "")
 WORK = os.environ.get("WORK", "")
 CDN = f"http://127.0.0.1:{os.environ.get('NGINX_PORT')}"
 REGISTRY = f"127.0.0.1:{os.environ.get('REGISTRY_PORT')}"
+# nginx capping each connection at 50 and 200 MB/s, in front of the CDN files and the registry.
+CAPPED = {"50m": os.environ.get("CAP50_PORT"), "200m": os.environ.get("CAP200_PORT")}
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 BLOB_MB = int(os.environ.get("BENCH_BLOB_MB", "1024"))
 UNPACK_MB = int(os.environ.get("BENCH_UNPACK_MB", "200"))
 SMALL_COUNT = int(os.environ.get("BENCH_SMALL_COUNT", "50"))
-# BENCH_ONLY=registry,cdn runs only those cases (registry, cdn, unpack, e2e, small); default all.
+CAPPED_RUNS = int(os.environ.get("BENCH_CAPPED_RUNS", str(RUNS)))
+# BENCH_ONLY=registry,cdn runs only those cases (registry, cdn, capped, unpack, e2e, small); default all.
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 # PKGFETCH_BASELINE=/path/to/pkgfetch adds a row for another build (e.g. the previous commit's) to the
 # registry and CDN cases, timed in the same interleaved rounds.
@@ -80,15 +83,16 @@ def timed(command, setup=None):
     return {"wall": float(wall), "cpu": float(user) + float(system), "rss_mib": int(rss_kb) / 1024}
 
 
-def case(name, tools, runs=RUNS):
-    """tools: {label: (command, setup)}; pkgfetch first. Interleaved runs, medians."""
+def case(name, tools, runs=RUNS, gib=None):
+    """tools: {label: (command, setup)}; pkgfetch first. Interleaved runs, medians. With `gib` (the
+    GiB each run moves) the table also gives CPU seconds per GiB."""
     samples = {label: [] for label in tools}
     order = list(tools.items())
     for round in range(runs):
         # Interleaved, and rotated each round so that no tool always runs first.
         for label, (command, setup) in order[round % len(order):] + order[:round % len(order)]:
             samples[label].append(timed(command, setup))
-    result = {"case": name, "tools": summarize(samples)}
+    result = {"case": name, "tools": summarize(samples), "gib": gib}
     render(result)
     return result
 
@@ -110,10 +114,12 @@ def summarize(samples):
 
 
 def render(result):
-    print(f"\n#### {result['case']}\n\n| tool | median wall s | median CPU s | peak RSS MiB | pkgfetch / tool | per-round median |"
-          "\n| --- | ---: | ---: | ---: | ---: | ---: |")
+    gib = result.get("gib")
+    print(f"\n#### {result['case']}\n\n| tool | median wall s | median CPU s |{' CPU s/GiB |' if gib else ''} peak RSS MiB | pkgfetch / tool | per-round median |"
+          f"\n| --- | ---: | ---: |{' ---: |' if gib else ''} ---: | ---: | ---: |")
     for label, row in result["tools"].items():
-        print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss_mib']:.1f} | {row['ratio']:.2f} | {row['paired_ratio']:.2f} |")
+        per_gib = f" {row['cpu'] / gib:.2f} |" if gib else ""
+        print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} |{per_gib} {row['rss_mib']:.1f} | {row['ratio']:.2f} | {row['paired_ratio']:.2f} |")
     sys.stdout.flush()
 
 
@@ -169,6 +175,36 @@ def main():
         "curl -o + sha256sum": (f"curl -sf -o {out}/k.tgz {cdn_url} && sha256sum {out}/k.tgz", reset),
         "curl -o (unverified)": (f"curl -sf -o {out}/k.tgz {cdn_url}", reset),
     }))
+    # 2b. Capped links: every connection through nginx at 50 or 200 MB/s, CDN files and registry blobs
+    # (nginx proxies the registry), against curl and aria2c with 4 connections; CPU per GiB, with
+    # SHA-256 alone (openssl, the file in the page cache) as the floor.
+    if wanted("capped"):
+        cdn_file = os.path.join(cdn_path, "kubernetes-node-linux-amd64.tar.gz")
+        gib = BLOB_MB / 1024
+        aria2 = f"aria2c -q -x4 -s4 -k1M --file-allocation=falloc --allow-overwrite=true --auto-file-renaming=false -d {out} -o k.tgz"
+        results.append(case(f"SHA-256 alone: the CPU floor, {BLOB_MB} MiB", {
+            "openssl dgst -sha256 (file in page cache)": (f"openssl dgst -sha256 {cdn_file}", f"cat {cdn_file} > /dev/null"),
+        }, runs=CAPPED_RUNS, gib=gib))
+        for cap, port in CAPPED.items():
+            capped_url = f"http://127.0.0.1:{port}/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
+            baseline = {"pkgfetch --sha256 (baseline)": (f"{BASELINE} fetch {capped_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
+            results.append(case(f"capped at {cap}B/s per connection: CDN download + verify, {BLOB_MB} MiB", {
+                "pkgfetch --sha256": (f"{PKGFETCH} fetch {capped_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset),
+                **baseline,
+                "pkgfetch --sha256 --connections 1": (f"{PKGFETCH} fetch {capped_url} --sha256 {hexdigest} --connections 1 --output {out}/k.tgz --quiet", reset),
+                "curl -o (unverified)": (f"curl -sf -o {out}/k.tgz {capped_url}", reset),
+                "aria2c -x4 -s4 -k1M (unverified)": (f"{aria2} {capped_url}", reset),
+            }, runs=CAPPED_RUNS, gib=gib))
+            capped_registry = f"127.0.0.1:{port}"
+            blob_url = f"http://{capped_registry}/v2/{repo}/blobs/{digest}"
+            baseline = {"pkgfetch (baseline)": (f"{BASELINE} fetch {url} --bootstrap-registry {capped_registry} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
+            results.append(case(f"capped at {cap}B/s per connection: registry pull + verify, {BLOB_MB} MiB blob", {
+                "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {capped_registry} --output {out}/k.tgz --quiet", reset),
+                **baseline,
+                "pkgfetch --connections 1": (f"{PKGFETCH} fetch {url} --bootstrap-registry {capped_registry} --connections 1 --output {out}/k.tgz --quiet", reset),
+                "curl (blob URL, unverified)": (f"curl -sf -o {out}/k.tgz {blob_url}", reset),
+                "aria2c -x4 -s4 -k1M (blob URL, unverified)": (f"{aria2} {blob_url}", reset),
+            }, runs=CAPPED_RUNS, gib=gib))
     os.remove(os.path.join(cdn_path, "kubernetes-node-linux-amd64.tar.gz"))
 
     # 3. Unpack: a zip and a tar.gz of many files, from a local cache (no network).
@@ -242,6 +278,7 @@ if __name__ == "__main__":
         # Prints the tables of an earlier run's bench-results.json again (for the README).
         for result in json.load(open(sys.argv[2]))["results"]:
             result["tools"] = summarize({label: row["runs"] for label, row in result["tools"].items()})
+            result.setdefault("gib", None)
             render(result)
     else:
         main()

@@ -60,6 +60,46 @@ CONF
   wait_port "$REGISTRY_PORT"
 }
 
+# start_capped_nginx WORK ROOT REGISTRY_PORT -> sets CAP50_PORT, CAP200_PORT: nginx capping each
+# connection at 50 MB/s and 200 MB/s (limit_rate: per connection, as CDNs and blob storage cap one
+# stream), serving ROOT as a CDN and proxying /v2/ to the registry (so its blobs come capped too).
+start_capped_nginx() {
+  local work=$1 root=$2 registry_port=$3 servers=""
+  CAP50_PORT=$(free_port)
+  CAP200_PORT=$(free_port)
+  for pair in "$CAP50_PORT 50m" "$CAP200_PORT 200m"; do
+    set -- $pair
+    servers+="
+  server {
+    listen 127.0.0.1:$1; root $root; limit_rate $2;
+    location /v2/ { proxy_pass http://127.0.0.1:$registry_port; proxy_buffering off; proxy_set_header Host \$http_host; }
+  }"
+  done
+  mkdir -p "$work/capped"
+  cat > "$work/capped/nginx.conf" <<CONF
+user root;
+daemon off;
+worker_processes 2;
+pid $work/capped/nginx.pid;
+error_log $work/capped/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $work/capped/body;
+  proxy_temp_path $work/capped/proxy;
+  fastcgi_temp_path $work/capped/fastcgi;
+  uwsgi_temp_path $work/capped/uwsgi;
+  scgi_temp_path $work/capped/scgi;
+  sendfile on;
+$servers
+}
+CONF
+  nginx -c "$work/capped/nginx.conf" &
+  PIDS+=($!)
+  wait_port "$CAP50_PORT"
+  wait_port "$CAP200_PORT"
+}
+
 # oras_push HOSTPORT REPO:TAG FILE — pushes FILE as `oras push` does (python oras client, titled by base name).
 oras_push() {
   local host=$1 target=$2 file=$3

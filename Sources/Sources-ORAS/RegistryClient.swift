@@ -79,7 +79,7 @@ public struct RegistryClient: Sendable {
     /// `GET /v2/<repo>/blobs/<digest>` from byte `offset`, as a stream whose validator is the digest. A
     /// redirect to blob storage is followed by libcurl without the registry's Authorization; every
     /// stream asks the registry URL again (a storage URL's signature may have expired).
-    public func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64 = 0,
+    public func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64 = 0, length: Int64? = nil,
                          deadline: ContinuousClock.Instant?, events: EventEmitter = EventEmitter()) async throws -> FetchedStream {
         let what = "blob \(digest) of \(reference.registry)/\(reference.repository)"
         let url = "\(repositoryURL(reference))/blobs/\(digest)"
@@ -90,7 +90,7 @@ public struct RegistryClient: Sendable {
                 if let authorization { headers.set("Authorization", authorization) }
                 do {
                     let request = HTTPRequest(url: url, headers: headers, deadline: deadline, stallTimeout: stall)
-                    var (_, stream) = try await HTTPStream.open(request, offset: offset, ifRange: nil, transport: transport,
+                    var (_, stream) = try await HTTPStream.open(request, offset: offset, length: length, ifRange: nil, transport: transport,
                                                                 classification: .registry, what: what)
                     // The address is the content: whatever answers is this version.
                     stream.validator = .digest(digest)

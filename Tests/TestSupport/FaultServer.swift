@@ -13,6 +13,8 @@ import Glibc
 /// opens a tunnel to a loopback port. One thread per connection; every response closes the connection.
 public final class FaultServer: @unchecked Sendable {
     public enum Fault: Sendable {
+        /// Serve this request properly (to put a fault further down the script).
+        case pass
         /// Announce the whole length, send this many body bytes, close.
         case cut(afterBytes: Int)
         /// Answer with this status (and headers, e.g. `Retry-After`, and a body) instead of the path's body.
@@ -185,6 +187,7 @@ public final class FaultServer: @unchecked Sendable {
             let size = body.count
             let tag = validators ? FaultServer.entityTag(of: body) : nil
             var start = request.header("Range").flatMap(rangeStart)
+            let end = request.header("Range").flatMap(rangeEnd).map { min($0, size - 1) } ?? size - 1
             if case .ignoreRange = fault { start = nil }
             if case .wrongContentRange = fault { start = (start ?? 0) + 1 }
             // If-Range naming another version: the whole new body, as a 200 (RFC 9110 13.1.5).
@@ -195,14 +198,21 @@ public final class FaultServer: @unchecked Sendable {
             guard start < size else {
                 return Payload(status: 416, headers: headers.merging(["Content-Range": "bytes */\(size)"]) { $1 }, body: Data())
             }
-            return Payload(status: 206, headers: headers.merging(["Content-Range": "bytes \(start)-\(size - 1)/\(size)"]) { $1 },
-                           body: body.subdata(in: start..<size))
+            let last = max(start, end)
+            return Payload(status: 206, headers: headers.merging(["Content-Range": "bytes \(start)-\(last)/\(size)"]) { $1 },
+                           body: body.subdata(in: start..<(last + 1)))
         }
 
-        /// N in `bytes=N-` (open-ended ranges are all a downloader asks for).
+        /// N in `bytes=N-` or `bytes=N-M`.
         static func rangeStart(_ value: String) -> Int? {
             guard value.hasPrefix("bytes="), let dash = value.firstIndex(of: "-") else { return nil }
             return Int(value[value.index(value.startIndex, offsetBy: 6)..<dash])
+        }
+
+        /// M in `bytes=N-M`; nil for an open-ended range.
+        static func rangeEnd(_ value: String) -> Int? {
+            guard value.hasPrefix("bytes="), let dash = value.firstIndex(of: "-") else { return nil }
+            return Int(value[value.index(after: dash)...])
         }
 
         private func writeHead(_ fd: Int32, status: Int, headers: [String: String], length: Int) {

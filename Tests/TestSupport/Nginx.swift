@@ -63,7 +63,32 @@ public final class Nginx: @unchecked Sendable {
 
     public var errorLog: String { (try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "" }
 
-    /// Request lines nginx logged: `METHOD /path STATUS "range" conn=N` (N numbers the TCP connection).
+    /// The most requests nginx served at once, from the log's end times and durations (each request's
+    /// end is taken `slack` earlier: nginx may log a request the client already left a moment later).
+    public func mostAtOnce(slack: Double = 0.02) -> Int {
+        let spans: [(Double, Double)] = accessLog.compactMap { line in
+            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("t=") }) else { return nil }
+            let parts = field.dropFirst(2).split(separator: "/").compactMap { Double($0) }
+            guard parts.count == 2 else { return nil }
+            return (parts[0] - parts[1], parts[0] - slack)
+        }
+        var edges: [(at: Double, change: Int)] = []
+        for (start, end) in spans {
+            edges.append((start, 1))
+            edges.append((end, -1))
+        }
+        // At the same instant an end counts before a start.
+        edges.sort { (a, b) -> Bool in a.at == b.at ? a.change < b.change : a.at < b.at }
+        var open = 0
+        var most = 0
+        for (_, change) in edges {
+            open += change
+            most = max(most, open)
+        }
+        return most
+    }
+
+    /// Request lines nginx logged: `METHOD /path STATUS "range" t=END/SECONDS conn=N` (N numbers the TCP connection).
     public var accessLog: [String] {
         ((try? String(contentsOfFile: directory.join("access.log"), encoding: .utf8)) ?? "")
             .split(separator: "\n").map(String.init)
@@ -99,7 +124,7 @@ public final class Nginx: @unchecked Sendable {
         \(preamble(dir))
         http {
             default_type application/octet-stream;
-            log_format requests '$request_method $uri $status "$http_range" conn=$connection';
+            log_format requests '$request_method $uri $status "$http_range" t=$msec/$request_time conn=$connection';
             access_log \(dir)/access.log requests;
             \(temporaryPaths(dir))
             sendfile on;
@@ -108,6 +133,8 @@ public final class Nginx: @unchecked Sendable {
         \(tls)
                 root \(root);
                 location / { }
+                # /capped/… serves the same files at 20 MB/s per connection: a capped link.
+                location /capped/ { alias \(root)/; limit_rate 20m; }
                 # /redirect?to=URL answers 302 with Location: URL (the query is passed on unchanged).
                 location = /redirect { return 302 $arg_to; }
             }
