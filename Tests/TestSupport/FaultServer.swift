@@ -95,9 +95,18 @@ public final class FaultServer: @unchecked Sendable {
     public func stop() { state.stop() }
 
     struct Route {
-        var body: Data
+        var body: Data { didSet { tag = FaultServer.entityTag(of: body) } }
         var faults: [Fault]
         var validators: Bool
+        /// The body's ETag, computed once (hashing a large body for each request is slow in a debug build).
+        var tag: String
+
+        init(body: Data, faults: [Fault], validators: Bool) {
+            self.body = body
+            self.faults = faults
+            self.validators = validators
+            tag = FaultServer.entityTag(of: body)
+        }
     }
 
     /// Everything the connection threads share.
@@ -154,7 +163,7 @@ public final class FaultServer: @unchecked Sendable {
             case .redirect(let location, let code):
                 respond(fd, status: code, headers: ["Location": location], body: Data())
             default:
-                var payload = Self.payload(for: request, body: body, fault: fault, validators: route.validators)
+                var payload = Self.payload(for: request, body: body, fault: fault, tag: route.validators ? route.tag : nil)
                 if case .corrupt = fault, !payload.body.isEmpty {
                     payload.body[payload.body.startIndex] ^= 0xFF
                 }
@@ -183,9 +192,8 @@ public final class FaultServer: @unchecked Sendable {
         }
 
         /// What a proper server would send for this request (206 for a usable Range), bent by the fault.
-        static func payload(for request: Request, body: Data, fault: Fault?, validators: Bool = true) -> Payload {
+        static func payload(for request: Request, body: Data, fault: Fault?, tag: String?) -> Payload {
             let size = body.count
-            let tag = validators ? FaultServer.entityTag(of: body) : nil
             var start = request.header("Range").flatMap(rangeStart)
             let end = request.header("Range").flatMap(rangeEnd).map { min($0, size - 1) } ?? size - 1
             if case .ignoreRange = fault { start = nil }
