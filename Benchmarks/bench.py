@@ -13,7 +13,7 @@ PKGFETCH = os.environ.get("PKGFETCH", "")
 WORK = os.environ.get("WORK", "")
 CDN = f"http://127.0.0.1:{os.environ.get('NGINX_PORT')}"
 REGISTRY = f"127.0.0.1:{os.environ.get('REGISTRY_PORT')}"
-# nginx capping each connection at 50 and 200 MB/s, in front of the CDN files and the registry.
+# nginx capping each connection at 50 and 200 MiB/s, in front of the CDN files and the registry.
 CAPPED = {"50m": os.environ.get("CAP50_PORT"), "200m": os.environ.get("CAP200_PORT")}
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 BLOB_MB = int(os.environ.get("BENCH_BLOB_MB", "1024"))
@@ -175,7 +175,7 @@ def main():
         "curl -o + sha256sum": (f"curl -sf -o {out}/k.tgz {cdn_url} && sha256sum {out}/k.tgz", reset),
         "curl -o (unverified)": (f"curl -sf -o {out}/k.tgz {cdn_url}", reset),
     }))
-    # 2b. Capped links: every connection through nginx at 50 or 200 MB/s, CDN files and registry blobs
+    # 2b. Capped links: every connection through nginx at 50 or 200 MiB/s, CDN files and registry blobs
     # (nginx proxies the registry), against curl and aria2c with 4 connections; CPU per GiB, with
     # SHA-256 alone (openssl, the file in the page cache) as the floor.
     if wanted("capped"):
@@ -188,7 +188,7 @@ def main():
         for cap, port in CAPPED.items():
             capped_url = f"http://127.0.0.1:{port}/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
             baseline = {"pkgfetch --sha256 (baseline)": (f"{BASELINE} fetch {capped_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
-            results.append(case(f"capped at {cap}B/s per connection: CDN download + verify, {BLOB_MB} MiB", {
+            results.append(case(f"capped at {cap[:-1]} MiB/s per connection: CDN download + verify, {BLOB_MB} MiB", {
                 "pkgfetch --sha256": (f"{PKGFETCH} fetch {capped_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset),
                 **baseline,
                 "pkgfetch --sha256 --connections 1": (f"{PKGFETCH} fetch {capped_url} --sha256 {hexdigest} --connections 1 --output {out}/k.tgz --quiet", reset),
@@ -198,7 +198,7 @@ def main():
             capped_registry = f"127.0.0.1:{port}"
             blob_url = f"http://{capped_registry}/v2/{repo}/blobs/{digest}"
             baseline = {"pkgfetch (baseline)": (f"{BASELINE} fetch {url} --bootstrap-registry {capped_registry} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
-            results.append(case(f"capped at {cap}B/s per connection: registry pull + verify, {BLOB_MB} MiB blob", {
+            results.append(case(f"capped at {cap[:-1]} MiB/s per connection: registry pull + verify, {BLOB_MB} MiB blob", {
                 "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {capped_registry} --output {out}/k.tgz --quiet", reset),
                 **baseline,
                 "pkgfetch --connections 1": (f"{PKGFETCH} fetch {url} --bootstrap-registry {capped_registry} --connections 1 --output {out}/k.tgz --quiet", reset),

@@ -60,28 +60,33 @@ CONF
   wait_port "$REGISTRY_PORT"
 }
 
-# start_capped_nginx WORK ROOT REGISTRY_PORT -> sets CAP50_PORT, CAP200_PORT: nginx capping each
-# connection at 50 MB/s and 200 MB/s (limit_rate: per connection, as CDNs and blob storage cap one
-# stream), serving ROOT as a CDN and proxying /v2/ to the registry (so its blobs come capped too).
+# start_capped_nginx WORK ROOT REGISTRY_PORT -> sets CAP50_PORT, CAP200_PORT: nginx whose every
+# connection is capped at 50 or 200 MiB/s for its whole life (scripts/pace.c, preloaded: the kernel
+# paces the socket), as a CDN or blob storage caps one stream. It serves ROOT as a CDN and proxies
+# /v2/ to the registry, so registry blobs come capped too. (nginx's limit_rate is not used: it lets
+# each request send a second's worth at once, so short range requests would pass uncapped.)
 start_capped_nginx() {
-  local work=$1 root=$2 registry_port=$3 servers=""
+  local work=$1 root=$2 registry_port=$3 servers="" rates=""
+  mkdir -p "$work/capped"
+  cc -O2 -shared -fPIC -o "$work/capped/pace.so" "$(dirname "${BASH_SOURCE[0]}")/pace.c" -ldl
   CAP50_PORT=$(free_port)
   CAP200_PORT=$(free_port)
-  for pair in "$CAP50_PORT 50m" "$CAP200_PORT 200m"; do
+  for pair in "$CAP50_PORT $((50 << 20))" "$CAP200_PORT $((200 << 20))"; do
     set -- $pair
+    rates+="${rates:+,}$1=$2"
     servers+="
   server {
-    listen 127.0.0.1:$1; root $root; limit_rate $2;
+    listen 127.0.0.1:$1; root $root;
     location /v2/ { proxy_pass http://127.0.0.1:$registry_port; proxy_buffering off; proxy_set_header Host \$http_host; }
   }"
   done
-  mkdir -p "$work/capped"
   cat > "$work/capped/nginx.conf" <<CONF
 user root;
 daemon off;
 worker_processes 2;
 pid $work/capped/nginx.pid;
 error_log $work/capped/error.log;
+env PACE_RATES;
 events { worker_connections 256; }
 http {
   access_log off;
@@ -94,7 +99,7 @@ http {
 $servers
 }
 CONF
-  nginx -c "$work/capped/nginx.conf" &
+  PACE_RATES=$rates LD_PRELOAD="$work/capped/pace.so" nginx -c "$work/capped/nginx.conf" &
   PIDS+=($!)
   wait_port "$CAP50_PORT"
   wait_port "$CAP200_PORT"

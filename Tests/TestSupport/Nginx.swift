@@ -12,23 +12,33 @@ public final class Nginx: @unchecked Sendable {
     private let directory: TemporaryDirectory
     private let process: BackgroundProcess
 
-    /// Starts nginx serving `root` (a new empty directory when nil), over TLS with `certificates`.
-    public init(root: String? = nil, certificates: TestCertificates? = nil) throws {
+    /// Starts nginx serving `root` (a new empty directory when nil), over TLS with `certificates`;
+    /// with `pacing`, every connection is capped at that many bytes per second for its whole life
+    /// (scripts/pace.c, preloaded: the kernel paces each socket), as a CDN caps one stream.
+    public init(root: String? = nil, certificates: TestCertificates? = nil, pacing: Int? = nil) throws {
         let binary = try Tools.path(of: "nginx")
         directory = try TemporaryDirectory("nginx")
         let served = root ?? directory.join("root")
         try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
         self.root = served
         self.certificates = certificates
+        var environment: [String: String]?
+        if pacing != nil {
+            let shim = directory.join("pace.so")
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/pace.c").path
+            _ = try Processes.check([try Tools.path(of: "cc"), "-O2", "-shared", "-fPIC", "-o", shim, source, "-ldl"])
+            environment = ProcessInfo.processInfo.environment.merging(["LD_PRELOAD": shim]) { $1 }
+        }
         var lastError: (any Error)?
         // The port is free when picked, but another process may take it first: pick again then.
         for _ in 0..<3 {
             let port = try Ports.free()
             let config = directory.join("nginx.conf")
-            try Self.config(directory: directory, root: served, port: port, certificates: certificates)
+            try Self.config(directory: directory, root: served, port: port, certificates: certificates, paced: pacing != nil)
                 .write(toFile: config, atomically: true, encoding: .utf8)
+            environment?["PACE_RATES"] = pacing.map { "\(port)=\($0)" }
             let server = try BackgroundProcess([binary, "-c", config, "-p", directory.path, "-e", directory.join("error.log")],
-                                               logPath: directory.join("stderr.log"))
+                                               logPath: directory.join("stderr.log"), environment: environment)
             do {
                 try Ports.waitUntilListening(port, timeout: .seconds(10), process: server.process)
                 self.port = port
@@ -63,7 +73,8 @@ public final class Nginx: @unchecked Sendable {
 
     public var errorLog: String { (try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "" }
 
-    /// The most requests nginx served at once, from the log's end times and durations (each request's
+    /// The most requests nginx served at once, from the log's end times and durations (a paced server
+    /// keeps a 64 KiB send buffer, so a request's time covers its transfer; each request's
     /// end is taken `slack` earlier: nginx may log a request the client already left a moment later).
     public func mostAtOnce(slack: Double = 0.02) -> Int {
         let spans: [(Double, Double)] = accessLog.compactMap { line in
@@ -112,7 +123,7 @@ public final class Nginx: @unchecked Sendable {
         ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(dir)/\($0);" }.joined(separator: " ")
     }
 
-    static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?) -> String {
+    static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?, paced: Bool = false) -> String {
         let dir = directory.path
         let tls = certificates.map {
             """
@@ -122,6 +133,7 @@ public final class Nginx: @unchecked Sendable {
         } ?? ""
         return """
         \(preamble(dir))
+        \(paced ? "env PACE_RATES;" : "")
         http {
             default_type application/octet-stream;
             log_format requests '$request_method $uri $status "$http_range" t=$msec/$request_time conn=$connection';
@@ -129,12 +141,10 @@ public final class Nginx: @unchecked Sendable {
             \(temporaryPaths(dir))
             sendfile on;
             server {
-                listen 127.0.0.1:\(port)\(certificates == nil ? "" : " ssl");
+                listen 127.0.0.1:\(port)\(certificates == nil ? "" : " ssl")\(paced ? " sndbuf=64k" : "");
         \(tls)
                 root \(root);
                 location / { }
-                # /capped/… serves the same files at 20 MB/s per connection: a capped link.
-                location /capped/ { alias \(root)/; limit_rate 20m; }
                 # /redirect?to=URL answers 302 with Location: URL (the query is passed on unchanged).
                 location = /redirect { return 302 $arg_to; }
             }
