@@ -8,7 +8,8 @@ ROOT=$(cd "$HERE/.." && pwd)
 # shellcheck source=lib-servers.sh
 source "$HERE/lib-servers.sh"
 cd "$ROOT"
-swift build -c release --static-swift-stdlib --scratch-path .build-static >/dev/null
+# Only the command: the test-support targets need swift-testing, which a static build lacks.
+swift build -c release --static-swift-stdlib --scratch-path .build-static --product pkgfetch >/dev/null
 WORK=$(mktemp -d /tmp/pkgfetch-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/cdn"

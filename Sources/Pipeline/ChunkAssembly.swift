@@ -48,12 +48,24 @@ final class ChunkAssembly: @unchecked Sendable {
     /// Buffers allocated (for tests: memory stays bounded).
     var buffersAllocated: Int { lock.withLock { buffers.count + spare.count } }
 
-    /// Claims chunk 0 for the stream already open.
-    func claimFirst() -> Int {
+    /// Chunks in all.
+    var chunkCount: Int { chunks }
+
+    /// Claims the first `count` chunks for the stream already open.
+    func claimFirst(_ count: Int = 1) {
         lock.withLock {
-            nextClaim = 1
-            claimedAhead = 1
-            return 0
+            nextClaim = count
+            claimedAhead = count
+        }
+    }
+
+    /// Writes bytes past every claimed chunk straight to the sink: for the first stream once it goes on
+    /// alone (nothing else is claimed then). The chunks stay untouched.
+    func writeAtFrontier(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !bytes.isEmpty else { return }
+        try lock.withLock {
+            if stopped { throw CancellationError() }
+            try sink.write(bytes)
         }
     }
 

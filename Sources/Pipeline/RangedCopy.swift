@@ -17,6 +17,8 @@ final class RangedCopy: @unchecked Sendable {
     static let chunkSize: Int64 = 2 << 20
     /// Below this the copy stays one stream: extra connections would cost more than they save.
     static let threshold: Int64 = 16 << 20
+    /// Chunks the first stream brings alone (8 MiB), timed to tell a capped stream from a fast one.
+    static let probeChunks = 4
     /// Times one chunk is asked again after a cut that made progress.
     static let maxResumes = 5
 
@@ -29,8 +31,8 @@ final class RangedCopy: @unchecked Sendable {
         case sourceChanged(String)
     }
 
-    /// Thrown by the head's sink when the head has delivered its chunk: not a failure.
-    private struct HeadDone: Error {}
+    /// Thrown by the head's sink when the head has delivered its chunks: not a failure.
+    fileprivate struct HeadDone: Error {}
     /// Thrown to end the other connections when the outcome is decided.
     private struct Ended: Error { let outcome: Outcome }
 
@@ -43,11 +45,14 @@ final class RangedCopy: @unchecked Sendable {
     private let context: FetchContext
     private let assembly: ChunkAssembly
     private let connections: Int
+    /// A first stream faster than this many bytes per second goes on alone; nil: never.
+    private let oneStreamAbove: Int64?
 
     /// A copy of `source` (`size` bytes, of version `validator`) from `start` on, over `connections`
     /// connections (the head's included), writing through `sink`.
     init(source: Source, fetcher: any Fetcher, validator: Validator, size: Int64, start: Int64, connections: Int,
-         sink: ContentSink, gate: AttemptGate, context: FetchContext) {
+         oneStreamAbove: Int64?, sink: ContentSink, gate: AttemptGate, context: FetchContext) {
+        self.oneStreamAbove = oneStreamAbove
         self.source = source
         self.fetcher = fetcher
         self.validator = validator
@@ -69,17 +74,22 @@ final class RangedCopy: @unchecked Sendable {
         return size - stream.offset >= threshold
     }
 
-    /// Copies everything: `head` (open from `start`) delivers the first chunk, then joins the others.
+    /// Copies everything. `head` (open from `start`) delivers the first `probeChunks` chunks alone; a
+    /// stream that brought them faster than `oneStreamAbove` is not capped (loopback, a fast mirror),
+    /// where more connections would only cost CPU: it goes on alone to the end. Otherwise it is cut
+    /// there and every connection takes chunks.
     func run(head: FetchedBody) async throws -> Outcome {
+        let started = ContinuousClock.now
+        let headSink = HeadSink(assembly: assembly, gate: gate, chunks: min(Self.probeChunks, assembly.chunkCount)) { [self] in
+            let elapsed = started.duration(to: .now)
+            let rate = Double(Self.probeChunks) * Double(Self.chunkSize) / max(1e-6, Double(elapsed.milliseconds) / 1000)
+            return oneStreamAbove.map { rate >= Double($0) } ?? false
+        }
         do {
+            if try await deliverHead(head, into: headSink) { return .complete }
+            context.events.emit(task: "ranges", source: source, bytes: size, outcome: "\(connections) connections", attempt: context.attempt)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { [self] in
-                    try await stoppingOnError {
-                        try await deliverHead(head)
-                        try await work()
-                    }
-                }
-                for _ in 1..<connections {
+                for _ in 0..<connections {
                     group.addTask { [self] in try await stoppingOnError { try await work() } }
                 }
                 try await group.waitForAll()
@@ -104,16 +114,20 @@ final class RangedCopy: @unchecked Sendable {
         }
     }
 
-    /// The stream already open writes chunk 0 and is cut at its end; what it did not deliver is asked again.
-    private func deliverHead(_ head: FetchedBody) async throws {
-        _ = assembly.claimFirst()
+    /// The stream already open writes the first chunks, then goes on alone (true: it delivered to the
+    /// end) or is cut; what it did not deliver of its chunks is asked again.
+    private func deliverHead(_ head: FetchedBody, into sink: HeadSink) async throws -> Bool {
+        assembly.claimFirst(sink.chunks)
         do {
-            try await head.deliver(into: ChunkSink(chunk: 0, assembly: assembly, gate: gate, overflow: HeadDone()))
+            try await head.deliver(into: sink)
+            if sink.alone { return true }
         } catch is HeadDone {
         } catch {
-            try check(error, progressed: assembly.filled(0) > 0)
+            if sink.alone { throw error }
+            try check(error, progressed: sink.delivered > 0)
         }
-        try await fetch(chunk: 0)
+        for chunk in 0..<sink.chunks { try await fetch(chunk: chunk) }
+        return false
     }
 
     /// Takes chunks in order until none is left.
@@ -190,5 +204,47 @@ private struct ChunkSink: ByteSink {
         let room = assembly.size(of: chunk) - assembly.filled(chunk)
         try assembly.write(chunk: chunk, UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
         if bytes.count > room { throw overflow }
+    }
+}
+
+/// Where the first stream's bytes go: chunk after chunk of the assembly (each written straight to the
+/// file: the first stream is always at the frontier), then, once its chunks are whole, either on to
+/// the file alone (when `goAlone` says the stream is fast) or nowhere (`HeadDone` cuts it).
+private final class HeadSink: ByteSink, @unchecked Sendable {
+    let chunks: Int
+    private let assembly: ChunkAssembly
+    private let gate: AttemptGate
+    private let goAlone: @Sendable () -> Bool
+    /// Written on the delivering thread only, read after the delivery.
+    private(set) var alone = false
+    private(set) var delivered = 0
+    private var current = 0
+
+    init(assembly: ChunkAssembly, gate: AttemptGate, chunks: Int, goAlone: @escaping @Sendable () -> Bool) {
+        self.assembly = assembly
+        self.gate = gate
+        self.chunks = chunks
+        self.goAlone = goAlone
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let closure = gate.closure { throw closure }
+        if alone { return try assembly.writeAtFrontier(bytes) }
+        var rest = bytes
+        while !rest.isEmpty {
+            let room = assembly.size(of: current) - assembly.filled(current)
+            let part = UnsafeRawBufferPointer(rebasing: rest.prefix(room))
+            try assembly.write(chunk: current, part)
+            delivered += part.count
+            rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(part.count))
+            guard assembly.filled(current) == assembly.size(of: current) else { continue }
+            try assembly.complete(current)
+            current += 1
+            if current == chunks {
+                guard goAlone() else { throw RangedCopy.HeadDone() }
+                alone = true
+                return try assembly.writeAtFrontier(rest)
+            }
+        }
     }
 }

@@ -124,8 +124,6 @@ final class SourceCopy: @unchecked Sendable {
             do {
                 if let ranged = rangedCopy(of: stream, sink: sink, gate: gate, context: context) {
                     defer { connections?.give(ranged.extra) }
-                    events.emit(task: "ranges", source: source, bytes: stream.size, outcome: "\(1 + ranged.extra) connections",
-                                attempt: context.attempt)
                     switch try await ranged.copy.run(head: stream.body) {
                     case .complete:
                         break
@@ -182,7 +180,8 @@ final class SourceCopy: @unchecked Sendable {
         let extra = connections.take(upTo: connections.total - 1)
         guard extra > 0 else { return nil }
         let copy = RangedCopy(source: source, fetcher: fetcher, validator: version, size: size, start: stream.offset,
-                              connections: 1 + extra, sink: sink, gate: gate, context: context)
+                              connections: 1 + extra, oneStreamAbove: connections.oneStreamAbove, sink: sink, gate: gate,
+                              context: context)
         return (copy, extra)
     }
 

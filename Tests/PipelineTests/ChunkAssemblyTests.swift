@@ -17,7 +17,7 @@ import TestSupport
         let body = TestBodies.random(size: 10 * 1000 + 123)
         let sink = Collected()
         let assembly = ChunkAssembly(chunks: 11, chunkSize: 1000, lastChunkSize: 123, waiting: 3, sink: sink)
-        #expect(assembly.claimFirst() == 0)
+        assembly.claimFirst()
         var claimed: [Int] = []
         for _ in 0..<2 { claimed.append(try #require(await assembly.claim())) }
         #expect(claimed == [1, 2])
@@ -55,7 +55,7 @@ import TestSupport
 
     @Test func stopReleasesAWaitingClaimAndRefusesWrites() async throws {
         let assembly = ChunkAssembly(chunks: 4, chunkSize: 10, lastChunkSize: 10, waiting: 1, sink: Collected())
-        _ = assembly.claimFirst()
+        assembly.claimFirst()
         let waiter = Task { await assembly.claim() }
         try await Task.sleep(for: .milliseconds(50))
         assembly.stop()

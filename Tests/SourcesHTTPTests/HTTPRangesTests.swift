@@ -1,5 +1,5 @@
 import Foundation
-import Pipeline
+@testable import Pipeline
 import PipelineTesting
 @testable import SourcesHTTP
 import Testing
@@ -15,10 +15,12 @@ import TestSupport
     static let tag = FaultServer.entityTag(of: TestBodies.random(size: 24 << 20))
     static let chunk = 2 << 20
 
-    func fetch(_ url: String, connections: Int = 4, expected: Data? = nil, attempts: Int = 3,
+    /// Fetches `url` over up to `connections` connections; the first stream goes on alone only when
+    /// faster than `oneStreamAbove` (never, by default: loopback is fast).
+    func fetch(_ url: String, connections: Int = 4, oneStreamAbove: Int64? = nil, expected: Data? = nil, attempts: Int = 3,
                in directory: TemporaryDirectory) async throws -> (RunResult, SingleSourceRun) {
         var run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url(url))
-        run.connections = ConnectionBudget(total: connections)
+        run.connections = ConnectionBudget(total: connections, oneStreamAbove: oneStreamAbove)
         run.retry = RetryPolicy(attempts: attempts, initialDelay: .milliseconds(10), perAttemptTimeout: .seconds(30))
         if let expected { run.expectedDigest = SHA256Digest(TestBodies.sha256(of: expected)) }
         return (try await run.run(installingTo: directory.join("out")), run)
@@ -42,11 +44,12 @@ import TestSupport
         let requests = server.requests(to: "/big.tar.gz")
         #expect(requests.first?.header("Range") == nil)
         let segments = requests.dropFirst()
+        let probe = RangedCopy.probeChunks * Self.chunk
         #expect(segments.allSatisfy { $0.header("If-Range") == tag })
         // The segments cover everything after the first chunk, each byte once.
         let ranges = segments.compactMap(range).sorted { $0.0 < $1.0 }
         #expect(ranges.count == segments.count)
-        #expect(ranges.first?.0 == Self.chunk)
+        #expect(ranges.first?.0 == probe, "the first stream brings the first 8 MiB")
         #expect(ranges.last?.1 == body.count - 1)
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.1 + 1 == $1.0 }, "\(ranges)")
         #expect(ranges.allSatisfy { $0.1 - $0.0 + 1 <= Self.chunk })
@@ -78,6 +81,16 @@ import TestSupport
         // After the refusal, no more bounded ranges are asked: one stream to the end.
         let last = try #require(server.requests(to: "/big.tar.gz").last)
         #expect(range(last) == nil)
+    }
+
+    /// A first stream that brought its first 8 MiB faster than the limit is not capped: it goes on alone.
+    @Test func fastFirstStreamGoesOnAlone() async throws {
+        let server = try FaultServer()
+        server.serve("/big.tar.gz", body: body)
+        let (result, run) = try await fetch(server.url("/big.tar.gz"), oneStreamAbove: 1 << 20, in: try TemporaryDirectory("ranges"))
+        #expect(result.digest.hex == TestBodies.sha256(of: body))
+        #expect(server.requests(to: "/big.tar.gz").count == 1)
+        #expect(run.events.events.filter { $0.task == "ranges" }.isEmpty)
     }
 
     @Test func serverWithoutValidatorsGetsOneStream() async throws {

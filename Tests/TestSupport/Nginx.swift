@@ -15,7 +15,8 @@ public final class Nginx: @unchecked Sendable {
     /// Starts nginx serving `root` (a new empty directory when nil), over TLS with `certificates`;
     /// with `pacing`, every connection is capped at that many bytes per second for its whole life
     /// (scripts/pace.c, preloaded: the kernel paces each socket), as a CDN caps one stream.
-    public init(root: String? = nil, certificates: TestCertificates? = nil, pacing: Int? = nil) throws {
+    /// With `registryPort`, `/v2/` is proxied to a registry there (so its blobs come paced too).
+    public init(root: String? = nil, certificates: TestCertificates? = nil, pacing: Int? = nil, registryPort: Int? = nil) throws {
         let binary = try Tools.path(of: "nginx")
         directory = try TemporaryDirectory("nginx")
         let served = root ?? directory.join("root")
@@ -34,7 +35,8 @@ public final class Nginx: @unchecked Sendable {
         for _ in 0..<3 {
             let port = try Ports.free()
             let config = directory.join("nginx.conf")
-            try Self.config(directory: directory, root: served, port: port, certificates: certificates, paced: pacing != nil)
+            try Self.config(directory: directory, root: served, port: port, certificates: certificates, paced: pacing != nil,
+                            registryPort: registryPort)
                 .write(toFile: config, atomically: true, encoding: .utf8)
             environment?["PACE_RATES"] = pacing.map { "\(port)=\($0)" }
             let server = try BackgroundProcess([binary, "-c", config, "-p", directory.path, "-e", directory.join("error.log")],
@@ -123,7 +125,11 @@ public final class Nginx: @unchecked Sendable {
         ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(dir)/\($0);" }.joined(separator: " ")
     }
 
-    static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?, paced: Bool = false) -> String {
+    static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?, paced: Bool = false,
+                       registryPort: Int? = nil) -> String {
+        let registry = registryPort.map {
+            "location /v2/ { proxy_pass http://127.0.0.1:\($0); proxy_buffering off; proxy_set_header Host $http_host; }"
+        } ?? ""
         let dir = directory.path
         let tls = certificates.map {
             """
@@ -147,6 +153,7 @@ public final class Nginx: @unchecked Sendable {
                 location / { }
                 # /redirect?to=URL answers 302 with Location: URL (the query is passed on unchanged).
                 location = /redirect { return 302 $arg_to; }
+                \(registry)
             }
         }
 
