@@ -15,10 +15,11 @@ final class RangedCopy: @unchecked Sendable {
     /// to the process (2 MiB × 5 for 4 connections), large enough that a request's round trip is a
     /// small part of a chunk at 50 MB/s (40 ms).
     static let chunkSize: Int64 = 2 << 20
-    /// Below this the copy stays one stream: extra connections would cost more than they save.
-    static let threshold: Int64 = 16 << 20
-    /// Chunks the first stream brings alone (8 MiB), timed to tell a capped stream from a fast one.
-    static let probeChunks = 4
+    /// Below this the copy stays one stream: the first stream's probe is most of it.
+    static let threshold: Int64 = 24 << 20
+    /// Chunks the first stream brings alone (16 MiB), timed to tell a capped stream from a fast one
+    /// (8 MiB misjudged loopback as capped in one run of four on a loaded machine).
+    static let probeChunks = 8
     /// Times one chunk is asked again after a cut that made progress.
     static let maxResumes = 5
 

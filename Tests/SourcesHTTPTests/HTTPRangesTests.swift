@@ -9,10 +9,10 @@ import TestSupport
 /// the fault server: bounded ranges of one version, each segment resumed on its own, one stream when
 /// the server does not serve ranges, never a splice of two versions, and the digest still checked.
 @Suite(.offPool) struct HTTPRangesTests {
-    let body = TestBodies.random(size: 24 << 20)
-    /// The body's ETag, once (hashing 24 MiB takes a while in a debug build).
+    let body = TestBodies.random(size: 32 << 20)
+    /// The body's ETag, once (hashing 32 MiB takes a while in a debug build).
     var tag: String { Self.tag }
-    static let tag = FaultServer.entityTag(of: TestBodies.random(size: 24 << 20))
+    static let tag = FaultServer.entityTag(of: TestBodies.random(size: 32 << 20))
     static let chunk = 2 << 20
 
     /// Fetches `url` over up to `connections` connections; the first stream goes on alone only when
@@ -49,7 +49,7 @@ import TestSupport
         // The segments cover everything after the first chunk, each byte once.
         let ranges = segments.compactMap(range).sorted { $0.0 < $1.0 }
         #expect(ranges.count == segments.count)
-        #expect(ranges.first?.0 == probe, "the first stream brings the first 8 MiB")
+        #expect(ranges.first?.0 == probe, "the first stream brings the first 16 MiB")
         #expect(ranges.last?.1 == body.count - 1)
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.1 + 1 == $1.0 }, "\(ranges)")
         #expect(ranges.allSatisfy { $0.1 - $0.0 + 1 <= Self.chunk })
@@ -83,7 +83,7 @@ import TestSupport
         #expect(range(last) == nil)
     }
 
-    /// A first stream that brought its first 8 MiB faster than the limit is not capped: it goes on alone.
+    /// A first stream that brought its first 16 MiB faster than the limit is not capped: it goes on alone.
     @Test func fastFirstStreamGoesOnAlone() async throws {
         let server = try FaultServer()
         server.serve("/big.tar.gz", body: body)
@@ -104,7 +104,7 @@ import TestSupport
 
     @Test func smallFileGetsOneStream() async throws {
         let server = try FaultServer()
-        let small = TestBodies.random(size: 8 << 20)
+        let small = TestBodies.random(size: 20 << 20)
         server.serve("/small.zip", body: small)
         let (result, _) = try await fetch(server.url("/small.zip"), in: try TemporaryDirectory("ranges"))
         #expect(result.digest.hex == TestBodies.sha256(of: small))
