@@ -1,7 +1,8 @@
 import Foundation
 
-/// One large source fetched over several connections: the stream already open (the head) delivers the
-/// first chunk, and every connection then fetches the next chunk not yet taken, in order, as a bounded
+/// One large source fetched over several connections. The stream already open (the head) delivers
+/// the first 16 MiB alone, timed; a fast one goes on alone. Otherwise the copy takes what connections
+/// the budget can spare, and each then fetches the next chunk not yet taken, in order, as a bounded
 /// range of the same version (`FetchRequest.length` with the validator). Bytes become part of the file
 /// only in order, through the staging file's one write path (so SHA-256 runs once, over the whole
 /// file, as it is written, and nothing is read back): the chunk at the frontier is written as it
@@ -45,26 +46,26 @@ final class RangedCopy: @unchecked Sendable {
     private let gate: AttemptGate
     private let context: FetchContext
     private let assembly: ChunkAssembly
-    private let connections: Int
-    /// A first stream faster than this many bytes per second goes on alone; nil: never.
-    private let oneStreamAbove: Int64?
+    /// Where connections beyond the head's come from, and how fast a stream must be to go on alone.
+    private let budget: ConnectionBudget
+    /// Connections beyond the head's taken from the budget (given back by `run`).
+    private let extra = Protected(0)
 
-    /// A copy of `source` (`size` bytes, of version `validator`) from `start` on, over `connections`
-    /// connections (the head's included), writing through `sink`.
-    init(source: Source, fetcher: any Fetcher, validator: Validator, size: Int64, start: Int64, connections: Int,
-         oneStreamAbove: Int64?, sink: ContentSink, gate: AttemptGate, context: FetchContext) {
-        self.oneStreamAbove = oneStreamAbove
+    /// A copy of `source` (`size` bytes, of version `validator`) from `start` on, the head's connection
+    /// and what more `budget` can spare, writing through `sink`.
+    init(source: Source, fetcher: any Fetcher, validator: Validator, size: Int64, start: Int64, budget: ConnectionBudget,
+         sink: ContentSink, gate: AttemptGate, context: FetchContext) {
+        self.budget = budget
         self.source = source
         self.fetcher = fetcher
         self.validator = validator
         self.size = size
         self.start = start
-        self.connections = max(1, connections)
         self.gate = gate
         self.context = context
         let chunks = Int((size - start + Self.chunkSize - 1) / Self.chunkSize)
         assembly = ChunkAssembly(chunks: chunks, chunkSize: Int(Self.chunkSize), lastChunkSize: Int(size - start) - (chunks - 1) * Int(Self.chunkSize),
-                                 waiting: self.connections + 1, sink: sink)
+                                 waiting: budget.total + 1, sink: sink)
     }
 
     /// Whether a stream is worth fetching over several connections: ranges offered, a validator to
@@ -80,14 +81,17 @@ final class RangedCopy: @unchecked Sendable {
     /// where more connections would only cost CPU: it goes on alone to the end. Otherwise it is cut
     /// there and every connection takes chunks.
     func run(head: FetchedBody) async throws -> Outcome {
+        defer { budget.give(extra.value) }
         let started = ContinuousClock.now
         let headSink = HeadSink(assembly: assembly, gate: gate, chunks: min(Self.probeChunks, assembly.chunkCount)) { [self] in
             let elapsed = started.duration(to: .now)
             let rate = Double(Self.probeChunks) * Double(Self.chunkSize) / max(1e-6, Double(elapsed.milliseconds) / 1000)
-            return oneStreamAbove.map { rate >= Double($0) } ?? false
+            if let limit = budget.oneStreamAbove, rate >= Double(limit) { return true }
+            return takeConnections() == 0
         }
         do {
             if try await deliverHead(head, into: headSink) { return .complete }
+            let connections = 1 + takeConnections()
             context.events.emit(task: "ranges", source: source, bytes: size, outcome: "\(connections) connections", attempt: context.attempt)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<connections {
@@ -103,6 +107,14 @@ final class RangedCopy: @unchecked Sendable {
         }
         guard assembly.isComplete else { throw PkgfetchError(.cancelled, "\(source.redacted): the copy stopped before its end") }
         return .complete
+    }
+
+    /// Takes the connections the budget can spare beyond the head's, unless this copy holds some already; returns how many it holds.
+    private func takeConnections() -> Int {
+        extra.update { taken in
+            if taken == 0 { taken = budget.take(upTo: budget.total - 1) }
+            return taken
+        }
     }
 
     /// Runs one connection's work; when it fails, the others stop taking chunks (and waiting for them).
@@ -128,6 +140,7 @@ final class RangedCopy: @unchecked Sendable {
             try check(error, progressed: sink.delivered > 0)
         }
         for chunk in 0..<sink.chunks { try await fetch(chunk: chunk) }
+        // A head cut before its decision: without a connection to spare, the rest comes one chunk at a time.
         return false
     }
 
@@ -210,7 +223,8 @@ private struct ChunkSink: ByteSink {
 
 /// Where the first stream's bytes go: chunk after chunk of the assembly (each written straight to the
 /// file: the first stream is always at the frontier), then, once its chunks are whole, either on to
-/// the file alone (when `goAlone` says the stream is fast) or nowhere (`HeadDone` cuts it).
+/// the file alone (when `goAlone` says so: the stream is fast, or no connection is free) or nowhere
+/// (`HeadDone` cuts it).
 private final class HeadSink: ByteSink, @unchecked Sendable {
     let chunks: Int
     private let assembly: ChunkAssembly
@@ -248,4 +262,16 @@ private final class HeadSink: ByteSink, @unchecked Sendable {
             }
         }
     }
+}
+
+/// A value behind a lock.
+private final class Protected<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value { lock.withLock { stored } }
+
+    func update<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&stored) } }
 }

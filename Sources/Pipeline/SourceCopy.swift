@@ -123,8 +123,7 @@ final class SourceCopy: @unchecked Sendable {
             var cut: PkgfetchError?
             do {
                 if let ranged = rangedCopy(of: stream, sink: sink, gate: gate, context: context) {
-                    defer { connections?.give(ranged.extra) }
-                    switch try await ranged.copy.run(head: stream.body) {
+                    switch try await ranged.run(head: stream.body) {
                     case .complete:
                         break
                     case .rangesRefused(let why):
@@ -171,18 +170,12 @@ final class SourceCopy: @unchecked Sendable {
         }
     }
 
-    /// A copy over several connections, when `stream` suits one and the budget has a connection to
-    /// spare besides this one (then `extra` of them are taken, for the caller to give back).
-    private func rangedCopy(of stream: FetchedStream, sink: ContentSink, gate: AttemptGate,
-                            context: FetchContext) -> (copy: RangedCopy, extra: Int)? {
+    /// A copy over several connections, when `stream` suits one and the run may open more than one.
+    private func rangedCopy(of stream: FetchedStream, sink: ContentSink, gate: AttemptGate, context: FetchContext) -> RangedCopy? {
         guard let connections, connections.total > 1, !lock.withLock({ rangesRefused }),
               RangedCopy.suits(stream, fetcher: fetcher), let size = stream.size, let version = stream.validator else { return nil }
-        let extra = connections.take(upTo: connections.total - 1)
-        guard extra > 0 else { return nil }
-        let copy = RangedCopy(source: source, fetcher: fetcher, validator: version, size: size, start: stream.offset,
-                              connections: 1 + extra, oneStreamAbove: connections.oneStreamAbove, sink: sink, gate: gate,
-                              context: context)
-        return (copy, extra)
+        return RangedCopy(source: source, fetcher: fetcher, validator: version, size: size, start: stream.offset, budget: connections,
+                          sink: sink, gate: gate, context: context)
     }
 
     /// Why `stream` cannot continue the staged bytes, or nil when it can (or starts from 0).
