@@ -77,7 +77,7 @@ start_capped_nginx() {
     servers+="
   server {
     listen 127.0.0.1:$1; root $root;
-    location /v2/ { proxy_pass http://127.0.0.1:$registry_port; proxy_buffering off; proxy_set_header Host \$http_host; }
+    location /v2/ { proxy_pass http://registry; proxy_buffering off; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$http_host; }
   }"
   done
   cat > "$work/capped/nginx.conf" <<CONF
@@ -96,6 +96,8 @@ http {
   uwsgi_temp_path $work/capped/uwsgi;
   scgi_temp_path $work/capped/scgi;
   sendfile on;
+  # Kept-alive connections to the registry, as a front door in front of one keeps them.
+  upstream registry { server 127.0.0.1:$registry_port; keepalive 16; }
 $servers
 }
 CONF

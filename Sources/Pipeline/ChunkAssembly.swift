@@ -59,6 +59,15 @@ final class ChunkAssembly: @unchecked Sendable {
         }
     }
 
+    /// Gives back the claimed chunks from `chunk` on, to be claimed again (before anyone else claims).
+    func release(from chunk: Int) {
+        lock.withLock {
+            guard nextClaim > chunk else { return }
+            claimedAhead -= nextClaim - chunk
+            nextClaim = chunk
+        }
+    }
+
     /// Writes bytes past every claimed chunk straight to the sink: for the first stream once it goes on
     /// alone (nothing else is claimed then). The chunks stay untouched.
     func writeAtFrontier(_ bytes: UnsafeRawBufferPointer) throws {
