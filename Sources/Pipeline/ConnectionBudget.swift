@@ -8,10 +8,11 @@ public final class ConnectionBudget: @unchecked Sendable {
     /// The most connections open at once (at least 1); also how many one download may use.
     public let total: Int
     /// A large download whose first stream brings its first 16 MiB faster than this (bytes per second)
-    /// stays one stream: such a link is not capped per connection (loopback, a mirror on the LAN),
-    /// and on it more connections only cost CPU. nil: always several connections. Default 250 MiB/s,
-    /// from measurements on 2 cores: loopback streams ran at 400+ MiB/s, where ranges were 20 % slower;
-    /// a stream capped at 200 MiB/s still gains from ranges.
+    /// stays one stream: such a link is not capped per connection (loopback, a mirror on the LAN), and
+    /// on it more connections only cost CPU. nil: always several connections. Default 150 MiB/s, from
+    /// measurements on 2 cores: loopback registry and nginx streams ran at 250–500 MiB/s under other
+    /// load, and ranges there took up to 2.4× as long; 250 MiB/s misjudged them in 2 runs of 5. A link
+    /// capped at 200 MiB/s per connection therefore stays one stream too.
     public let oneStreamAbove: Int64?
     private let lock = NSLock()
     private var inUse = 0
@@ -19,7 +20,7 @@ public final class ConnectionBudget: @unchecked Sendable {
     private var nextWaiter: UInt64 = 0
 
     /// A budget of `total` connections; see `oneStreamAbove`.
-    public init(total: Int, oneStreamAbove: Int64? = 250 << 20) {
+    public init(total: Int, oneStreamAbove: Int64? = 150 << 20) {
         self.total = max(1, total)
         self.oneStreamAbove = oneStreamAbove
     }

@@ -21,7 +21,7 @@ final class RangedCopy: @unchecked Sendable {
     /// Chunks the first stream brings alone (16 MiB), timed to tell a capped stream from a fast one
     /// (8 MiB misjudged loopback as capped in one run of four on a loaded machine).
     static let probeChunks = 8
-    /// Chunks after which a plainly capped first stream (under a quarter of the bar) is cut (4 MiB).
+    /// Chunks after which a plainly capped first stream (under half the bar) is cut (4 MiB).
     static let earliestCut = 2
     /// Times one chunk is asked again after a cut that made progress.
     static let maxResumes = 5
@@ -90,7 +90,7 @@ final class RangedCopy: @unchecked Sendable {
             let rate = Double(chunks) * Double(Self.chunkSize) / max(1e-6, Double(elapsed.milliseconds) / 1000)
             let limit = budget.oneStreamAbove.map(Double.init)
             // A stream far below the bar after 4 MiB is capped: no need to probe on (a 50 MiB/s link saves 0.2 s).
-            if !last, chunks < Self.earliestCut || limit.map({ rate >= $0 / 4 }) ?? false { return .probeOn }
+            if !last, chunks < Self.earliestCut || limit.map({ rate >= $0 / 2 }) ?? false { return .probeOn }
             if last, let limit, rate >= limit { return .alone }
             return takeConnections() == 0 ? .alone : .cut
         }
