@@ -13,13 +13,16 @@ PKGFETCH = os.environ.get("PKGFETCH", "")
 WORK = os.environ.get("WORK", "")
 CDN = f"http://127.0.0.1:{os.environ.get('NGINX_PORT')}"
 REGISTRY = f"127.0.0.1:{os.environ.get('REGISTRY_PORT')}"
+# nginx capping each connection at 50 and 200 MiB/s, in front of the CDN files and the registry.
+CAPPED = {"50m": os.environ.get("CAP50_PORT"), "200m": os.environ.get("CAP200_PORT")}
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 BLOB_MB = int(os.environ.get("BENCH_BLOB_MB", "1024"))
 UNPACK_MB = int(os.environ.get("BENCH_UNPACK_MB", "200"))
 SMALL_COUNT = int(os.environ.get("BENCH_SMALL_COUNT", "50"))
 # The tree behind the capped end-to-end case: half random, so its tar.gz is about half this size.
 CAPPED_TREE_MB = int(os.environ.get("BENCH_CAPPED_TREE_MB", "400"))
-# BENCH_ONLY=registry,cdn runs only those cases (registry, cdn, unpack, e2e, e2e-capped, small); default all.
+CAPPED_RUNS = int(os.environ.get("BENCH_CAPPED_RUNS", str(RUNS)))
+# BENCH_ONLY=registry,cdn runs only those cases (registry, cdn, capped, unpack, e2e, e2e-capped, small); default all.
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 # PKGFETCH_BASELINE=/path/to/pkgfetch adds a row for another build (e.g. the previous commit's) to the
 # registry and CDN cases, timed in the same interleaved rounds.
@@ -82,15 +85,16 @@ def timed(command, setup=None):
     return {"wall": float(wall), "cpu": float(user) + float(system), "rss_mib": int(rss_kb) / 1024}
 
 
-def case(name, tools, runs=RUNS):
-    """tools: {label: (command, setup)}; pkgfetch first. Interleaved runs, medians."""
+def case(name, tools, runs=RUNS, gib=None):
+    """tools: {label: (command, setup)}; pkgfetch first. Interleaved runs, medians. With `gib` (the
+    GiB each run moves) the table also gives CPU seconds per GiB."""
     samples = {label: [] for label in tools}
     order = list(tools.items())
     for round in range(runs):
         # Interleaved, and rotated each round so that no tool always runs first.
         for label, (command, setup) in order[round % len(order):] + order[:round % len(order)]:
             samples[label].append(timed(command, setup))
-    result = {"case": name, "tools": summarize(samples)}
+    result = {"case": name, "tools": summarize(samples), "gib": gib}
     render(result)
     return result
 
@@ -112,10 +116,12 @@ def summarize(samples):
 
 
 def render(result):
-    print(f"\n#### {result['case']}\n\n| tool | median wall s | median CPU s | peak RSS MiB | pkgfetch / tool | per-round median |"
-          "\n| --- | ---: | ---: | ---: | ---: | ---: |")
+    gib = result.get("gib")
+    print(f"\n#### {result['case']}\n\n| tool | median wall s | median CPU s |{' CPU s/GiB |' if gib else ''} peak RSS MiB | pkgfetch / tool | per-round median |"
+          f"\n| --- | ---: | ---: |{' ---: |' if gib else ''} ---: | ---: | ---: |")
     for label, row in result["tools"].items():
-        print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss_mib']:.1f} | {row['ratio']:.2f} | {row['paired_ratio']:.2f} |")
+        per_gib = f" {row['cpu'] / gib:.2f} |" if gib else ""
+        print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} |{per_gib} {row['rss_mib']:.1f} | {row['ratio']:.2f} | {row['paired_ratio']:.2f} |")
     sys.stdout.flush()
 
 
@@ -171,6 +177,36 @@ def main():
         "curl -o + sha256sum": (f"curl -sf -o {out}/k.tgz {cdn_url} && sha256sum {out}/k.tgz", reset),
         "curl -o (unverified)": (f"curl -sf -o {out}/k.tgz {cdn_url}", reset),
     }))
+    # 2b. Capped links: every connection through nginx at 50 or 200 MiB/s, CDN files and registry blobs
+    # (nginx proxies the registry), against curl and aria2c with 4 connections; CPU per GiB, with
+    # SHA-256 alone (openssl, the file in the page cache) as the floor.
+    if wanted("capped"):
+        cdn_file = os.path.join(cdn_path, "kubernetes-node-linux-amd64.tar.gz")
+        gib = BLOB_MB / 1024
+        aria2 = f"aria2c -q -x4 -s4 -k1M --file-allocation=falloc --allow-overwrite=true --auto-file-renaming=false -d {out} -o k.tgz"
+        results.append(case(f"SHA-256 alone: the CPU floor, {BLOB_MB} MiB", {
+            "openssl dgst -sha256 (file in page cache)": (f"openssl dgst -sha256 {cdn_file}", f"cat {cdn_file} > /dev/null"),
+        }, runs=CAPPED_RUNS, gib=gib))
+        for cap, port in CAPPED.items():
+            capped_url = f"http://127.0.0.1:{port}/kubernetes/v1.33.7/binaries/kubernetes-node-linux-amd64.tar.gz"
+            baseline = {"pkgfetch --sha256 (baseline)": (f"{BASELINE} fetch {capped_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
+            results.append(case(f"capped at {cap[:-1]} MiB/s per connection: CDN download + verify, {BLOB_MB} MiB", {
+                "pkgfetch --sha256": (f"{PKGFETCH} fetch {capped_url} --sha256 {hexdigest} --output {out}/k.tgz --quiet", reset),
+                **baseline,
+                "pkgfetch --sha256 --connections 1": (f"{PKGFETCH} fetch {capped_url} --sha256 {hexdigest} --connections 1 --output {out}/k.tgz --quiet", reset),
+                "curl -o (unverified)": (f"curl -sf -o {out}/k.tgz {capped_url}", reset),
+                "aria2c -x4 -s4 -k1M (unverified)": (f"{aria2} {capped_url}", reset),
+            }, runs=CAPPED_RUNS, gib=gib))
+            capped_registry = f"127.0.0.1:{port}"
+            blob_url = f"http://{capped_registry}/v2/{repo}/blobs/{digest}"
+            baseline = {"pkgfetch (baseline)": (f"{BASELINE} fetch {url} --bootstrap-registry {capped_registry} --output {out}/k.tgz --quiet", reset)} if BASELINE else {}
+            results.append(case(f"capped at {cap[:-1]} MiB/s per connection: registry pull + verify, {BLOB_MB} MiB blob", {
+                "pkgfetch": (f"{PKGFETCH} fetch {url} --bootstrap-registry {capped_registry} --output {out}/k.tgz --quiet", reset),
+                **baseline,
+                "pkgfetch --connections 1": (f"{PKGFETCH} fetch {url} --bootstrap-registry {capped_registry} --connections 1 --output {out}/k.tgz --quiet", reset),
+                "curl (blob URL, unverified)": (f"curl -sf -o {out}/k.tgz {blob_url}", reset),
+                "aria2c -x4 -s4 -k1M (blob URL, unverified)": (f"{aria2} {blob_url}", reset),
+            }, runs=CAPPED_RUNS, gib=gib))
     os.remove(os.path.join(cdn_path, "kubernetes-node-linux-amd64.tar.gz"))
 
     # 3. Unpack: a zip and a tar.gz of many files, from a local cache (no network).
@@ -235,7 +271,7 @@ def main():
 
 
 def capped_end_to_end(out, reset):
-    """Download + unpack over a link capped at 50 MB/s per connection (nginx limit_rate), of a
+    """Download + unpack over a link capped at 50 MiB/s per connection (the paced nginx), of a
     ~200 MiB tar.gz (a 400 MiB tree, half random) and a zip of the same tree: pkgfetch (verified,
     unpacked while the bytes arrive for tar.gz; a zip is unpacked after its download, see README)
     against curl -o then tar -x, the pipeline curl | tar -xz (which verifies nothing), and the
@@ -249,13 +285,14 @@ def capped_end_to_end(out, reset):
     shutil.rmtree(tree)
     results = []
     for path, unpack in ((tgz, "tar -xzf"), (zipped, "unzip -q")):
-        url = f"{CDN}/capped-50m/capped/{os.path.basename(path)}"
+        url = f"http://127.0.0.1:{CAPPED['50m']}/capped/{os.path.basename(path)}"
         size_mib = os.path.getsize(path) / (1 << 20)
         digest = sha256(path)
         into = f"mkdir -p {out}/d && cd {out}/d &&"
         tools = {
             "pkgfetch --sha256 --dest (download, verify, unpack, install)": (f"{PKGFETCH} fetch {url} --sha256 {digest} --dest {out}/d --quiet", reset),
             "pkgfetch --sha256 --output (download alone, verified)": (f"{PKGFETCH} fetch {url} --sha256 {digest} --output {out}/p --quiet", reset),
+            "pkgfetch --connections 1 --sha256 --dest (one stream)": (f"{PKGFETCH} fetch {url} --connections 1 --sha256 {digest} --dest {out}/d --quiet", reset),
             "curl -o (download alone, unverified)": (f"curl -sf -o {out}/p {url}", reset),
             f"curl -o, then {unpack}": (f"curl -sf -o {out}/p {url} && {into} {unpack} {out}/p", reset),
         }
@@ -279,6 +316,7 @@ if __name__ == "__main__":
         # Prints the tables of an earlier run's bench-results.json again (for the README).
         for result in json.load(open(sys.argv[2]))["results"]:
             result["tools"] = summarize({label: row["runs"] for label, row in result["tools"].items()})
+            result.setdefault("gib", None)
             render(result)
     else:
         main()

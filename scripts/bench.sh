@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: pkgfetch against curl, the oras Python client, skopeo and bsdtar, in one run on loopback.
+# make bench: pkgfetch against curl, aria2c, the oras Python client, skopeo and bsdtar, in one run on
+# loopback, and through nginx capping each connection (50 and 200 MB/s).
 # Sizes: BENCH_BLOB_MB (1024), BENCH_UNPACK_MB (200), BENCH_SMALL_COUNT (50), BENCH_RUNS (5).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,5 +15,6 @@ trap 'stop_servers; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/cdn"
 start_nginx "$WORK" "$WORK/cdn"
 start_registry "$WORK"
-export PKGFETCH="$ROOT/.build-static/release/pkgfetch" WORK NGINX_PORT REGISTRY_PORT
+start_capped_nginx "$WORK" "$WORK/cdn" "$REGISTRY_PORT"
+export PKGFETCH="$ROOT/.build-static/release/pkgfetch" WORK NGINX_PORT REGISTRY_PORT CAP50_PORT CAP200_PORT
 python3 "$ROOT/Benchmarks/bench.py" "$@"

@@ -36,8 +36,6 @@ http {
     listen 127.0.0.1:$NGINX_PORT; root $root;
     # /slow/… serves the same files at 2 MB/s: a slow link, for the demo's interrupted download.
     location /slow/ { alias $root/; limit_rate 2m; }
-    # /capped-50m/… serves them at 50 MB/s per connection, as a CDN or blob store serves one connection.
-    location /capped-50m/ { alias $root/; limit_rate 50m; }
   }
 }
 CONF
@@ -60,6 +58,53 @@ CONF
   docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
   PIDS+=($!)
   wait_port "$REGISTRY_PORT"
+}
+
+# start_capped_nginx WORK ROOT REGISTRY_PORT -> sets CAP50_PORT, CAP200_PORT: nginx whose every
+# connection is capped at 50 or 200 MiB/s for its whole life (scripts/pace.c, preloaded: the kernel
+# paces the socket), as a CDN or blob storage caps one stream. It serves ROOT as a CDN and proxies
+# /v2/ to the registry, so registry blobs come capped too. (nginx's limit_rate is not used: it lets
+# each request send a second's worth at once, so short range requests would pass uncapped.)
+start_capped_nginx() {
+  local work=$1 root=$2 registry_port=$3 servers="" rates=""
+  mkdir -p "$work/capped"
+  cc -O2 -shared -fPIC -o "$work/capped/pace.so" "$(dirname "${BASH_SOURCE[0]}")/pace.c" -ldl
+  CAP50_PORT=$(free_port)
+  CAP200_PORT=$(free_port)
+  for pair in "$CAP50_PORT $((50 << 20))" "$CAP200_PORT $((200 << 20))"; do
+    set -- $pair
+    rates+="${rates:+,}$1=$2"
+    servers+="
+  server {
+    listen 127.0.0.1:$1; root $root;
+    location /v2/ { proxy_pass http://registry; proxy_buffering off; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$http_host; }
+  }"
+  done
+  cat > "$work/capped/nginx.conf" <<CONF
+user root;
+daemon off;
+worker_processes 2;
+pid $work/capped/nginx.pid;
+error_log $work/capped/error.log;
+env PACE_RATES;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $work/capped/body;
+  proxy_temp_path $work/capped/proxy;
+  fastcgi_temp_path $work/capped/fastcgi;
+  uwsgi_temp_path $work/capped/uwsgi;
+  scgi_temp_path $work/capped/scgi;
+  sendfile on;
+  # Kept-alive connections to the registry, as a front door in front of one keeps them.
+  upstream registry { server 127.0.0.1:$registry_port; keepalive 16; }
+$servers
+}
+CONF
+  PACE_RATES=$rates LD_PRELOAD="$work/capped/pace.so" nginx -c "$work/capped/nginx.conf" &
+  PIDS+=($!)
+  wait_port "$CAP50_PORT"
+  wait_port "$CAP200_PORT"
 }
 
 # oras_push HOSTPORT REPO:TAG FILE — pushes FILE as `oras push` does (python oras client, titled by base name).

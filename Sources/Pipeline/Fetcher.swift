@@ -7,6 +7,15 @@ public protocol Fetcher: Sendable {
     /// Opens `request.source` from `request.offset`. Throw a `PkgfetchError` (its reason decides
     /// whether the runner tries again) when the source cannot be opened.
     func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream
+
+    /// True when the fetcher honours `FetchRequest.length` (a bounded byte range, HTTP `Range:
+    /// bytes=N-M`), so the runner may fetch a large source over several connections. Default: false.
+    var servesRanges: Bool { get }
+}
+
+extension Fetcher {
+    /// Fetchers serve whole streams unless they say otherwise.
+    public var servesRanges: Bool { false }
 }
 
 /// What the runner asks a fetcher for.
@@ -20,12 +29,17 @@ public struct FetchRequest: Sendable {
     /// that version (HTTP: send it as `If-Range`); otherwise serve from 0. The runner checks the
     /// validator of the answer again, so a fetcher that ignores this only costs a second request.
     public var validator: Validator?
+    /// How many bytes are wanted from `offset`; nil: to the end. Set only for a fetcher that
+    /// `servesRanges`, always with the `validator` of the version the other bytes came from: serve the
+    /// range only of that version, and say in `FetchedStream.length` how many bytes the body holds.
+    public var length: Int64?
 
     /// A request for `source` from `offset`, of the version `validator` names.
-    public init(source: Source, offset: Int64 = 0, validator: Validator? = nil) {
+    public init(source: Source, offset: Int64 = 0, validator: Validator? = nil, length: Int64? = nil) {
         self.source = source
         self.offset = offset
         self.validator = validator
+        self.length = length
     }
 }
 
@@ -70,6 +84,11 @@ public struct FetchedStream: Sendable {
     public var status: Int?
     /// `scheme://host[:port]` that answered, when the source has several (a registry's mirrors), for events.
     public var servedBy: String?
+    /// How many bytes `body` holds when the source served a bounded range (HTTP 206 `bytes N-M/T`);
+    /// nil: the body runs to the end of the content.
+    public var length: Int64?
+    /// True when the source says it serves byte ranges of this content (HTTP `Accept-Ranges: bytes`).
+    public var acceptsRanges = false
     /// The bytes, from `offset` on.
     public var body: FetchedBody
 

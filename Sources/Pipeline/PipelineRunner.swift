@@ -28,6 +28,9 @@ public struct PipelineRunner: Sendable {
     public var durableInstall = false
     /// The largest file a source may deliver (`--max-size`); nil: no limit.
     public var maxFileSize: Int64?
+    /// The connections every package of the run shares (`--connections`); a large source that serves
+    /// ranges is fetched over several of them. Nil: one stream per source, no limit.
+    public var connections: ConnectionBudget?
     /// Stopped by the program (on a signal) to end runs cleanly: staging removed, no install started.
     public var interruption = Interruption()
 
@@ -193,7 +196,8 @@ public struct PipelineRunner: Sendable {
                                   index: Int, deadline: ContinuousClock.Instant?) async throws -> Fetched {
         let file = try await BlockingIO.shared.run { try staging.file(named: "source-\(index)") }
         await streamed?.follow(file, of: source)
-        let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events)
+        let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events,
+                              connections: connections)
         defer { copy.finishProgress() }
         var attempt = 0
         while true {

@@ -17,6 +17,10 @@ final class SourceCopy: @unchecked Sendable {
     private let sizeLimit: Int64?
     private let progress: any ProgressReporter
     private let events: EventEmitter
+    /// The runner's connections: one is taken for each attempt, more for a large source that serves ranges.
+    private let connections: ConnectionBudget?
+    /// Set once the source answered a range with something else: from then on, one stream.
+    private var rangesRefused = false
     /// Streams opened again within one attempt after one ended early, each only after the previous made progress.
     let maxResumes = 5
 
@@ -27,7 +31,8 @@ final class SourceCopy: @unchecked Sendable {
     private var current: (gate: AttemptGate, body: FetchedBody?)?
 
     init(source: Source, fetcher: any Fetcher, file: StagingFile, sizeLimit: Int64?, progress: any ProgressReporter,
-         events: EventEmitter) {
+         events: EventEmitter, connections: ConnectionBudget? = nil) {
+        self.connections = connections
         self.source = source
         self.fetcher = fetcher
         self.file = file
@@ -50,6 +55,8 @@ final class SourceCopy: @unchecked Sendable {
         let gate = AttemptGate()
         lock.withLock { current = (gate, nil) }
         do {
+            try await connections?.take()
+            defer { connections?.give() }
             return try await copy(context, gate: gate)
         } catch {
             throw PkgfetchError.from(error).about(scheme: source.scheme)
@@ -116,7 +123,25 @@ final class SourceCopy: @unchecked Sendable {
                                    announcedSize: stream.size)
             var cut: PkgfetchError?
             do {
-                try await deliver(stream.body, into: sink, gate: gate)
+                if let ranged = rangedCopy(of: stream, sink: sink, gate: gate, context: context) {
+                    switch try await ranged.run(head: stream.body) {
+                    case .complete:
+                        break
+                    case .rangesRefused(let why):
+                        lock.withLock { rangesRefused = true }
+                        reopenBecause = ("\(why); going on with one stream", stream.status)
+                        continue
+                    case .sourceChanged(let why):
+                        try await onFile(gate) { [self] in try file.reset() }
+                        lock.withLock { validator = nil }
+                        guard resumes < maxResumes else { throw PkgfetchError(.rejected, "\(source.redacted): \(why)") }
+                        resumes += 1
+                        reopenBecause = ("\(why); starting over", stream.status)
+                        continue
+                    }
+                } else {
+                    try await deliver(stream.body, into: sink, gate: gate)
+                }
             } catch {
                 let failure = gate.closure ?? PkgfetchError.from(error).about(scheme: source.scheme)
                 guard failure.retryable, gate.closure == nil else { throw failure }
@@ -144,6 +169,14 @@ final class SourceCopy: @unchecked Sendable {
             }
             return Delivered(digest: digest, size: size, format: stream.format, status: stream.status, servedBy: stream.servedBy)
         }
+    }
+
+    /// A copy over several connections, when `stream` suits one and the run may open more than one.
+    private func rangedCopy(of stream: FetchedStream, sink: ContentSink, gate: AttemptGate, context: FetchContext) -> RangedCopy? {
+        guard let connections, connections.total > 1, !lock.withLock({ rangesRefused }),
+              RangedCopy.suits(stream, fetcher: fetcher), let size = stream.size, let version = stream.validator else { return nil }
+        return RangedCopy(source: source, fetcher: fetcher, validator: version, size: size, start: stream.offset, budget: connections,
+                          sink: sink, gate: gate, context: context)
     }
 
     /// Why `stream` cannot continue the staged bytes, or nil when it can (or starts from 0).

@@ -32,6 +32,8 @@ public struct SingleSourceRun: Sendable {
     public var events: CollectingEventSink
     /// Told how the transfer advances.
     public var progress: any ProgressReporter
+    /// `--connections`: nil, one stream per source.
+    public var connections: ConnectionBudget?
 
     /// A run of `source` by `fetcher`, retried quickly (3 attempts, 10 ms apart, 30 s each).
     public init(fetcher: any Fetcher, source: Source, fileName: String = "package.bin",
@@ -56,6 +58,7 @@ public struct SingleSourceRun: Sendable {
         plugins.register(fetcher: fetcher, forSchemes: source.scheme)
         var runner = PipelineRunner(plugins: plugins, retry: retry, events: EventEmitter(sink: events), progress: progress)
         runner.maxFileSize = maxSize
+        runner.connections = connections
         return runner
     }
 

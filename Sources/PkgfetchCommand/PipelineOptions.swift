@@ -91,6 +91,7 @@ struct PipelineOptions: ParsableArguments {
         runner.interruption = SignalHandlers.interruption
         runner.durableInstall = fsync
         runner.maxFileSize = maxSize.bytes
+        runner.connections = ConnectionBudget(total: transport.connections)
         return runner
     }
 

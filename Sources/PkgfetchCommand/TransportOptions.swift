@@ -16,7 +16,11 @@ struct TransportOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Give up opening a connection after this long (then the attempt is retried, or the next source tried).", valueName: "duration"))
     var connectTimeout: DurationArgument = DurationArgument(.seconds(30))
 
+    @Option(name: .long, help: ArgumentHelp("Connections open at once for the whole run; a file of 24 MiB or more from a server that serves byte ranges, over a link that caps each connection, is fetched over up to this many (1: one stream per file).", valueName: "n"))
+    var connections = 4
+
     func validate() throws {
+        if !(1...64).contains(connections) { throw ValidationError("--connections must be between 1 and 64") }
         if connectTimeout.duration <= .zero { throw ValidationError("--connect-timeout must be more than zero") }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("--ca-file \(caFile): cannot read the file")

@@ -1,6 +1,6 @@
 import Pipeline
 
-/// Fetches `http`/`https` sources: the CDN path. One GET per stream: from the requested offset with
+/// Fetches `http`/`https` sources: the CDN path. One GET per stream: from the requested offset (or one segment) with
 /// `Range` and `If-Range` (so a file that changed comes back whole), reporting the answer's `ETag`
 /// (or `Last-Modified`) as its validator. Resuming, limits, hashing and retries are the runner's.
 public struct HTTPFetcher: Fetcher {
@@ -15,13 +15,16 @@ public struct HTTPFetcher: Fetcher {
         self.stallTimeout = stallTimeout
     }
 
+    /// A CDN serves byte ranges (`Range: bytes=N-M`); whether this one does, its answer says.
+    public var servesRanges: Bool { true }
+
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
         let source = request.source
         let classification = FailureClassification(scheme: source.scheme)
         do {
             let get = HTTPRequest(url: source.location, deadline: context.deadline, stallTimeout: stallTimeout)
-            return try await HTTPStream.open(get, offset: request.offset, ifRange: request.validator, transport: transport,
-                                             classification: classification, what: source.redacted).stream
+            return try await HTTPStream.open(get, offset: request.offset, length: request.length, ifRange: request.validator,
+                                             transport: transport, classification: classification, what: source.redacted).stream
         } catch {
             throw classification.error(for: error, what: source.redacted)
         }

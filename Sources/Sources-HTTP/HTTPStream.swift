@@ -3,21 +3,23 @@ import Pipeline
 
 /// Opens an HTTP GET as a `FetchedStream`: returns once the final response head is known (after
 /// redirects), while the body waits on libcurl's thread for the runner to take it. A range is asked with
-/// `Range: bytes=N-` (and `If-Range`, so that a changed file comes back whole, as a 200); the stream
-/// says where the answer really starts. A non-2xx answer throws `HTTPStatusError` with the start of its body.
+/// `Range: bytes=N-` or, for one segment of a download over several connections, `bytes=N-M` (and
+/// `If-Range`, so that a changed file comes back whole, as a 200); the stream says where the answer
+/// really starts and, for a bounded range, how long it is. A non-2xx answer throws `HTTPStatusError` with the start of its body.
 public enum HTTPStream {
     /// Error bodies are kept up to this size for messages; the rest is not read.
     static let errorBodyLimit = 64 * 1024
 
-    /// Sends `request` (a GET) from `offset`; `ifRange` is the validator the bytes before `offset` have.
+    /// Sends `request` (a GET) from `offset` (for `length` bytes; nil: to the end); `ifRange` is the
+    /// validator the other bytes have.
     /// Failures while the body streams are classified by `classification` as being about `what`;
     /// failures before the head (`HTTPStatusError`, `TransportError`) are thrown as they are.
-    public static func open(_ request: HTTPRequest, offset: Int64, ifRange: Validator?, transport: CurlTransport,
-                            classification: FailureClassification,
+    public static func open(_ request: HTTPRequest, offset: Int64, length: Int64? = nil, ifRange: Validator?,
+                            transport: CurlTransport, classification: FailureClassification,
                             what: String) async throws -> (head: HTTPResponseHead, stream: FetchedStream) {
         var request = request
-        if offset > 0 {
-            request.headers.set("Range", "bytes=\(offset)-")
+        if offset > 0 || length != nil {
+            request.headers.set("Range", "bytes=\(offset)-\(length.map { String(offset + max(1, $0) - 1) } ?? "")")
             switch ifRange {
             case .entityTag(let tag): request.headers.set("If-Range", tag)
             case .lastModified(let date): request.headers.set("If-Range", date)
@@ -59,7 +61,10 @@ public enum HTTPStream {
         }
         // An answer to If-Range that kept the range is of the version asked, even without a validator of its own.
         let version = validator(of: head) ?? (head.status == 206 || head.status == 416 ? ifRange : nil)
-        return (head, FetchedStream(offset: answer.offset, size: answer.size, validator: version, status: head.status, body: body))
+        var stream = FetchedStream(offset: answer.offset, size: answer.size, validator: version, status: head.status, body: body)
+        stream.length = head.status == 206 ? contentRangeLength(head) : nil
+        stream.acceptsRanges = head.status == 206 || head.headers["Accept-Ranges"]?.lowercased().contains("bytes") == true
+        return (head, stream)
     }
 
     /// Where an answer starts and how large the whole content is. A 416 means the range starts at or
@@ -90,6 +95,15 @@ public enum HTTPStream {
         let range = value.dropFirst(6)
         guard let dash = range.firstIndex(of: "-") else { return nil }
         return Int64(range[..<dash].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// M - N + 1 in `Content-Range: bytes N-M/T`: the bytes a 206 holds.
+    static func contentRangeLength(_ head: HTTPResponseHead) -> Int64? {
+        guard let start = contentRangeStart(head), let value = head.headers["Content-Range"],
+              let dash = value.firstIndex(of: "-"), let slash = value.lastIndex(of: "/"), dash < slash,
+              let end = Int64(value[value.index(after: dash)..<slash].trimmingCharacters(in: .whitespaces)), end >= start
+        else { return nil }
+        return end - start + 1
     }
 
     /// T in `Content-Range: bytes N-M/T` or `bytes */T`.

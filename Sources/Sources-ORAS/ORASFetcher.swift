@@ -23,8 +23,18 @@ public struct ORASFetcher: Fetcher {
                                 hosts: hosts)
     }
 
+    /// A blob (and the storage a registry redirects it to) serves byte ranges.
+    public var servesRanges: Bool { true }
+
     /// Opens the layer titled with the package's file name as a stream whose validator is its digest.
+    /// A segment (a request with a length) names its blob by the digest already: it is opened without
+    /// asking for the manifest again.
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+        if let length = request.length, case .digest(let digest)? = request.validator {
+            let reference = try Reference(parsing: request.source.location)
+            return try await client.openBlob(reference, digest: digest, offset: request.offset, length: length,
+                                             deadline: context.deadline, events: context.events)
+        }
         let layer = try await chosenLayer(for: request.source, context: context)
         let (reference, digest) = (layer.reference, layer.digest)
         // Bytes staged from another blob (the tag moved) are not continued: this blob from its start.

@@ -101,22 +101,23 @@ public struct RegistryClient: Sendable {
         return FetchedManifest(document: document, digest: actual, size: response.body.count, servedBy: host.origin)
     }
 
-    /// `GET /v2/<repo>/blobs/<digest>` from byte `offset`, as a stream whose validator is the digest,
-    /// from the first host with `pull` that answers. A redirect to blob storage is followed by libcurl
-    /// without the registry's Authorization; every stream asks the registry URL again (a storage URL's
-    /// signature may have expired).
-    public func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64 = 0,
+    /// `GET /v2/<repo>/blobs/<digest>` from byte `offset` (`length` bytes, or to the end), as a stream
+    /// whose validator is the digest, from the first host with `pull` that answers. A redirect to blob
+    /// storage is followed by libcurl without the registry's Authorization; every stream asks the
+    /// registry URL again (a storage URL's signature may have expired).
+    public func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64 = 0, length: Int64? = nil,
                          deadline: ContinuousClock.Instant?, events: EventEmitter = EventEmitter()) async throws -> FetchedStream {
         let what = "blob \(digest) of \(reference.registry)/\(reference.repository)"
         return try await firstAnswer(reference, needing: .pull, what: what, deadline: deadline, events: events,
                                      order: { rotation.order($0, for: digest) }) {
-            let stream = try await openBlob(reference, digest: digest, offset: offset, at: $0, what: $1, deadline: deadline, events: events)
+            let stream = try await openBlob(reference, digest: digest, offset: offset, length: length, at: $0, what: $1,
+                                            deadline: deadline, events: events)
             rotation.opened(digest, from: $0)
             return stream
         }
     }
 
-    private func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64, at host: RegistryHost,
+    private func openBlob(_ reference: Reference, digest: Pipeline.SHA256Digest, offset: Int64, length: Int64?, at host: RegistryHost,
                           what: String, deadline: ContinuousClock.Instant?, events: EventEmitter) async throws -> FetchedStream {
         let url = host.url(repository: reference.repository, "blobs/\(digest)")
         let registryURL = String(url.prefix { $0 != "?" })
@@ -130,7 +131,7 @@ public struct RegistryClient: Sendable {
                 do {
                     let request = HTTPRequest(url: url, headers: headers, deadline: deadline, connectTimeout: host.dialTimeout,
                                               stallTimeout: stall)
-                    var (_, stream) = try await HTTPStream.open(request, offset: offset, ifRange: nil, transport: hostTransport,
+                    var (_, stream) = try await HTTPStream.open(request, offset: offset, length: length, ifRange: nil, transport: hostTransport,
                                                                 classification: .registry, what: what)
                     // The address is the content: whatever answers is this version.
                     stream.validator = .digest(digest)

@@ -13,6 +13,8 @@ import Glibc
 /// opens a tunnel to a loopback port. One thread per connection; every response closes the connection.
 public final class FaultServer: @unchecked Sendable {
     public enum Fault: Sendable {
+        /// Serve this request properly (to put a fault further down the script).
+        case pass
         /// Announce the whole length, send this many body bytes, close.
         case cut(afterBytes: Int)
         /// Answer with this status (and headers, e.g. `Retry-After`, and a body) instead of the path's body.
@@ -93,9 +95,18 @@ public final class FaultServer: @unchecked Sendable {
     public func stop() { state.stop() }
 
     struct Route {
-        var body: Data
+        var body: Data { didSet { tag = FaultServer.entityTag(of: body) } }
         var faults: [Fault]
         var validators: Bool
+        /// The body's ETag, computed once (hashing a large body for each request is slow in a debug build).
+        var tag: String
+
+        init(body: Data, faults: [Fault], validators: Bool) {
+            self.body = body
+            self.faults = faults
+            self.validators = validators
+            tag = FaultServer.entityTag(of: body)
+        }
     }
 
     /// Everything the connection threads share.
@@ -152,7 +163,7 @@ public final class FaultServer: @unchecked Sendable {
             case .redirect(let location, let code):
                 respond(fd, status: code, headers: ["Location": location], body: Data())
             default:
-                var payload = Self.payload(for: request, body: body, fault: fault, validators: route.validators)
+                var payload = Self.payload(for: request, body: body, fault: fault, tag: route.validators ? route.tag : nil)
                 if case .corrupt = fault, !payload.body.isEmpty {
                     payload.body[payload.body.startIndex] ^= 0xFF
                 }
@@ -181,10 +192,10 @@ public final class FaultServer: @unchecked Sendable {
         }
 
         /// What a proper server would send for this request (206 for a usable Range), bent by the fault.
-        static func payload(for request: Request, body: Data, fault: Fault?, validators: Bool = true) -> Payload {
+        static func payload(for request: Request, body: Data, fault: Fault?, tag: String?) -> Payload {
             let size = body.count
-            let tag = validators ? FaultServer.entityTag(of: body) : nil
             var start = request.header("Range").flatMap(rangeStart)
+            let end = request.header("Range").flatMap(rangeEnd).map { min($0, size - 1) } ?? size - 1
             if case .ignoreRange = fault { start = nil }
             if case .wrongContentRange = fault { start = (start ?? 0) + 1 }
             // If-Range naming another version: the whole new body, as a 200 (RFC 9110 13.1.5).
@@ -195,14 +206,21 @@ public final class FaultServer: @unchecked Sendable {
             guard start < size else {
                 return Payload(status: 416, headers: headers.merging(["Content-Range": "bytes */\(size)"]) { $1 }, body: Data())
             }
-            return Payload(status: 206, headers: headers.merging(["Content-Range": "bytes \(start)-\(size - 1)/\(size)"]) { $1 },
-                           body: body.subdata(in: start..<size))
+            let last = max(start, end)
+            return Payload(status: 206, headers: headers.merging(["Content-Range": "bytes \(start)-\(last)/\(size)"]) { $1 },
+                           body: body.subdata(in: start..<(last + 1)))
         }
 
-        /// N in `bytes=N-` (open-ended ranges are all a downloader asks for).
+        /// N in `bytes=N-` or `bytes=N-M`.
         static func rangeStart(_ value: String) -> Int? {
             guard value.hasPrefix("bytes="), let dash = value.firstIndex(of: "-") else { return nil }
             return Int(value[value.index(value.startIndex, offsetBy: 6)..<dash])
+        }
+
+        /// M in `bytes=N-M`; nil for an open-ended range.
+        static func rangeEnd(_ value: String) -> Int? {
+            guard value.hasPrefix("bytes="), let dash = value.firstIndex(of: "-") else { return nil }
+            return Int(value[value.index(after: dash)...])
         }
 
         private func writeHead(_ fd: Int32, status: Int, headers: [String: String], length: Int) {

@@ -12,23 +12,35 @@ public final class Nginx: @unchecked Sendable {
     private let directory: TemporaryDirectory
     private let process: BackgroundProcess
 
-    /// Starts nginx serving `root` (a new empty directory when nil), over TLS with `certificates`.
-    public init(root: String? = nil, certificates: TestCertificates? = nil) throws {
+    /// Starts nginx serving `root` (a new empty directory when nil), over TLS with `certificates`;
+    /// with `pacing`, every connection is capped at that many bytes per second for its whole life
+    /// (scripts/pace.c, preloaded: the kernel paces each socket), as a CDN caps one stream.
+    /// With `registryPort`, `/v2/` is proxied to a registry there (so its blobs come paced too).
+    public init(root: String? = nil, certificates: TestCertificates? = nil, pacing: Int? = nil, registryPort: Int? = nil) throws {
         let binary = try Tools.path(of: "nginx")
         directory = try TemporaryDirectory("nginx")
         let served = root ?? directory.join("root")
         try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
         self.root = served
         self.certificates = certificates
+        var environment: [String: String]?
+        if pacing != nil {
+            let shim = directory.join("pace.so")
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/pace.c").path
+            _ = try Processes.check([try Tools.path(of: "cc"), "-O2", "-shared", "-fPIC", "-o", shim, source, "-ldl"])
+            environment = ProcessInfo.processInfo.environment.merging(["LD_PRELOAD": shim]) { $1 }
+        }
         var lastError: (any Error)?
         // The port is free when picked, but another process may take it first: pick again then.
         for _ in 0..<3 {
             let port = try Ports.free()
             let config = directory.join("nginx.conf")
-            try Self.config(directory: directory, root: served, port: port, certificates: certificates)
+            try Self.config(directory: directory, root: served, port: port, certificates: certificates, paced: pacing != nil,
+                            registryPort: registryPort)
                 .write(toFile: config, atomically: true, encoding: .utf8)
+            environment?["PACE_RATES"] = pacing.map { "\(port)=\($0)" }
             let server = try BackgroundProcess([binary, "-c", config, "-p", directory.path, "-e", directory.join("error.log")],
-                                               logPath: directory.join("stderr.log"))
+                                               logPath: directory.join("stderr.log"), environment: environment)
             do {
                 try Ports.waitUntilListening(port, timeout: .seconds(10), process: server.process)
                 self.port = port
@@ -63,7 +75,33 @@ public final class Nginx: @unchecked Sendable {
 
     public var errorLog: String { (try? String(contentsOfFile: directory.join("error.log"), encoding: .utf8)) ?? "" }
 
-    /// Request lines nginx logged: `METHOD /path STATUS "range" conn=N` (N numbers the TCP connection).
+    /// The most requests nginx served at once, from the log's end times and durations (a paced server
+    /// keeps a 64 KiB send buffer, so a request's time covers its transfer; each request's
+    /// end is taken `slack` earlier: nginx may log a request the client already left a moment later).
+    public func mostAtOnce(slack: Double = 0.02) -> Int {
+        let spans: [(Double, Double)] = accessLog.compactMap { line in
+            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("t=") }) else { return nil }
+            let parts = field.dropFirst(2).split(separator: "/").compactMap { Double($0) }
+            guard parts.count == 2 else { return nil }
+            return (parts[0] - parts[1], parts[0] - slack)
+        }
+        var edges: [(at: Double, change: Int)] = []
+        for (start, end) in spans {
+            edges.append((start, 1))
+            edges.append((end, -1))
+        }
+        // At the same instant an end counts before a start.
+        edges.sort { (a, b) -> Bool in a.at == b.at ? a.change < b.change : a.at < b.at }
+        var open = 0
+        var most = 0
+        for (_, change) in edges {
+            open += change
+            most = max(most, open)
+        }
+        return most
+    }
+
+    /// Request lines nginx logged: `METHOD /path STATUS "range" t=END/SECONDS conn=N` (N numbers the TCP connection).
     public var accessLog: [String] {
         ((try? String(contentsOfFile: directory.join("access.log"), encoding: .utf8)) ?? "")
             .split(separator: "\n").map(String.init)
@@ -87,7 +125,11 @@ public final class Nginx: @unchecked Sendable {
         ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(dir)/\($0);" }.joined(separator: " ")
     }
 
-    static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?) -> String {
+    static func config(directory: TemporaryDirectory, root: String, port: Int, certificates: TestCertificates?, paced: Bool = false,
+                       registryPort: Int? = nil) -> String {
+        let registry = registryPort.map {
+            "location /v2/ { proxy_pass http://127.0.0.1:\($0); proxy_buffering off; proxy_set_header Host $http_host; }"
+        } ?? ""
         let dir = directory.path
         let tls = certificates.map {
             """
@@ -97,14 +139,15 @@ public final class Nginx: @unchecked Sendable {
         } ?? ""
         return """
         \(preamble(dir))
+        \(paced ? "env PACE_RATES;" : "")
         http {
             default_type application/octet-stream;
-            log_format requests '$request_method $uri $status "$http_range" conn=$connection';
+            log_format requests '$request_method $uri $status "$http_range" t=$msec/$request_time conn=$connection';
             access_log \(dir)/access.log requests;
             \(temporaryPaths(dir))
             sendfile on;
             server {
-                listen 127.0.0.1:\(port)\(certificates == nil ? "" : " ssl");
+                listen 127.0.0.1:\(port)\(certificates == nil ? "" : " ssl")\(paced ? " sndbuf=64k" : "");
         \(tls)
                 root \(root);
                 location / { }
@@ -112,6 +155,7 @@ public final class Nginx: @unchecked Sendable {
                 location /slow/ { alias \(root)/; limit_rate 1m; }
                 # /redirect?to=URL answers 302 with Location: URL (the query is passed on unchanged).
                 location = /redirect { return 302 $arg_to; }
+                \(registry)
             }
         }
 

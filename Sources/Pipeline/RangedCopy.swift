@@ -1,0 +1,292 @@
+import Foundation
+
+/// One large source fetched over several connections. The stream already open (the head) delivers
+/// the first 16 MiB alone, timed; a fast one goes on alone. Otherwise the copy takes what connections
+/// the budget can spare, and each then fetches the next chunk not yet taken, in order, as a bounded
+/// range of the same version (`FetchRequest.length` with the validator). Bytes become part of the file
+/// only in order, through the staging file's one write path (so SHA-256 runs once, over the whole
+/// file, as it is written, and nothing is read back): the chunk at the frontier is written as it
+/// arrives, chunks ahead of it wait in memory. A connection takes a chunk only while fewer than
+/// `connections + 1` chunks wait (`ChunkAssembly`), so memory stays flat whatever the size.
+/// A segment cut after progress is asked again from where it stopped; an answer that is not the range
+/// asked (a 200: the server ignores ranges) ends the parallel copy so the caller goes on with one
+/// stream; an answer of another version ends it so the caller starts over (nothing is spliced).
+final class RangedCopy: @unchecked Sendable {
+    /// Bytes per range request. Small enough that `connections + 1` of them in memory are little next
+    /// to the process (2 MiB × 5 for 4 connections), large enough that a request's round trip is a
+    /// small part of a chunk at 50 MB/s (40 ms).
+    static let chunkSize: Int64 = 2 << 20
+    /// Below this the copy stays one stream: the first stream's probe is most of it.
+    static let threshold: Int64 = 24 << 20
+    /// Chunks the first stream brings alone (16 MiB), timed to tell a capped stream from a fast one
+    /// (8 MiB misjudged loopback as capped in one run of four on a loaded machine).
+    static let probeChunks = 8
+    /// Chunks after which a plainly capped first stream (under half the bar) is cut (4 MiB).
+    static let earliestCut = 2
+    /// Times one chunk is asked again after a cut that made progress.
+    static let maxResumes = 5
+
+    enum Outcome: Sendable {
+        /// Every byte is in the file.
+        case complete
+        /// The source did not serve a range as asked (why): go on with one stream.
+        case rangesRefused(String)
+        /// The source answered a range with another version (why): start over.
+        case sourceChanged(String)
+    }
+
+    /// Thrown by the head's sink when the head has delivered its chunks: not a failure.
+    fileprivate struct HeadDone: Error {}
+    /// Thrown to end the other connections when the outcome is decided.
+    private struct Ended: Error { let outcome: Outcome }
+
+    private let source: Source
+    private let fetcher: any Fetcher
+    private let validator: Validator
+    private let size: Int64
+    private let start: Int64
+    private let gate: AttemptGate
+    private let context: FetchContext
+    private let assembly: ChunkAssembly
+    /// Where connections beyond the head's come from, and how fast a stream must be to go on alone.
+    private let budget: ConnectionBudget
+    /// Connections beyond the head's taken from the budget (given back by `run`).
+    private let extra = Protected(0)
+
+    /// A copy of `source` (`size` bytes, of version `validator`) from `start` on, the head's connection
+    /// and what more `budget` can spare, writing through `sink`.
+    init(source: Source, fetcher: any Fetcher, validator: Validator, size: Int64, start: Int64, budget: ConnectionBudget,
+         sink: ContentSink, gate: AttemptGate, context: FetchContext) {
+        self.budget = budget
+        self.source = source
+        self.fetcher = fetcher
+        self.validator = validator
+        self.size = size
+        self.start = start
+        self.gate = gate
+        self.context = context
+        let chunks = Int((size - start + Self.chunkSize - 1) / Self.chunkSize)
+        assembly = ChunkAssembly(chunks: chunks, chunkSize: Int(Self.chunkSize), lastChunkSize: Int(size - start) - (chunks - 1) * Int(Self.chunkSize),
+                                 waiting: budget.total + 1, sink: sink)
+    }
+
+    /// Whether a stream is worth fetching over several connections: ranges offered, a validator to
+    /// pin the version, a known size, running to the end, and large enough.
+    static func suits(_ stream: FetchedStream, fetcher: any Fetcher) -> Bool {
+        guard fetcher.servesRanges, stream.acceptsRanges, stream.validator != nil, let size = stream.size,
+              stream.length.map({ stream.offset + $0 == size }) ?? true else { return false }
+        return size - stream.offset >= threshold
+    }
+
+    /// Copies everything. `head` (open from `start`) delivers the first `probeChunks` chunks alone; a
+    /// stream that brought them faster than `oneStreamAbove` is not capped (loopback, a fast mirror),
+    /// where more connections would only cost CPU: it goes on alone to the end. Otherwise it is cut
+    /// there and every connection takes chunks.
+    func run(head: FetchedBody) async throws -> Outcome {
+        defer { budget.give(extra.value) }
+        let started = ContinuousClock.now
+        let headSink = HeadSink(assembly: assembly, gate: gate, chunks: min(Self.probeChunks, assembly.chunkCount)) { [self] chunks, last in
+            let elapsed = started.duration(to: .now)
+            let rate = Double(chunks) * Double(Self.chunkSize) / max(1e-6, Double(elapsed.milliseconds) / 1000)
+            let limit = budget.oneStreamAbove.map(Double.init)
+            // A stream far below the bar after 4 MiB is capped: no need to probe on (a 50 MiB/s link saves 0.2 s).
+            if !last, chunks < Self.earliestCut || limit.map({ rate >= $0 / 2 }) ?? false { return .probeOn }
+            if last, let limit, rate >= limit { return .alone }
+            return takeConnections() == 0 ? .alone : .cut
+        }
+        do {
+            if try await deliverHead(head, into: headSink) { return .complete }
+            let connections = 1 + takeConnections()
+            context.events.emit(task: "ranges", source: source, bytes: size, outcome: "\(connections) connections", attempt: context.attempt)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<connections {
+                    group.addTask { [self] in try await stoppingOnError { try await work() } }
+                }
+                try await group.waitForAll()
+            }
+        } catch let ended as Ended {
+            return ended.outcome
+        } catch {
+            assembly.stop()
+            throw error
+        }
+        guard assembly.isComplete else { throw PkgfetchError(.cancelled, "\(source.redacted): the copy stopped before its end") }
+        return .complete
+    }
+
+    /// Takes the connections the budget can spare beyond the head's, unless this copy holds some already; returns how many it holds.
+    private func takeConnections() -> Int {
+        extra.update { taken in
+            if taken == 0 { taken = budget.take(upTo: budget.total - 1) }
+            return taken
+        }
+    }
+
+    /// Runs one connection's work; when it fails, the others stop taking chunks (and waiting for them).
+    private func stoppingOnError(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            assembly.stop()
+            throw error
+        }
+    }
+
+    /// The stream already open writes the first chunks, then goes on alone (true: it delivered to the
+    /// end) or is cut; the chunks it did not make whole are left to the connections.
+    private func deliverHead(_ head: FetchedBody, into sink: HeadSink) async throws -> Bool {
+        assembly.claimFirst(sink.chunks)
+        do {
+            try await head.deliver(into: sink)
+            if sink.alone { return true }
+        } catch is HeadDone {
+        } catch {
+            if sink.alone { throw error }
+            try check(error, progressed: sink.delivered > 0)
+        }
+        // What the stream did not make whole goes back to be taken (a chunk it began is resumed from there).
+        assembly.release(from: sink.reached)
+        return false
+    }
+
+    /// Takes chunks in order until none is left.
+    private func work() async throws {
+        while let chunk = await assembly.claim() {
+            try await fetch(chunk: chunk)
+        }
+    }
+
+    /// Fetches what is missing of `chunk`, from where it stopped, until it is whole.
+    private func fetch(chunk: Int) async throws {
+        var resumes = 0
+        while true {
+            let have = Int64(assembly.filled(chunk))
+            let (first, count) = (start + Int64(chunk) * Self.chunkSize, Int64(assembly.size(of: chunk)))
+            if have == count { return try assembly.complete(chunk) }
+            let request = FetchRequest(source: source, offset: first + have, validator: validator, length: count - have)
+            let stream = try await fetcher.open(request, context: context)
+            if let outcome = refusal(stream, to: request) {
+                stream.body.discard()
+                assembly.stop()
+                throw Ended(outcome: outcome)
+            }
+            let before = assembly.filled(chunk)
+            do {
+                let overflow = PkgfetchError(.integrity, "\(source.redacted): the source sent more than the \(count - have) bytes of the range asked",
+                                             scheme: source.scheme)
+                try await stream.body.deliver(into: ChunkSink(chunk: chunk, assembly: assembly, gate: gate, overflow: overflow))
+            } catch {
+                try check(error, progressed: assembly.filled(chunk) > before)
+            }
+            if Int64(assembly.filled(chunk)) < count {
+                guard assembly.filled(chunk) > before, resumes < Self.maxResumes else {
+                    throw PkgfetchError(.unavailable, "\(source.redacted): a range ended after \(assembly.filled(chunk) - before) of \(count - have) bytes",
+                                        scheme: source.scheme)
+                }
+                resumes += 1
+            }
+        }
+    }
+
+    /// Rethrows `error` unless it is a cut worth asking again (retryable, after progress, gate open).
+    private func check(_ error: any Error, progressed: Bool) throws {
+        if let ended = error as? Ended { throw ended }
+        let failure = gate.closure ?? PkgfetchError.from(error).about(scheme: source.scheme)
+        guard failure.retryable, gate.closure == nil, progressed, !Task.isCancelled else { throw failure }
+    }
+
+    /// Why `stream` is not the range `request` asked, or nil when it is.
+    private func refusal(_ stream: FetchedStream, to request: FetchRequest) -> Outcome? {
+        if stream.validator != validator {
+            return .sourceChanged("the source is now \(stream.validator?.description ?? "of an unknown version"), not \(validator.description)")
+        }
+        if let announced = stream.size, announced != size {
+            return .sourceChanged("the source now has \(announced) bytes, not \(size)")
+        }
+        if stream.offset != request.offset || stream.length != request.length {
+            return .rangesRefused("asked for bytes \(request.offset)+\(request.length ?? 0), the source answered \(stream.status.map { "HTTP \($0) " } ?? "")from byte \(stream.offset)\(stream.length.map { " for \($0) bytes" } ?? " to the end")")
+        }
+        return nil
+    }
+}
+
+/// Where one connection's bytes for one chunk go: into the assembly, up to the chunk's end; a byte past
+/// it throws `overflow`. Refuses everything once the attempt's gate is closed.
+private struct ChunkSink: ByteSink {
+    let chunk: Int
+    let assembly: ChunkAssembly
+    let gate: AttemptGate
+    let overflow: any Error
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let closure = gate.closure { throw closure }
+        let room = assembly.size(of: chunk) - assembly.filled(chunk)
+        try assembly.write(chunk: chunk, UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
+        if bytes.count > room { throw overflow }
+    }
+}
+
+/// Where the first stream's bytes go: chunk after chunk of the assembly (each written straight to the
+/// file: the first stream is always at the frontier), then, once its chunks are whole, either on to
+/// the file alone (when `decide` says so: the stream is fast, or no connection is free) or nowhere
+/// (`HeadDone` cuts it); a stream plainly capped is cut before the probe's end.
+private final class HeadSink: ByteSink, @unchecked Sendable {
+    let chunks: Int
+    private let assembly: ChunkAssembly
+    private let gate: AttemptGate
+    /// What the stream does after `chunks` whole chunks (`last`: all of its chunks).
+    private let decide: @Sendable (_ chunks: Int, _ last: Bool) -> Decision
+
+    enum Decision { case probeOn, alone, cut }
+    /// Written on the delivering thread only, read after the delivery.
+    private(set) var alone = false
+    private(set) var delivered = 0
+    private var current = 0
+    /// The first chunk not whole.
+    var reached: Int { current }
+
+    init(assembly: ChunkAssembly, gate: AttemptGate, chunks: Int, decide: @escaping @Sendable (_ chunks: Int, _ last: Bool) -> Decision) {
+        self.assembly = assembly
+        self.gate = gate
+        self.chunks = chunks
+        self.decide = decide
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let closure = gate.closure { throw closure }
+        if alone { return try assembly.writeAtFrontier(bytes) }
+        var rest = bytes
+        while !rest.isEmpty {
+            let room = assembly.size(of: current) - assembly.filled(current)
+            let part = UnsafeRawBufferPointer(rebasing: rest.prefix(room))
+            try assembly.write(chunk: current, part)
+            delivered += part.count
+            rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(part.count))
+            guard assembly.filled(current) == assembly.size(of: current) else { continue }
+            try assembly.complete(current)
+            current += 1
+            switch decide(current, current == chunks) {
+            case .probeOn:
+                continue
+            case .alone:
+                alone = true
+                // Chunks claimed for the probe but not reached are this stream's too: it writes on past them.
+                return try assembly.writeAtFrontier(rest)
+            case .cut:
+                throw RangedCopy.HeadDone()
+            }
+        }
+    }
+}
+
+/// A value behind a lock.
+private final class Protected<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value { lock.withLock { stored } }
+
+    func update<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&stored) } }
+}
