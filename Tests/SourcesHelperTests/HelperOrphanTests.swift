@@ -6,11 +6,22 @@ import TestSupport
 /// A helper that escapes its process group (`setsid`, a double fork) leaves nothing running after
 /// pkgfetch: its orphans become pkgfetch's children (a child subreaper) and are killed and reaped.
 @Suite(.offPool) struct HelperOrphanTests {
-    /// How a helper leaves a `sleep` behind, outside its group, before it hangs or exits.
+    /// How a helper leaves a `sleep` behind, outside its group; the helper waits until the sleep has
+    /// escaped (READY exists) before it hangs or exits, so the group kill at its exit cannot win the race.
     static let escapes = [
-        "setsid sleep MARK >/dev/null 2>&1 &",
-        "( setsid sh -c 'sleep MARK >/dev/null 2>&1 & ' & )",
+        "setsid sh -c 'touch READY; exec sleep MARK' >/dev/null 2>&1 &",
+        "( setsid sh -c 'sleep MARK >/dev/null 2>&1 & touch READY' & )",
     ]
+
+    /// A helper body: `escape` with its marker and ready file, a wait for the escape, then `then`.
+    static func body(_ escape: String, mark: String, in work: TemporaryDirectory, then: String) -> String {
+        let ready = work.join("ready")
+        return """
+        \(escape.replacingOccurrences(of: "MARK", with: mark).replacingOccurrences(of: "READY", with: ready))
+        while [ ! -e \(ready) ]; do sleep 0.05; done
+        \(then)
+        """
+    }
 
     /// A hanging helper that left a daemon ends as a timeout (40) at --timeout; the daemon is gone.
     @Test(.alone, arguments: escapes)
@@ -19,7 +30,7 @@ import TestSupport
         let helpers = try TestHelpers(in: work)
         let mark = Self.uniqueSleep()
         defer { Self.killEvery(mark) }
-        try helpers.write("hang", "\(escape.replacingOccurrences(of: "MARK", with: mark))\nsleep 300")
+        try helpers.write("hang", Self.body(escape, mark: mark, in: work, then: "sleep 300"))
         let (run, took) = try HelperCommandTests.pkgfetch(["fetch", "hang://b/x.bin", "--output", work.join("out"), "--timeout", "2s",
                                                            "--retries", "0", "--helpers-dir", helpers.directory])
         #expect(run.status == 40, "\(run.stderr)")
@@ -36,7 +47,7 @@ import TestSupport
         let helpers = try TestHelpers(in: work)
         let mark = Self.uniqueSleep()
         defer { Self.killEvery(mark) }
-        try helpers.write("daemon", "\(escape.replacingOccurrences(of: "MARK", with: mark))\nprintf hello")
+        try helpers.write("daemon", Self.body(escape, mark: mark, in: work, then: "printf hello"))
         let (run, _) = try HelperCommandTests.pkgfetch(["fetch", "daemon://b/x.bin", "--output", work.join("out"),
                                                         "--retries", "0", "--helpers-dir", helpers.directory])
         #expect(run.status == 0, "\(run.stderr)")
@@ -51,7 +62,7 @@ import TestSupport
         let helpers = try TestHelpers(in: work)
         let mark = Self.uniqueSleep()
         defer { Self.killEvery(mark) }
-        try helpers.write("holder", "setsid sleep \(mark) 2>/dev/null &\nprintf hello")
+        try helpers.write("holder", Self.body("setsid sh -c 'touch READY; exec sleep MARK' 2>/dev/null &", mark: mark, in: work, then: "printf hello"))
         let (run, took) = try HelperCommandTests.pkgfetch(["fetch", "holder://b/x.bin", "--output", work.join("out"), "--timeout", "10s",
                                                            "--retries", "0", "--helpers-dir", helpers.directory])
         #expect(run.status == 0, "\(run.stderr)")
