@@ -70,6 +70,27 @@ import TestSupport
         #expect(Self.running(mark).isEmpty, "left running: \(Self.running(mark))")
     }
 
+    /// SIGTERM to pkgfetch while such a helper hangs: exit 130, and the daemon is gone with the helper.
+    @Test func aSignalToPkgfetchEndsAHelpersDaemon() throws {
+        let work = try TemporaryDirectory("helper-orphan-signal")
+        let helpers = try TestHelpers(in: work)
+        let mark = Self.uniqueSleep()
+        defer { Self.killEvery(mark) }
+        try helpers.write("hang", Self.body(Self.escapes[0], mark: mark, in: work, then: "sleep 300"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try PkgfetchCLI.path)
+        process.arguments = ["fetch", "hang://b/x.bin", "--output", work.join("x"), "--helpers-dir", helpers.directory]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let until = ContinuousClock.now + .seconds(10)
+        while Self.matching(mark).isEmpty, ContinuousClock.now < until { usleep(20_000) }
+        #expect(!Self.matching(mark).isEmpty, "the helper never started its daemon")
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(Self.running(mark).isEmpty, "left running: \(Self.running(mark))")
+    }
+
     /// The stat line is read after the last `)`: a command name may hold spaces and parentheses.
     @Test func aStatLineIsReadAfterTheLastParenthesis() {
         #expect(ProcessStat(Array("4711 (a) b) (c) S 9 12 12 0 -1".utf8)) == ProcessStat(pid: 4711, state: UInt8(ascii: "S"), parent: 9, group: 12))
