@@ -8,8 +8,9 @@ import Glibc
 /// One running helper executable: the leader of a process group of its own, with its stdout and
 /// descriptor 3 as pipes to read and its stderr relayed line by line. Everything it started dies with
 /// it: when the leader exits, what is left in its group is killed, and what left the group is swept
-/// (`OrphanReaper`); `stop()` ends the whole group (SIGTERM, then SIGKILL after a grace period). A thread of its own waits for the exit, so no
-/// thread of the cooperative pool or of `BlockingIO` is held by a helper that runs long.
+/// (`OrphanReaper`); `stop()` ends the whole group (SIGTERM, then SIGKILL after a grace period). A
+/// thread of its own waits for the exit, so no thread of the cooperative pool or of `BlockingIO` is
+/// held by a helper that runs long.
 final class HelperProcess: @unchecked Sendable {
     /// The leader's pid, which is also the group's id.
     let pid: pid_t
