@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 int csystem_spawn_in_group(const char *path, char *const argv[], char *const envp[],
@@ -51,4 +54,12 @@ int csystem_wait_exited_unreaped(pid_t pid) {
         if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == 0) return 0;
         if (errno != EINTR) return errno;
     }
+}
+
+int csystem_become_child_subreaper(void) {
+#if defined(__linux__) && defined(PR_SET_CHILD_SUBREAPER)
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : errno;
+#else
+    return EINVAL;
+#endif
 }

@@ -28,6 +28,8 @@ public enum PkgfetchMain {
         // 58 MiB peak instead of 36).
         _ = csystem_mmap_allocations_from(128 << 10)
         SignalHandlers.install(stopping: SignalHandlers.interruption)
+        // What a helper orphans (a setsid daemon) becomes pkgfetch's child, to be ended, not init's.
+        OrphanReaper.adopt()
         do {
             var command = try Pkgfetch.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -42,7 +44,8 @@ public enum PkgfetchMain {
         }
     }
 
-    /// Exits, after ending every helper process still running (they are in process groups of their own).
+    /// Exits, after ending every helper process still running (they are in process groups of their
+    /// own) and whatever they left behind.
     private static func end(_ code: Int32) -> Never {
         leaveToSignalHandler()
         LiveHelpers.shared.stopAll()

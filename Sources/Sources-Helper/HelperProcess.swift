@@ -7,9 +7,10 @@ import Glibc
 
 /// One running helper executable: the leader of a process group of its own, with its stdout and
 /// descriptor 3 as pipes to read and its stderr relayed line by line. Everything it started dies with
-/// it: when the leader exits, what is left in its group is killed; `stop()` ends the whole group
-/// (SIGTERM, then SIGKILL after a grace period). A thread of its own waits for the exit, so no
-/// thread of the cooperative pool or of `BlockingIO` is held by a helper that runs long.
+/// it: when the leader exits, what is left in its group is killed, and what left the group is swept
+/// (`OrphanReaper`); `stop()` ends the whole group (SIGTERM, then SIGKILL after a grace period). A
+/// thread of its own waits for the exit, so no thread of the cooperative pool or of `BlockingIO` is
+/// held by a helper that runs long.
 final class HelperProcess: @unchecked Sendable {
     /// The leader's pid, which is also the group's id.
     let pid: pid_t
@@ -44,10 +45,14 @@ final class HelperProcess: @unchecked Sendable {
         let argv = [executable] + arguments
         let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var child: pid_t = 0
-        let result = Self.withCStrings(argv) { argvPointers in
-            Self.withCStrings(envp) { envPointers in
-                csystem_spawn_in_group(executable, argvPointers, envPointers, out.write, err.write, announce.write, &child)
+        var result: Int32 = 0
+        StartedChildren.shared.starting {
+            result = Self.withCStrings(argv) { argvPointers in
+                Self.withCStrings(envp) { envPointers in
+                    csystem_spawn_in_group(executable, argvPointers, envPointers, out.write, err.write, announce.write, &child)
+                }
             }
+            return result == 0 ? child : nil
         }
         for descriptor in [out.write, err.write, announce.write] { close(descriptor) }
         guard result == 0 else {
@@ -144,9 +149,12 @@ final class HelperProcess: @unchecked Sendable {
             exitStatus = status
             reaped = true
         }
+        StartedChildren.shared.reaped(pid)
         LiveHelpers.shared.remove(self)
         finished.signal()
         resumeWaitersIfDone()
+        // What left the group (setsid) and is orphaned now is pkgfetch's child: ended here.
+        OrphanReaper.sweep()
         // A process that left the group (setsid) may hold stderr open for ever: the exit is not kept
         // waiting for it past a second.
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) { [self] in
@@ -218,10 +226,12 @@ public final class LiveHelpers: @unchecked Sendable {
     func add(_ helper: HelperProcess) { lock.withLock { helpers[ObjectIdentifier(helper)] = helper } }
     func remove(_ helper: HelperProcess) { lock.withLock { _ = helpers.removeValue(forKey: ObjectIdentifier(helper)) } }
 
-    /// Kills every live helper's process group and waits (up to a second in all) until each is reaped.
+    /// Kills every live helper's process group and waits (up to a second in all) until each is
+    /// reaped, then ends what they left outside their groups (`OrphanReaper`).
     public func stopAll() {
         let live = lock.withLock { Array(helpers.values) }
         let until = DispatchTime.now() + .seconds(1)
         for helper in live { helper.stopNow(timeout: until) }
+        OrphanReaper.sweep()
     }
 }

@@ -70,7 +70,8 @@ public struct CredentialHelperStore: CredentialStore {
                 process.standardInput = stdin
                 process.standardOutput = stdout
                 process.standardError = FileHandle.nullDevice
-                do { try process.run() } catch {
+                // Registered as started by pkgfetch, so the sweep for helpers' orphans leaves it to Foundation.
+                do { try StartedChildren.shared.starting { try process.run(); return process.processIdentifier } } catch {
                     continuation.resume(throwing: PkgfetchError(.registryUnauthorized, "cannot run credential helper \(executable)"))
                     return
                 }
@@ -78,6 +79,7 @@ public struct CredentialHelperStore: CredentialStore {
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.milliseconds)), execute: killer)
                 let data = stdout.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
+                StartedChildren.shared.reaped(process.processIdentifier)
                 killer.cancel()
                 continuation.resume(returning: Output(status: process.terminationStatus, stdout: data))
             }

@@ -98,6 +98,48 @@ import TestSupport
         #expect(anonymous.stderr.contains("no credentials are configured"))
     }
 
+    /// pkgfetch sweeps for what a helper left behind when the helper ends, killing every child it did
+    /// not start itself: a credential helper running meanwhile (a Foundation `Process`) was started by
+    /// pkgfetch, and is left alone. The fetch helper ends while the credential helper is still at work.
+    @Test func aHelpersSweepLeavesARunningCredentialHelperAlone() throws {
+        let work = try TemporaryDirectory("e2e-sweep")
+        let (seed, file) = try seeded(work)
+        let registry = try TestRegistry(auth: .htpasswd(users: ["carol": "carol-pw"]), root: seed.root)
+        let asked = work.join("credential-helper-started")
+        for directory in ["dc", "bin", "helpers"] {
+            try FileManager.default.createDirectory(atPath: work.join(directory), withIntermediateDirectories: true)
+        }
+        try #"{"credHelpers": {"\#(registry.host)": "slow"}}"#.write(toFile: work.join("dc/config.json"), atomically: true, encoding: .utf8)
+        let scripts = [
+            "bin/docker-credential-slow": """
+            #!/bin/sh
+            read host
+            touch \(asked)
+            sleep 1
+            echo '{"ServerURL":"'$host'","Username":"carol","Secret":"carol-pw"}'
+            """,
+            // Waits (10 s at most) until the credential helper runs, then ends: its sweep falls in that second.
+            "helpers/pkgfetch-fetch-quick": """
+            #!/bin/sh
+            i=0; while [ ! -e \(asked) ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+            printf hello
+            """,
+        ]
+        for (path, script) in scripts {
+            try script.write(toFile: work.join(path), atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: work.join(path))
+        }
+        let list: [[String: String]] = [["url": E.cniURL, "output": work.join("cni.zip")], ["url": "quick://b/x", "output": work.join("quick")]]
+        try JSONSerialization.data(withJSONObject: list).write(to: URL(fileURLWithPath: work.join("list")))
+        let run = try PkgfetchCLI.run(["batch", work.join("list"), "--bootstrap-registry", registry.host, "--helpers-dir", work.join("helpers"),
+                                       "--retries", "0"],
+                                      environment: E.environment(home: work.path, path: work.join("bin") + ":/usr/bin:/bin",
+                                                                 extra: ["DOCKER_CONFIG": work.join("dc")]))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(work.join("cni.zip")) == (try Files.sha256(file)))
+        #expect(try String(contentsOfFile: work.join("quick"), encoding: .utf8) == "hello")
+    }
+
     @Test func tokenAuthUsesOneTokenForIndexManifestAndBlob() throws {
         let work = try TemporaryDirectory("e2e-token")
         let seed = try TestRegistry()

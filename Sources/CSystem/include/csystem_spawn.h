@@ -21,4 +21,9 @@ int csystem_pipe_cloexec(int ends[2]);
 /// group id, cannot be reused while the group is signalled. Returns 0, or an errno value.
 int csystem_wait_exited_unreaped(pid_t pid);
 
+/// Makes this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER): a process orphaned below it
+/// (a helper's `setsid` daemon whose parent exited) becomes its child instead of init's, so it can be
+/// found and ended. Returns 0, or an errno value (EINVAL: not Linux 3.4 or later).
+int csystem_become_child_subreaper(void);
+
 #endif
