@@ -26,7 +26,7 @@ build: setup
 # most PKGFETCH_TEST_WIDTH (4) tests at once (Tests/TestSupport/OffPoolTrait.swift).
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	$(SWIFT) test --skip-build
 
 release: setup
 	$(SWIFT) build $(RELEASE)
