@@ -22,6 +22,9 @@ public final class ScriptedFetcher: Fetcher, @unchecked Sendable {
     /// Opens so far.
     public var attemptCount: Int { lock.withLock { opened } }
 
+    /// Whole streams only: a scripted source plays its script from the offset asked.
+    public var servesRanges: Bool { false }
+
     /// Throws the next scripted error, or delivers `content`.
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
         let next: PkgfetchError? = lock.withLock {
