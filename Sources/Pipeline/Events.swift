@@ -87,7 +87,8 @@ public struct EventEmitter: Sendable {
         let durationMs = start.map { Int(($0.duration(to: .now)).milliseconds) }
         let plan = subject.plan
         sink.emit(Event(task: task, operationId: operationId, package: plan?.package, version: plan?.version,
-                        source: source?.redacted, sourceKind: source.flatMap { SourceKind($0, reference: plan?.reference) },
+                        source: source?.redacted,
+                        sourceKind: source.flatMap { SourceKind($0, reference: plan?.reference, servedBy: servedBy) },
                         bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.kind.name,
                         exitCode: error?.kind.exitCode, attempt: attempt, status: status, retryReason: retryReason,
                         servedBy: servedBy))

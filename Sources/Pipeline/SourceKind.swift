@@ -21,6 +21,16 @@ public enum SourceKind: String, Sendable, Codable {
         }
     }
 
+    /// As above, and a registry source whose bytes came from another host (`servedBy`, a mirror from
+    /// containerd's hosts.toml) is a mirror.
+    public init?(_ source: Source, reference: String?, servedBy: String?) {
+        self.init(source, reference: reference)
+        if self == .registry, let servedBy {
+            let served = servedBy.split(separator: "://", maxSplits: 1).last.map { Self.host(of: String($0)) } ?? ""
+            if served != Self.host(of: source.location) { self = .mirror }
+        }
+    }
+
     private static func host(of reference: String) -> Substring {
         reference.split(separator: "/", maxSplits: 1).first ?? ""
     }

@@ -60,6 +60,10 @@ import TestSupport
         static func servedBy(_ events: EventLines?) -> String? {
             events?.task("fetch").last?["servedBy"] as? String
         }
+
+        static func sourceKind(_ events: EventLines?) -> String? {
+            events?.task("fetch").last?["sourceKind"] as? String
+        }
     }
 
     static func blobRequests(_ registry: TestRegistry, agent: String = "pkgfetch") -> [String] {
@@ -81,6 +85,7 @@ import TestSupport
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try fleet.fetchedIsThePackage("a"))
         #expect(Fleet.servedBy(events) == "http://\(mirror.host)")
+        #expect(Fleet.sourceKind(events) == "mirror")
         #expect(fleet.origin.requests.count == before, "the origin was asked: \(fleet.origin.requests.suffix(4))")
         let ns = "ns=127.0.0.1%3A\(fleet.origin.port)"
         #expect(mirror.requests.contains { $0.hasPrefix("GET /v2/\(E.cniRepository)/manifests/\(Self.tag)?\(ns) 200") }, "\(mirror.requests)")
@@ -100,6 +105,7 @@ import TestSupport
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try fleet.fetchedIsThePackage("a"))
         #expect(Fleet.servedBy(events) == "http://\(fleet.origin.host)")
+        #expect(Fleet.sourceKind(events) == "registry")
         let skipped = events?.task("oci-host").compactMap { $0["servedBy"] as? String } ?? []
         #expect(skipped.allSatisfy { $0 == "http://127.0.0.1:\(closed)" } && skipped.count == 2, "manifest and blob each passed over the mirror once: \(skipped)")
         #expect(started.duration(to: .now) < .seconds(20))
