@@ -31,7 +31,7 @@ public struct HelperFetcher: Fetcher {
     /// Runs the helper for `request` and returns its stdout as the stream, with what it announced.
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
         let (executable, relay) = (self.executable, self.relay)
-        let name = (executable as NSString).lastPathComponent
+        let name = executable.lastPathComponent
         let environment = HelperProtocol.environment(base: environment, request: request, context: context)
         // Checking the path walks directories and spawning forks: blocking work, kept off the cooperative pool.
         let process = try await BlockingIO.shared.run {

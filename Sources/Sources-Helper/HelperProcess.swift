@@ -40,7 +40,7 @@ final class HelperProcess: @unchecked Sendable {
     /// Starts `executable` with `arguments` and exactly `environment`; `relay` gets each stderr line.
     init(executable: String, arguments: [String], environment: [String: String],
          relay: @escaping @Sendable (String) -> Void) throws {
-        name = (executable as NSString).lastPathComponent
+        name = executable.lastPathComponent
         let out = try Self.pipe(), err = try Self.pipe(), announce = try Self.pipe()
         let argv = [executable] + arguments
         let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }

@@ -26,10 +26,11 @@ enum HelperSafety {
         guard asRoot else { return real }
         if info.st_uid != 0 { throw refusal(path, "it is owned by uid \(info.st_uid), not root") }
         if info.st_mode & 0o022 != 0 { throw refusal(path, "it is writable by others (mode \(mode(info)))") }
-        var directory = (real as NSString).deletingLastPathComponent
+        // On bytes (LexicalPath): NSString's deletingLastPathComponent traps on a name like "/é".
+        var directory = LexicalPath(real).parent
         var isOwnDirectory = true
         while true {
-            guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            guard lstat(directory.string, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
                 throw refusal(path, "its directory \(directory) cannot be checked")
             }
             let sticky = info.st_mode & S_ISVTX != 0
@@ -37,8 +38,8 @@ enum HelperSafety {
             if info.st_mode & 0o022 != 0, isOwnDirectory || !sticky {
                 throw refusal(path, "its directory \(directory) is writable by others (mode \(mode(info)))")
             }
-            if directory == "/" { return real }
-            directory = (directory as NSString).deletingLastPathComponent
+            if directory.isRoot { return real }
+            directory = directory.parent
             isOwnDirectory = false
         }
     }
