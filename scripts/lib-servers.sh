@@ -12,26 +12,34 @@ wait_port() {
   echo "nothing listens on 127.0.0.1:$port" >&2; return 1
 }
 
+# nginx_preamble DIR WORKERS: the start of an nginx.conf run as root in the foreground, its pid,
+# logs and temp paths in DIR, up to the open `http {` block.
+nginx_preamble() {
+  local dir=$1 workers=$2
+  cat <<CONF
+user root;
+daemon off;
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  sendfile on;
+CONF
+}
+
 # start_nginx WORK ROOT -> sets NGINX_PORT
 start_nginx() {
   local work=$1 root=$2
   NGINX_PORT=$(free_port)
   mkdir -p "$work/nginx"
-  cat > "$work/nginx/nginx.conf" <<CONF
-user root;
-daemon off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  sendfile on;
+  { nginx_preamble "$work/nginx" 1; cat <<CONF
   server {
     listen 127.0.0.1:$NGINX_PORT; root $root;
     # /slow/… serves the same files at 2 MB/s: a slow link, for the demo's interrupted download.
@@ -39,6 +47,7 @@ http {
   }
 }
 CONF
+  } > "$work/nginx/nginx.conf"
   nginx -c "$work/nginx/nginx.conf" &
   PIDS+=($!)
   wait_port "$NGINX_PORT"
@@ -80,27 +89,13 @@ start_capped_nginx() {
     location /v2/ { proxy_pass http://registry; proxy_buffering off; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$http_host; }
   }"
   done
-  cat > "$work/capped/nginx.conf" <<CONF
-user root;
-daemon off;
-worker_processes 2;
-pid $work/capped/nginx.pid;
-error_log $work/capped/error.log;
-env PACE_RATES;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $work/capped/body;
-  proxy_temp_path $work/capped/proxy;
-  fastcgi_temp_path $work/capped/fastcgi;
-  uwsgi_temp_path $work/capped/uwsgi;
-  scgi_temp_path $work/capped/scgi;
-  sendfile on;
+  { echo "env PACE_RATES;"; nginx_preamble "$work/capped" 2; cat <<CONF
   # Kept-alive connections to the registry, as a front door in front of one keeps them.
   upstream registry { server 127.0.0.1:$registry_port; keepalive 16; }
 $servers
 }
 CONF
+  } > "$work/capped/nginx.conf"
   PACE_RATES=$rates LD_PRELOAD="$work/capped/pace.so" nginx -c "$work/capped/nginx.conf" &
   PIDS+=($!)
   wait_port "$CAP50_PORT"
