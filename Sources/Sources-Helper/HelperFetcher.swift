@@ -43,9 +43,7 @@ public struct HelperFetcher: Fetcher {
             // On a thread of its own, not BlockingIO's: a helper may take the whole attempt to start,
             // and a batch's other packages need those threads meanwhile.
             opening = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    Thread.detachNewThread { continuation.resume(with: Result { try Opening.read(process, until: context.deadline) }) }
-                }
+                try await BlockingIO.runOnOwnThread(named: "helper-open") { try Opening.read(process, until: context.deadline) }
             } onCancel: {
                 process.stop()
             }
@@ -109,9 +107,11 @@ struct Opening {
         while true {
             let left = ContinuousClock.now.duration(to: deadline)
             guard left > .zero else { throw PkgfetchError(.timeout, "\(process.name) neither announced nor wrote anything before the attempt's deadline") }
+            // Once an announcement has begun, only its descriptor is watched: content waiting on stdout
+            // would otherwise make every poll return at once, and the loop spin until the line ends.
             var fds = [pollfd(fd: announcing ? process.announcement : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: process.output, events: Int16(POLLIN), revents: 0)]
-            let milliseconds = Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 1000))
+                       pollfd(fd: line.isEmpty ? process.output : -1, events: Int16(POLLIN), revents: 0)]
+            let milliseconds = Int32(min(left.milliseconds + 1, 1000))
             let ready = poll(&fds, 2, milliseconds)
             if ready < 0 {
                 if errno == EINTR { continue }
