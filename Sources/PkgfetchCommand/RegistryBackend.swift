@@ -85,7 +85,12 @@ struct RegistryBackend: BuiltInBackend {
 
     /// `--plain-http`, and the scheme the `--bootstrap-registry` value spelled out, if any.
     func schemePolicy(for registry: RegistryAddress?) -> RegistrySchemePolicy {
-        RegistrySchemePolicy(alwaysPlainHTTP: plainHTTP,
+        Self.schemePolicy(for: registry, alwaysPlainHTTP: plainHTTP)
+    }
+
+    /// The scheme the `--bootstrap-registry` value spelled out, if any (`resolve` has no `--plain-http`).
+    static func schemePolicy(for registry: RegistryAddress?, alwaysPlainHTTP: Bool = false) -> RegistrySchemePolicy {
+        RegistrySchemePolicy(alwaysPlainHTTP: alwaysPlainHTTP,
                              plainHTTPHosts: registry.flatMap { $0.scheme == "http" ? [$0.host] : nil } ?? [],
                              httpsHosts: registry.flatMap { $0.scheme == "https" ? [$0.host] : nil } ?? [])
     }

@@ -69,9 +69,7 @@ struct ResolveCommand: ParsableCommand {
     /// For each `oci` source, the hosts tried for it, in order.
     func registryHosts(_ plan: Plan) throws -> [Source: [RegistryHost]] {
         let address = try resolution.registry()
-        let schemes = RegistrySchemePolicy(plainHTTPHosts: address.flatMap { $0.scheme == "http" ? [$0.host] : nil } ?? [],
-                                           httpsHosts: address.flatMap { $0.scheme == "https" ? [$0.host] : nil } ?? [])
-        let hosts = hostsDirectory.registryHosts(schemes)
+        let hosts = hostsDirectory.registryHosts(RegistryBackend.schemePolicy(for: address))
         var found: [Source: [RegistryHost]] = [:]
         for source in plan.sources where source.scheme == "oci" {
             found[source] = try hosts.load(try Reference(parsing: source.location).registry)

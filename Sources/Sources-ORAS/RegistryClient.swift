@@ -20,7 +20,6 @@ public struct FetchedManifest: Sendable {
 public struct RegistryClient: Sendable {
     public let transport: CurlTransport
     public let authorizer: RegistryAuthorizer
-    public let schemes: RegistrySchemePolicy
     /// Where content is fetched from: the registry alone unless a hosts directory names mirrors.
     public let hosts: RegistryHosts
     /// A blob transfer slower than 1 byte/s for this long is cut.
@@ -34,17 +33,14 @@ public struct RegistryClient: Sendable {
                 schemes: RegistrySchemePolicy = RegistrySchemePolicy(), tokens: TokenCache = TokenCache(),
                 stallTimeout: Duration = .seconds(30), hosts: RegistryHosts? = nil) {
         self.transport = transport
-        self.schemes = schemes
         self.hosts = hosts ?? RegistryHosts(directory: nil, schemes: schemes)
         authorizer = RegistryAuthorizer(credentials: credentials, tokens: tokens, tokenService: TokenService(transport: transport))
         self.stallTimeout = stallTimeout
         transports = HostTransports(shared: transport)
     }
 
-    /// `scheme://host/v2/repository` of the registry itself.
-    public func repositoryURL(_ reference: Reference) -> String {
-        "\(schemes.scheme(for: reference.registry))://\(reference.registry)/v2/\(reference.repository)"
-    }
+    /// Which registries are spoken to over plain HTTP (the hosts' policy: one, not a second copy).
+    public var schemes: RegistrySchemePolicy { hosts.schemes }
 
     /// The authorizer for requests to `host`: the shared credentials, tokens and anonymous-access
     /// ledger (all keyed by the host contacted, so a mirror is offered only what is stored for the

@@ -84,18 +84,7 @@ public struct RegistryHost: Sendable, Equatable {
     /// The URL of `tail` (`manifests/<ref>`, `blobs/<digest>`) in `repository`, with `?ns=` for a mirror.
     public func url(repository: String, _ tail: String) -> String {
         let base = "\(origin)\(path)/\(repository)/\(tail)"
-        return isMirror ? "\(base)?ns=\(Self.queryEscaped(namespace))" : base
-    }
-
-    /// Percent-encodes what a query value may not hold as is (a host has at most `[` `]` `:`).
-    static func queryEscaped(_ value: String) -> String {
-        var out = ""
-        for byte in value.utf8 {
-            let keep = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
-            out += keep ? String(UnicodeScalar(byte)) : "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-        }
-        return out
+        return isMirror ? "\(base)?ns=\(TokenService.queryEncode(namespace))" : base
     }
 
     /// One line for `resolve`: `https://mirror:5000/v2 (pull) mirror`.
