@@ -68,12 +68,8 @@ final class SourceCopy: @unchecked Sendable {
         guard let (gate, body) = lock.withLock({ current }) else { return }
         // On a thread of its own: closing waits for a write in flight, and the blocking-I/O threads may
         // all be busy unpacking other packages.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                gate.close(because: error)
-                done.resume()
-            }
-        }
+        // (It waits for the close whether or not this task is cancelled: nothing in it checks.)
+        try? await BlockingIO.runOnOwnThread(named: "expire") { gate.close(because: error) }
         body?.cancel()
     }
 
