@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One large source fetched over several connections. The stream already open (the head) delivers
 /// the first 16 MiB alone, timed; a fast one goes on alone. Otherwise the copy takes what connections
@@ -51,7 +52,10 @@ final class RangedCopy: @unchecked Sendable {
     /// Where connections beyond the head's come from, and how fast a stream must be to go on alone.
     private let budget: ConnectionBudget
     /// Connections beyond the head's taken from the budget (given back by `run`).
-    private let extra = Protected(0)
+    private let extra = Mutex(0)
+    /// How the copy ends when a connection found the source refusing ranges or changed: set before
+    /// the others are stopped, so whichever error the task group rethrows first, this decides.
+    private let decided = Mutex<Outcome?>(nil)
 
     /// A copy of `source` (`size` bytes, of version `validator`) from `start` on, the head's connection
     /// and what more `budget` can spare, writing through `sink`.
@@ -83,7 +87,7 @@ final class RangedCopy: @unchecked Sendable {
     /// where more connections would only cost CPU: it goes on alone to the end. Otherwise it is cut
     /// there and every connection takes chunks.
     func run(head: FetchedBody) async throws -> Outcome {
-        defer { budget.give(extra.value) }
+        defer { budget.give(extra.withLock { $0 }) }
         let started = ContinuousClock.now
         let headSink = HeadSink(assembly: assembly, gate: gate, chunks: min(Self.probeChunks, assembly.chunkCount)) { [self] chunks, last in
             let elapsed = started.duration(to: .now)
@@ -107,6 +111,7 @@ final class RangedCopy: @unchecked Sendable {
         } catch let ended as Ended {
             return ended.outcome
         } catch {
+            if let outcome = decided.withLock({ $0 }) { return outcome }
             assembly.stop()
             throw error
         }
@@ -116,7 +121,7 @@ final class RangedCopy: @unchecked Sendable {
 
     /// Takes the connections the budget can spare beyond the head's, unless this copy holds some already; returns how many it holds.
     private func takeConnections() -> Int {
-        extra.update { taken in
+        extra.withLock { taken in
             if taken == 0 { taken = budget.take(upTo: budget.total - 1) }
             return taken
         }
@@ -167,6 +172,7 @@ final class RangedCopy: @unchecked Sendable {
             let stream = try await fetcher.open(request, context: context)
             if let outcome = refusal(stream, to: request) {
                 stream.body.discard()
+                decided.withLock { if $0 == nil { $0 = outcome } }
                 assembly.stop()
                 throw Ended(outcome: outcome)
             }
@@ -190,7 +196,6 @@ final class RangedCopy: @unchecked Sendable {
 
     /// Rethrows `error` unless it is a cut worth asking again (retryable, after progress, gate open).
     private func check(_ error: any Error, progressed: Bool) throws {
-        if let ended = error as? Ended { throw ended }
         let failure = gate.closure ?? PkgfetchError.from(error).about(scheme: source.scheme)
         guard failure.retryable, gate.closure == nil, progressed, !Task.isCancelled else { throw failure }
     }
@@ -277,16 +282,4 @@ private final class HeadSink: ByteSink, @unchecked Sendable {
             }
         }
     }
-}
-
-/// A value behind a lock.
-private final class Protected<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-
-    init(_ value: Value) { stored = value }
-
-    var value: Value { lock.withLock { stored } }
-
-    func update<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&stored) } }
 }
