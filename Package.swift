@@ -38,7 +38,7 @@ let package = Package(
         ], path: "Sources/PipelineTesting"),
         .target(name: "SourcesHTTP", dependencies: ["Pipeline", "CCurl"], path: "Sources/Sources-HTTP"),
         .target(name: "SourcesORAS", dependencies: [
-            "Pipeline", "SourcesHTTP", .product(name: "Crypto", package: "swift-crypto"),
+            "Pipeline", "SourcesHTTP", "Unpackers", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
         // Helper executables (pkgfetch-fetch-<scheme>) as fetchers: a backend in any language.
