@@ -93,6 +93,13 @@ import TestSupport
         #expect(fetches.count == 3 && fetches.allSatisfy { $0["outcome"] as? String == "ok" })
         #expect(Files.stagingDirectories(in: work.path).isEmpty)
 
+        // The archive limits hold for a set of files, before anything is fetched.
+        for (flag, value) in [("--max-entries", "2"), ("--max-unpacked-size", "100K")] {
+            let limited = try PkgfetchCLI.run(["fetch", reference, "--dest", work.join("limited"), flag, value], environment: E.environment(home: work.path))
+            #expect(limited.status == 61 && limited.stderr.contains(flag), "\(limited.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: work.join("limited")))
+        }
+
         let output = try PkgfetchCLI.run(["fetch", reference, "--output", work.join("one")], environment: E.environment(home: work.path))
         #expect(output.status == 2, "\(output.stderr)")
         #expect(output.stderr.contains("--dest") && output.stderr.contains("3 files"))
