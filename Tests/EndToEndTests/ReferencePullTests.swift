@@ -88,7 +88,7 @@ import TestSupport
         #expect(run.status == 0, "\(run.stderr)")
         for name in names { #expect(try Files.sha256(dest + "/" + name) == (try Files.sha256(push + "/" + name)), "\(name)") }
         #expect(FileManager.default.fileExists(atPath: dest + "/other"), "a merge keeps what the artifact does not hold")
-        #expect(Self.json(run.stdout)?["files"] as? [String] == names)
+        #expect(Self.json(run.stdout)?["files"] as? [String] == names && Self.json(run.stdout)?["fileName"] == nil)
         let fetches = E.events(work.join("events.jsonl")).filter { $0["task"] as? String == "fetch" }
         #expect(fetches.count == 3 && fetches.allSatisfy { $0["outcome"] as? String == "ok" })
         #expect(Files.stagingDirectories(in: work.path).isEmpty)
@@ -290,5 +290,14 @@ import TestSupport
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try Files.sha256(work.join("a")) == (try Files.sha256(file)))
         #expect(try Files.sha256(work.join("b/tool")) == (try Files.sha256(file)))
+
+        // --username logs in to one registry: with references to two, it is refused before anything is fetched.
+        let two: [[String: Any]] = [["url": "\(registry.host)/aks/tool:v1", "output": work.join("c")],
+                                    ["url": "other.example/aks/tool:v1", "output": work.join("d")]]
+        try JSONSerialization.data(withJSONObject: two).write(to: URL(fileURLWithPath: work.join("two.json")))
+        let refused = try PkgfetchCLI.run(["batch", work.join("two.json"), "--username", "u", "--password-stdin"],
+                                          environment: E.environment(home: work.path), stdin: Data("pw\n".utf8))
+        #expect(refused.status == 2 && refused.stderr.contains("other.example"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work.join("c")))
     }
 }
