@@ -72,7 +72,7 @@ import TestSupport
 
     @Test func threeFilesGoToDestUnderTheirTitlesAndOutputIsRefused() throws {
         let work = try TemporaryDirectory("e2e-ref-set")
-        let registry = try TestRegistry()
+        let registry = try TestRegistry(accessLog: true)
         let push = work.join("push")
         try FileManager.default.createDirectory(atPath: push, withIntermediateDirectories: true)
         let names = ["flatcar-sysext.raw", "Packages.gz", "SHA256SUMS"]
@@ -91,6 +91,9 @@ import TestSupport
         #expect(Self.json(run.stdout)?["files"] as? [String] == names && Self.json(run.stdout)?["fileName"] == nil)
         let fetches = E.events(work.join("events.jsonl")).filter { $0["task"] as? String == "fetch" }
         #expect(fetches.count == 3 && fetches.allSatisfy { $0["outcome"] as? String == "ok" })
+        // The manifest is asked for once: each file reads it again by its digest, which the first answer already was.
+        #expect(registry.requests.filter { $0.hasPrefix("GET ") && $0.contains("/manifests/") && $0.hasSuffix("pkgfetch/0.1") }.count == 1,
+                "\(registry.requests)")
         #expect(Files.stagingDirectories(in: work.path).isEmpty)
 
         // The archive limits hold for a set of files, before anything is fetched.
