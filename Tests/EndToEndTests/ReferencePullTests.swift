@@ -160,6 +160,18 @@ import TestSupport
         #expect(none.status == 32, "\(none.stderr)")
         let badRegex = try PkgfetchCLI.run(["tags", "\(registry.host)/flatcar/sysext", "--match", "(["], environment: E.environment(home: work.path))
         #expect(badRegex.status == 2, "\(badRegex.stderr)")
+
+        // A pull-only mirror (hosts.toml) is never asked for the list; one that may resolve is, first.
+        let pullOnly = try StubHTTPServer { _ in StubResponse(status: 404) }
+        let hostsDir = work.join("certs.d/\(registry.host)")
+        try FileManager.default.createDirectory(atPath: hostsDir, withIntermediateDirectories: true)
+        try "[host.\"\(pullOnly.url)\"]\n  capabilities = [\"pull\"]\n[host.\"http://127.0.0.1:\(front.port)\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+            .write(toFile: hostsDir + "/hosts.toml", atomically: true, encoding: .utf8)
+        let viaMirror = try PkgfetchCLI.run(["tags", "\(registry.host)/flatcar/sysext", "--hosts-dir", work.join("certs.d"), "--latest"],
+                                            environment: E.environment(home: work.path))
+        #expect(viaMirror.status == 0 && viaMirror.stdout == "v2.0.0-arm64\n", "\(viaMirror.stdout)\(viaMirror.stderr)")
+        #expect(pullOnly.requests.isEmpty, "\(pullOnly.requests.map(\.target))")
+        #expect(front.requests.last?.target.contains("&ns=") == true, "\(front.requests.map(\.target))")
     }
 
     /// The tag list in pages of `n` after `last`, lexically, each linking to the next, as distribution 3
