@@ -18,12 +18,14 @@ public struct HelperFetcher: Fetcher {
     let relay: @Sendable (String) -> Void
 
     /// A fetcher running `executable`. `passing` names variables of pkgfetch's environment the helper
-    /// also gets (beyond `HOME`, `LANG`, `LC_ALL`, `TMPDIR`, `TZ`); `relay` gets its stderr lines.
+    /// also gets (beyond `LANG`, `LC_ALL`, `TMPDIR`, `TZ`; `HOME` is the effective user's own, see
+    /// `HelperProtocol.home`); `relay` gets its stderr lines.
     public init(executable: String, passing names: [String] = [], from processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
                 relay: @escaping @Sendable (String) -> Void) {
         self.executable = executable
         var environment = ["PATH": HelperProtocol.searchPath]
         for name in HelperProtocol.passedByDefault + names { environment[name] = processEnvironment[name] }
+        environment["HOME"] = HelperProtocol.home
         self.environment = environment
         self.relay = relay
     }
