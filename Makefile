@@ -24,9 +24,14 @@ build: setup
 
 # Tests run in parallel (swift-testing's default): suites that block run on threads of their own, at
 # most PKGFETCH_TEST_WIDTH (4) tests at once (Tests/TestSupport/OffPoolTrait.swift).
+# Then the team package in Examples/TeamStore (pkgfetch with a backend of its own, depending on this
+# checkout by path), with a scratch path of its own: it builds its own copy of the dependencies.
+TEAM = --package-path Examples/TeamStore --scratch-path .build-teamstore
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) build --build-tests $(TEAM)
+	$(SWIFT) test --skip-build $(TEAM)
 
 release: setup
 	$(SWIFT) build $(RELEASE)
@@ -59,4 +64,4 @@ load: release
 	@PKGFETCH=.build-static/release/pkgfetch python3 scripts/load.py
 
 clean:
-	rm -rf .build .build-static .build-dist dist Fuzz/.build Fuzz/.corpus Fuzz/.artifacts
+	rm -rf .build .build-static .build-teamstore .build-dist dist Fuzz/.build Fuzz/.corpus Fuzz/.artifacts

@@ -7,7 +7,8 @@ let package = Package(
     products: [
         .executable(name: "pkgfetch", targets: ["pkgfetch"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
-        // The command itself, to run with extra in-process backends from a package of one's own.
+        // The command itself, to run with extra in-process backends from a package of one's own
+        // (Examples/TeamStore is such a package).
         .library(name: "PkgfetchCommand", targets: ["PkgfetchCommand"]),
         // For the fuzzing package in Fuzz/ (built only by `make fuzz`, with libFuzzer).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
@@ -43,19 +44,14 @@ let package = Package(
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
         // Helper executables (pkgfetch-fetch-<scheme>) as fetchers: a backend in any language.
         .target(name: "SourcesHelper", dependencies: ["Pipeline", "CSystem"], path: "Sources/Sources-Helper"),
-        // A backend written as a team outside pkgfetch would write one: it depends on Pipeline only.
-        .target(name: "ObjectStoreExample", dependencies: ["Pipeline"], path: "Examples/ObjectStore"),
         // The command line as a library, so that a team can build its own `pkgfetch` with an extra
         // backend compiled in; the `pkgfetch` executable is its two-line main.
         .target(name: "PkgfetchCommand", dependencies: [
-            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "ObjectStoreExample",
+            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "PipelineTesting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/PkgfetchCommand"),
         .executableTarget(name: "pkgfetch", dependencies: ["PkgfetchCommand"], path: "Sources/pkgfetch"),
-        // A team's own pkgfetch with one more backend compiled in: a main.swift of a few lines.
-        .executableTarget(name: "pkgfetch-team", dependencies: ["PkgfetchCommand", "ObjectStoreExample", "Pipeline"],
-                          path: "Examples/TeamCommand"),
 
         // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
@@ -69,10 +65,6 @@ let package = Package(
         // replays their seeds and every crash `make fuzz` kept.
         .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers"], path: "Tests/FuzzTargets"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "ObjectStoreExampleTests", dependencies: ["ObjectStoreExample", "PipelineTesting", "TestSupport"],
-                    path: "Examples/ObjectStoreTests"),
-        .testTarget(name: "TeamCommandTests", dependencies: ["ObjectStoreExample", "TestSupport", "pkgfetch-team"],
-                    path: "Examples/TeamCommandTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The one table from a failure to its stable exit code: a reason, and for the reasons where the
 /// backend matters, the family of the source's scheme. A scheme no row names is a download (the
 /// `http-…` codes), so a new backend gets sensible codes without a line here.
@@ -12,12 +14,22 @@ public enum ExitCodeTable {
         case local
     }
 
-    /// The schemes whose failures are not a download's.
-    static let families: [String: Family] = ["oci": .registry, "file": .local]
+    /// The families registered backends declared (`BackendDescriptor.failures`), by scheme.
+    private static let declared = Mutex<[String: Family]>([:])
+
+    /// What the built-in backends' descriptors declare, for the library used without the command
+    /// (tests, a program of one's own that registers nothing).
+    static let builtInFamilies: [String: Family] = ["oci": .registry, "file": .local]
+
+    /// Makes `family` the row of codes of `schemes`' failures (`PluginRegistry.register(_:fetcher:)`).
+    public static func declare(_ family: Family, forSchemes schemes: [String]) {
+        declared.withLock { declared in for scheme in schemes { declared[scheme.lowercased()] = family } }
+    }
 
     /// The family of `scheme` (nil: no source involved, a download's codes).
     public static func family(of scheme: String?) -> Family {
-        scheme.flatMap { families[$0.lowercased()] } ?? .download
+        guard let scheme = scheme?.lowercased() else { return .download }
+        return declared.withLock { $0[scheme] } ?? builtInFamilies[scheme] ?? .download
     }
 
     /// The exit code of a failure with `reason` about a source of `scheme`.

@@ -3,6 +3,7 @@
 public struct PluginRegistry: Sendable {
     private var resolvers: [String: any Resolver] = [:]
     private var fetchers: [String: any Fetcher] = [:]
+    private var descriptors: [String: BackendDescriptor] = [:]
     private var unpackers: [ArchiveFormat: any Unpacker] = [:]
     private var fallback: (@Sendable (String) -> (any Fetcher)?)?
     private var missing: (@Sendable (String) -> String)?
@@ -19,6 +20,21 @@ public struct PluginRegistry: Sendable {
     public mutating func register(fetcher: any Fetcher, forSchemes schemes: String...) {
         for scheme in schemes { fetchers[scheme.lowercased()] = fetcher }
     }
+
+    /// Registers a backend: `fetcher` for each of the descriptor's schemes, and what it declares (its
+    /// failures' codes, its sources' kind) for the run's errors and events.
+    public mutating func register(_ descriptor: BackendDescriptor, fetcher: any Fetcher) {
+        for scheme in descriptor.schemes {
+            fetchers[scheme] = fetcher
+            descriptors[scheme] = descriptor
+        }
+        ExitCodeTable.declare(descriptor.failures, forSchemes: descriptor.schemes)
+        if let kind = descriptor.sourceKind { SourceKind.declare(kind, forSchemes: descriptor.schemes) }
+    }
+
+    /// What the backend registered for `scheme` declared; nil for a fetcher registered without a
+    /// descriptor or a helper executable.
+    public func descriptor(forScheme scheme: String) -> BackendDescriptor? { descriptors[scheme.lowercased()] }
 
     /// Registers where fetchers for schemes nothing registered come from (helper executables, found
     /// by scheme when asked); `missing` says what was looked for when `fallback` has none.

@@ -26,23 +26,28 @@ public protocol FetcherConformanceSubject: Sendable {
 /// @Test func conforms() async throws { try await FetcherConformance.check(MySubject()) }
 /// ```
 public enum FetcherConformance {
-    /// Runs every check; throws a `ConformanceFailure` naming the first that fails. Returns the names
-    /// of the checks run.
+    /// Runs every check that applies to a fetcher with `capabilities` (its `BackendDescriptor`'s):
+    /// the resume checks only when it declares `.resumesWithValidator`, the announcement check only
+    /// when it declares `.announcesSize`. Throws a `ConformanceFailure` naming the first that fails.
+    /// Returns the names of the checks run.
     @discardableResult
-    public static func check(_ subject: some FetcherConformanceSubject, contentSize: Int = 3 << 20) async throws -> [String] {
+    public static func check(_ subject: some FetcherConformanceSubject, contentSize: Int = 3 << 20,
+                             capabilities: FetcherCapabilities = .all) async throws -> [String] {
         let work = try Workspace()
         defer { work.remove() }
+        let resumes = capabilities.contains(.resumesWithValidator)
         let checks: [(String, () async throws -> Void)] = [
             ("plain fetch", { try await plainFetch(subject, work, contentSize) }),
-            ("cut then resume", { try await cutThenResume(subject, work, contentSize) }),
-            ("stale bytes then reset", { try await staleBytes(subject, work, contentSize) }),
-            ("source changes between streams", { try await changedSource(subject, work, contentSize) }),
+            capabilities.contains(.announcesSize) ? ("truthful announcement", { try await truthfulAnnouncement(subject, work, contentSize) }) : nil,
+            resumes ? ("cut then resume", { try await cutThenResume(subject, work, contentSize) }) : nil,
+            resumes ? ("stale bytes then reset", { try await staleBytes(subject, work, contentSize) }) : nil,
+            resumes ? ("source changes between streams", { try await changedSource(subject, work, contentSize) }) : nil,
             ("deadline honoured", { try await deadline(subject, work, contentSize) }),
             ("size limit", { try await sizeLimit(subject, work, contentSize) }),
-            ("progress order", { try await progressOrder(subject, work, contentSize) }),
+            resumes ? ("progress order", { try await progressOrder(subject, work, contentSize) }) : nil,
             ("cancellation", { try await cancellation(subject, work, contentSize) }),
             ("not found", { try await notFound(subject, work) }),
-        ]
+        ].compactMap { $0 }
         for (name, check) in checks {
             do {
                 try await check()
@@ -64,6 +69,14 @@ public enum FetcherConformance {
         try expect(try work.read("plain.out") == content, "the installed bytes differ from the content")
         let fetches = run.events.events.filter { $0.task == "fetch" }.map(\.outcome)
         try expect(fetches == ["ok"], "one attempt should have done it; the fetch events were \(fetches)")
+    }
+
+    static func truthfulAnnouncement(_ subject: some FetcherConformanceSubject, _ work: Workspace, _ size: Int) async throws {
+        let content = Workspace.content(size: size, seed: 10)
+        let source = try await subject.publish(content, as: "announced.bin")
+        let read = try await StreamAnnouncement.read(subject.fetcher, source, installingTo: work.path("announced.out"))
+        try expect(read.announced != nil, "the stream announced no size, and the fetcher declares it does")
+        try expect(read.delivered == read.announced, read.mismatch)
     }
 
     static func cutThenResume(_ subject: some FetcherConformanceSubject, _ work: Workspace, _ size: Int) async throws {
@@ -177,11 +190,11 @@ public enum FetcherConformance {
         try expect(run.events.events.filter { $0.task == "fetch" }.count == 1, "a missing source was tried again")
     }
 
-    private static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
         if !condition { throw ConformanceFailure(check: "", message: message()) }
     }
 
-    private static func expectFailure(_ body: () async throws -> Void) async throws -> PkgfetchError {
+    static func expectFailure(_ body: () async throws -> Void) async throws -> PkgfetchError {
         do {
             try await body()
         } catch let failure as PkgfetchError {

@@ -1,33 +1,30 @@
 import ArgumentParser
 import Pipeline
 
-/// The command's backends: every `@OptionGroup` of a backend in `PipelineOptions`, in the order
-/// declared. Adding a backend to the command is its file and one `@OptionGroup` line there. (The groups
-/// sit in `PipelineOptions` itself, not in a group of their own: every level of nested option groups
-/// multiplies ArgumentParser's validation work at each start.)
+/// The command's backends: the built-in ones (`PipelineOptions.backends`), then the program's extra ones.
 enum Backends {
-    /// The backends among `options`' option groups, then the program's extra ones (`PkgfetchMain.main(extraBackends:)`).
-    static func all(in options: some ParsableArguments) -> [any Backend] {
-        Mirror(reflecting: options).children.compactMap { ($0.value as? any BackendOptionGroup)?.backend } + extra
-    }
+    /// Backends compiled into this program besides the built-in ones, for the command
+    /// `PkgfetchMain.main(extraBackends:)` runs.
+    @TaskLocal static var extra: [any Backend] = []
 
-    /// Backends compiled into this program besides the built-in ones; set once, before the command is parsed.
-    nonisolated(unsafe) static var extra: [any Backend] = []
-
-    /// Registers each backend's fetcher for its schemes.
+    /// Registers each backend's fetcher for its schemes, with its descriptor.
     static func register(_ backends: [any Backend], into plugins: inout PluginRegistry, shared: SharedTransport) throws {
         for backend in backends {
-            let fetcher = try backend.makeFetcher(shared)
-            for scheme in backend.schemes { plugins.register(fetcher: fetcher, forSchemes: scheme) }
+            plugins.register(backend.descriptor, fetcher: try backend.makeFetcher(shared))
         }
     }
-}
 
-/// An `@OptionGroup` holding a backend, found by `Backends.all`.
-protocol BackendOptionGroup {
-    var backend: any Backend { get }
-}
-
-extension OptionGroup: BackendOptionGroup where Value: Backend & ParsableArguments {
-    var backend: any Backend { wrappedValue }
+    /// `--backend-option NAME=VALUE` values, each the name of an option one of `backends` declares.
+    static func optionValues(_ given: [String], declaredBy backends: [any Backend]) throws -> BackendOptionValues {
+        let declared = Set(backends.flatMap { $0.descriptor.options.map(\.name) })
+        var values: [String: String] = [:]
+        for pair in given {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, declared.contains(parts[0]) else {
+                throw ValidationError("--backend-option takes NAME=VALUE, NAME one of: \(declared.isEmpty ? "(none declared)" : declared.sorted().joined(separator: ", "))")
+            }
+            values[parts[0]] = parts[1]
+        }
+        return BackendOptionValues(given: values)
+    }
 }

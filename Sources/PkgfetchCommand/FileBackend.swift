@@ -1,9 +1,10 @@
-import ArgumentParser
 import Pipeline
 
 /// `file` sources: cache hits (`--cache-dir`) and `file://` URLs. No flags of its own.
-struct FileBackend: BuiltInBackend {
-    var schemes: [String] { ["file"] }
+struct FileBackend: Backend {
+    var descriptor: BackendDescriptor {
+        BackendDescriptor(name: "file", schemes: ["file"], capabilities: .all, failures: .local, sourceKind: .cache)
+    }
 
     func makeFetcher(_ shared: SharedTransport) throws -> any Fetcher { FileFetcher() }
 }

@@ -1,10 +1,11 @@
-import ArgumentParser
 import Pipeline
 import SourcesHTTP
 
 /// `http`/`https` sources: the CDN, over the shared transport. Its flags are the transport's.
-struct HTTPBackend: BuiltInBackend {
-    var schemes: [String] { ["http", "https"] }
+struct HTTPBackend: Backend {
+    var descriptor: BackendDescriptor {
+        BackendDescriptor(name: "http", schemes: ["http", "https"], capabilities: .all, failures: .download, sourceKind: .cdn)
+    }
 
     func makeFetcher(_ shared: SharedTransport) throws -> any Fetcher {
         HTTPFetcher(transport: shared.transport, stallTimeout: shared.stallTimeout)

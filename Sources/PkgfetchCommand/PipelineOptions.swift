@@ -13,12 +13,18 @@ struct PipelineOptions: ParsableArguments {
     @OptionGroup(title: "Transport")
     var transport: TransportOptions
 
-    // The backends (see `Backends`): one line each.
-    @OptionGroup var file: FileBackend
-    @OptionGroup var http: HTTPBackend
+    // The built-in backends with flags of their own (the groups sit in `PipelineOptions` itself, not in a
+    // group of their own: every level of nested option groups multiplies ArgumentParser's validation work).
     @OptionGroup(title: "Bootstrap registry (oci)") var registry: RegistryBackend
-    @OptionGroup(title: "Example object store (objstore)") var objectStore: ObjectStoreBackend
     @OptionGroup(title: "Helper executables (any other scheme)") var helpers: HelperOptions
+
+    @Option(name: .customLong("backend-option"), help: ArgumentHelp("An option a backend declares, NAME=VALUE (repeatable; `pkgfetch plugins` lists them, each with its environment variable).", valueName: "name=value"))
+    var backendOptions: [String] = []
+
+    /// The command's backends, registered from their descriptors: one line each, then the program's extra ones.
+    var backends: [any Backend] {
+        [FileBackend(), HTTPBackend(), registry] + Backends.extra
+    }
 
     @Option(name: .long, help: "Retries per source after the first try.")
     var retries = 5
@@ -61,6 +67,7 @@ struct PipelineOptions: ParsableArguments {
         if timeout.duration <= .zero { throw ValidationError("--timeout must be more than zero") }
         if maxSize.bytes < 1 { throw ValidationError("--max-size must be at least 1 byte") }
         if quiet, verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
+        _ = try Backends.optionValues(backendOptions, declaredBy: backends)
     }
 
     func eventEmitter() throws -> EventEmitter {
@@ -76,15 +83,8 @@ struct PipelineOptions: ParsableArguments {
     /// One runner for every package of the run (`requests`): one connection pool, one set of registry
     /// credentials and tokens.
     func runner(for requests: [PackageRequest], events: EventEmitter, progress: any ProgressReporter = SilentProgress()) throws -> PipelineRunner {
-        let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration,
-                                     registry: try resolution.registry(), referencedRegistries: resolution.referencedRegistries(requests),
-                                     events: events)
-        // A helper's stderr lines go to ours, unless --quiet.
-        let quiet = quiet
-        let relay: @Sendable (String) -> Void = { line in if !quiet { ErrorReport.printRaw(line) } }
         var runner = PipelineRunner(
-            plugins: try BuiltIns.plugins(backends: Backends.all(in: self), shared: shared, resolution: resolution, helpers: helpers,
-                                          relay: relay),
+            plugins: try plugins(for: requests, events: events),
             retry: RetryPolicy(attempts: retries + 1, initialDelay: retryDelay.duration,
                                perAttemptTimeout: timeout.duration, deadline: deadline?.duration),
             events: events, progress: progress, unpackLimits: limits.limits)
@@ -94,6 +94,17 @@ struct PipelineOptions: ParsableArguments {
         runner.maxFileSize = maxSize.bytes
         runner.connections = ConnectionBudget(total: transport.connections)
         return runner
+    }
+
+    /// What fetches the run's packages: the backends, helpers, the resolver and the unpackers.
+    func plugins(for requests: [PackageRequest], events: EventEmitter) throws -> PluginRegistry {
+        let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration,
+                                     registry: try resolution.registry(), referencedRegistries: resolution.referencedRegistries(requests),
+                                     events: events, options: try Backends.optionValues(backendOptions, declaredBy: backends))
+        // A helper's stderr lines go to ours, unless --quiet.
+        let quiet = quiet
+        let relay: @Sendable (String) -> Void = { line in if !quiet { ErrorReport.printRaw(line) } }
+        return try BuiltIns.plugins(backends: backends, shared: shared, resolution: resolution, helpers: helpers, relay: relay)
     }
 
     var logger: Logger {

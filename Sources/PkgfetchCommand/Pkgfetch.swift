@@ -10,7 +10,7 @@ struct Pkgfetch: AsyncParsableCommand {
         commandName: "pkgfetch",
         abstract: "Fetch, verify, unpack and install node packages from a CDN or a bootstrap registry.",
         version: VersionReport.text,
-        subcommands: [FetchCommand.self, BatchCommand.self, ResolveCommand.self, TagsCommand.self, PluginsCommand.self, ExitCodesCommand.self]
+        subcommands: [FetchCommand.self, BatchCommand.self, ResolveCommand.self, TagsCommand.self, PluginsCommand.self, ConformanceCommand.self, ExitCodesCommand.self]
     )
 }
 
@@ -21,7 +21,6 @@ public enum PkgfetchMain {
     /// to it, `pkgfetch plugins` lists it); a scheme they share with a built-in backend is theirs.
     /// A team's `main.swift` is one line: `await PkgfetchMain.main(extraBackends: [MyStoreBackend()])`.
     public static func main(extraBackends: [any Backend] = []) async -> Never {
-        Backends.extra = extraBackends
         // Buffers of 128 KiB and more (staging blocks, libcurl's receive buffer) are mmapped, so they
         // go back to the system when freed. glibc's default raises that threshold each time such a
         // buffer is freed; a batch then kept every package's buffers in its heap arenas (30 packages:
@@ -29,11 +28,14 @@ public enum PkgfetchMain {
         _ = csystem_mmap_allocations_from(128 << 10)
         SignalHandlers.install(stopping: SignalHandlers.interruption)
         do {
-            var command = try Pkgfetch.parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+            // The extra backends are the command's for this task: parsed, validated and registered as the built-in ones.
+            try await Backends.$extra.withValue(extraBackends) {
+                var command = try Pkgfetch.parseAsRoot()
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
             }
             end(0)
         } catch {

@@ -9,8 +9,8 @@ struct PluginsCommand: ParsableCommand {
     @OptionGroup var helpers: HelperOptions
 
     func run() throws {
-        let shared = SharedTransport(transport: CurlTransport(), stallTimeout: .seconds(30), registry: nil, events: EventEmitter())
-        let plugins = try BuiltIns.plugins(backends: Backends.all(in: try PipelineOptions.parse([])), shared: shared,
+        let backends = try PipelineOptions.parse([]).backends
+        let plugins = try BuiltIns.plugins(backends: backends, shared: SharedTransport(),
                                            resolution: try ResolutionOptions.parse([]), helpers: helpers, relay: { _ in })
         let described = plugins.describe()
         // A helper for a scheme a backend fetches is never run, so it is not listed.
@@ -20,6 +20,15 @@ struct PluginsCommand: ParsableCommand {
                               ("unpackers (by format)", described.unpackers)] {
             print("\(title):")
             for (key, type) in rows { print("  \(key.padding(toLength: 10, withPad: " ", startingAt: 0)) \(type)") }
+        }
+        // What each backend declares beyond its schemes: the options `--backend-option` takes.
+        let options = backends.flatMap { backend in backend.descriptor.options.map { (backend.descriptor.name, $0) } }
+        if !options.isEmpty {
+            print("backend options (--backend-option NAME=VALUE):")
+            for (backend, option) in options {
+                let fallback = [option.environment.map { "$\($0)" }, option.defaultValue.map { "default \($0)" }].compactMap { $0 }
+                print("  \(option.name) (\(backend)): \(option.help)\(fallback.isEmpty ? "" : " [\(fallback.joined(separator: ", "))]")")
+            }
         }
     }
 }

@@ -33,7 +33,9 @@ struct RegistryBackend: BuiltInBackend {
 
     @OptionGroup var hostsDirectory: HostsDirectoryOptions
 
-    var schemes: [String] { ["oci"] }
+    var descriptor: BackendDescriptor {
+        BackendDescriptor(name: "registry", schemes: ["oci"], capabilities: .all, failures: .registry, sourceKind: .registry)
+    }
 
     func validate() throws {
         if passwordStdin, username == nil { throw ValidationError("--password-stdin needs --username") }

@@ -182,4 +182,15 @@ import TestSupport
         #expect(run.status == 0)
         for line in ["cdn", "file", "https"] { #expect(run.stdout.contains(line)) }
     }
+
+    /// The shipped command carries no example backend (Examples/TeamStore is a package of its own):
+    /// not in `plugins`, not among `fetch`'s flags, not in the completions.
+    @Test func theShippedCommandMentionsNoExample() throws {
+        for arguments in [["plugins"], ["fetch", "--help"], ["--generate-completion-script", "bash"]] {
+            let run = try PkgfetchCLI.run(arguments)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+            #expect(!run.stdout.lowercased().contains("objstore") && !run.stdout.lowercased().contains("example object store"),
+                    "\(arguments) mentions the example: \(run.stdout)")
+        }
+    }
 }

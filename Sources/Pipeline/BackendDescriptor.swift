@@ -1,0 +1,81 @@
+/// What a backend declares about itself, built-in or a team's: the schemes it serves, what its
+/// fetcher can do, the options it takes, and how its failures and sources are named. The command
+/// registers every backend from its descriptor alone, as swift-log's `LoggingSystem` takes any
+/// `LogHandler`: nothing in pkgfetch names a backend's scheme.
+///
+/// A backend declares, in one value:
+///
+/// ```swift
+/// BackendDescriptor(name: "teamstore", schemes: ["teamstore"], capabilities: [.resumesWithValidator],
+///                   options: [BackendOption("tenant", help: "Tenant whose objects are read.", environment: "TEAMSTORE_TENANT")])
+/// ```
+///
+/// - `capabilities` is what checks apply to it (`pkgfetch conformance`, `FetcherConformance`): a
+///   fetcher that declares no resume is never asked to resume by a check.
+/// - `failures` is the row of exit codes its failures take (`ExitCodeTable.Family`); a download's
+///   unless declared.
+/// - `sourceKind` is what events call its sources; nil: none of the known kinds.
+/// - `options` become `--backend-option NAME=VALUE` values, each with an environment fallback.
+public struct BackendDescriptor: Sendable {
+    /// The backend's name: its family name in messages, and the prefix of its options.
+    public var name: String
+    /// The source schemes its fetcher handles (`https`, `oci`, `teamstore`, …).
+    public var schemes: [String]
+    /// What its fetcher can do.
+    public var capabilities: FetcherCapabilities
+    /// The row of exit codes its failures take.
+    public var failures: ExitCodeTable.Family
+    /// What events call its sources.
+    public var sourceKind: SourceKind?
+    /// The options it takes.
+    public var options: [BackendOption]
+
+    /// A descriptor; a download's failures and no source kind unless given.
+    public init(name: String, schemes: [String], capabilities: FetcherCapabilities = [], failures: ExitCodeTable.Family = .download,
+                sourceKind: SourceKind? = nil, options: [BackendOption] = []) {
+        self.name = name
+        self.schemes = schemes.map { $0.lowercased() }
+        self.capabilities = capabilities
+        self.failures = failures
+        self.sourceKind = sourceKind
+        self.options = options
+    }
+}
+
+/// What a fetcher can do, as checks see it.
+public struct FetcherCapabilities: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Opens from a byte offset when given the validator of the bytes already held, and reports a
+    /// validator for every stream it opens.
+    public static let resumesWithValidator = FetcherCapabilities(rawValue: 1 << 0)
+    /// Serves byte ranges, so a large file can be copied in parallel parts.
+    public static let servesRanges = FetcherCapabilities(rawValue: 1 << 1)
+    /// Announces the size (and digest, when it knows it) before the body, truthfully.
+    public static let announcesSize = FetcherCapabilities(rawValue: 1 << 2)
+
+    /// Every capability: what a check assumes of a fetcher that declared nothing else.
+    public static let all: FetcherCapabilities = [.resumesWithValidator, .servesRanges, .announcesSize]
+}
+
+/// One option a backend takes, declared once: given on the command line as
+/// `--backend-option NAME=VALUE`, else read from `environment`, else `defaultValue`.
+public struct BackendOption: Sendable, Hashable {
+    /// The option's name, unique across the command's backends (`teamstore-tenant`).
+    public var name: String
+    /// One sentence for `pkgfetch plugins`.
+    public var help: String
+    /// The environment variable read when the option is not given.
+    public var environment: String?
+    /// The value when neither is given.
+    public var defaultValue: String?
+
+    /// An option.
+    public init(_ name: String, help: String, environment: String? = nil, defaultValue: String? = nil) {
+        self.name = name
+        self.help = help
+        self.environment = environment
+        self.defaultValue = defaultValue
+    }
+}
