@@ -44,7 +44,9 @@ public struct BackendDescriptor: Sendable {
 
 /// What a fetcher can do, as checks see it.
 public struct FetcherCapabilities: OptionSet, Sendable, Hashable {
+    /// The capabilities' bits.
     public let rawValue: Int
+    /// The capabilities of `rawValue`'s bits.
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// Opens from a byte offset when given the validator of the bytes already held, and reports a

@@ -50,6 +50,15 @@ public enum SourceConformance {
                     try FetcherConformance.expect(opens[1].answeredFrom == Int64(cut), "asked from byte \(cut), it answered from \(opens[1].answeredFrom.map(String.init) ?? "-")")
                 }
             }) : nil,
+            capabilities.contains(.servesRanges) ? ("a byte range", {
+                try FetcherConformance.expect(size >= 4, "the content is \(size) bytes: too small for a range")
+                let whole = try work.read("whole.out")
+                let (start, length) = (size / 4, size / 2)
+                let range = try await RangeRead.read(fetcher, source, offset: Int64(start), length: Int64(length))
+                try FetcherConformance.expect(range.offset == Int64(start), "asked for bytes from \(start), it answered from \(range.offset)")
+                try FetcherConformance.expect(range.bytes == whole.subdata(in: start..<(start + length)),
+                                              "asked for \(length) bytes from \(start), it delivered \(range.bytes.count) bytes that differ from the content's")
+            }) : nil,
             ("deadline obeyed", {
                 let faulty = FaultyFetcher(fetcher) { _, _ in .stall(after: max(size / 4, 1)) }
                 let run = SingleSourceRun(fetcher: faulty, source: source, retry: RetryPolicy(attempts: 1, perAttemptTimeout: .seconds(1)))

@@ -71,3 +71,41 @@ private struct CountingSink: ByteSink {
         try target.write(bytes)
     }
 }
+
+/// One bounded range opened straight from a fetcher, as the runner's parallel copy asks for it: with
+/// the validator of a first stream of the same source.
+enum RangeRead {
+    static func read(_ fetcher: any Fetcher, _ source: Source, offset: Int64, length: Int64) async throws -> (offset: Int64, bytes: Data) {
+        let plan = Plan(rule: "conformance", package: "conformance", fileName: "package.bin", sources: [source])
+        let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(60), events: EventEmitter())
+        let first = try await fetcher.open(FetchRequest(source: source), context: context)
+        first.body.cancel()
+        guard let validator = first.validator else {
+            throw ConformanceFailure(check: "", message: "the stream reported no validator: a range cannot be asked of one version")
+        }
+        let range = try await fetcher.open(FetchRequest(source: source, offset: offset, validator: validator, length: length), context: context)
+        let collected = CollectingSink(limit: Int(length) + 1)
+        try await range.body.deliver(into: collected)
+        return (range.offset, collected.bytes)
+    }
+}
+
+/// Keeps what it is given, up to `limit` bytes (then refuses more).
+private final class CollectingSink: ByteSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept = Data()
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    var bytes: Data { lock.withLock { kept } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try lock.withLock {
+            guard kept.count + bytes.count <= limit else {
+                throw ConformanceFailure(check: "", message: "the range delivered more bytes than asked for")
+            }
+            kept.append(contentsOf: bytes)
+        }
+    }
+}

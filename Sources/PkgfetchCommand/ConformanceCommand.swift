@@ -13,7 +13,8 @@ struct ConformanceCommand: AsyncParsableCommand {
         abstract: "Check the backend or helper that serves URL's scheme, with content of known digest.",
         discussion: """
             Checks, as declared: a whole read; a truthful size announcement (when it declares \
-            announcements); resumes at two offsets (when it declares resume); the attempt's deadline \
+            announcements); resumes at two offsets (when it declares resume); a byte range (when it \
+            declares ranges); the attempt's deadline \
             obeyed; a missing source failing as not found, once. One line per check; exit 0 when all \
             pass, 1 when one fails.
             """

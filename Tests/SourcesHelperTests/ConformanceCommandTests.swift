@@ -35,6 +35,7 @@ import TestSupport
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("backend http declares resume, ranges, announces size"), "\(run.stdout)")
         #expect(!run.stdout.contains("FAIL"), "\(run.stdout)")
+        #expect(run.stdout.contains("ok    a byte range\n"), "\(run.stdout)")
     }
 
     /// A helper that serves `file` whole, announcing what `announcement` prints (shell, with $size and
