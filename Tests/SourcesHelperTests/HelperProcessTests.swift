@@ -64,4 +64,59 @@ import Glibc
         #expect(helpers.recordedPids == 1)
         #expect(helpers.survivors().isEmpty)
     }
+
+    /// pkgfetch as PID 1 of a PID namespace (a container's entry point) is handed every orphan of the
+    /// namespace: a process another one started there (`nsenter`) and left behind was killed when a
+    /// helper ended. It is none of pkgfetch's: it runs on while pkgfetch does.
+    @Test func asPID1AnOrphanItWasHandedIsLeftAlone() throws {
+        try #require(geteuid() == 0, "a PID namespace needs root: run the tests as root (as CI does)")
+        let work = try TemporaryDirectory("helper-pid1")
+        let helpers = try TestHelpers(in: work)
+        let (first, second) = (work.join("go-first"), work.join("go-second"))
+        try helpers.write("first", "while [ ! -e \(first) ]; do sleep 0.05; done\nprintf one")
+        try helpers.write("second", "while [ ! -e \(second) ]; do sleep 0.05; done\nprintf two")
+        let list: [[String: String]] = [["url": "first://b/x", "output": work.join("one")], ["url": "second://b/x", "output": work.join("two")]]
+        try JSONSerialization.data(withJSONObject: list).write(to: URL(fileURLWithPath: work.join("list")))
+        let mark = HelperOrphanTests.uniqueSleep()
+        defer { HelperOrphanTests.killEvery(mark) }
+        let container = Process()
+        container.executableURL = URL(fileURLWithPath: try Tools.path(of: "unshare"))
+        container.arguments = ["--pid", "--fork", "--mount-proc", try PkgfetchCLI.path, "batch", work.join("list"), "--parallel", "1",
+                               "--helpers-dir", helpers.directory, "--quiet"]
+        container.standardOutput = FileHandle.nullDevice
+        container.standardError = FileHandle.nullDevice
+        try container.run()
+        defer {
+            for file in [first, second] { FileManager.default.createFile(atPath: file, contents: nil) }
+            container.waitUntilExit()
+        }
+        // pkgfetch is unshare's child, PID 1 inside; the first helper runs once it has recorded its pid.
+        let started = ContinuousClock.now
+        var init1: Int32?
+        while init1 == nil || helpers.recordedPids < 1, ContinuousClock.now < started + .seconds(30) {
+            init1 = (try? String(contentsOfFile: "/proc/\(container.processIdentifier)/task/\(container.processIdentifier)/children",
+                                 encoding: .utf8)).flatMap { Int32($0.split(separator: " ").first ?? "") }
+            usleep(20_000)
+        }
+        let pkgfetch = try #require(init1, "pkgfetch did not start in its namespace")
+        try #require(helpers.recordedPids >= 1, "the first helper did not start")
+        // Another process of the namespace leaves a sleep behind: the namespace's init, pkgfetch, gets it.
+        let closing = "for fd in $(ls /proc/$BASHPID/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\" 2>/dev/null; done"
+        // (Its mount namespace too, so that /proc there numbers processes as the namespace does.)
+        let entered = try Processes.run(["nsenter", "--target", String(pkgfetch), "--pid", "--mount", "--", "bash", "-c",
+                                         "( \(closing); exec sleep \(mark) ) >/dev/null 2>&1 &"])
+        try #require(entered.status == 0, "\(entered.stderr)")
+        try #require(HelperOrphanTests.matching(mark).count == 1, "no orphan was left in the namespace")
+        // The first helper ends (the old sweep ran then), the second starts.
+        FileManager.default.createFile(atPath: first, contents: nil)
+        while helpers.recordedPids < 2, ContinuousClock.now < started + .seconds(60) { usleep(20_000) }
+        try #require(helpers.recordedPids == 2, "the second helper did not start")
+        usleep(1_000_000)
+        #expect(HelperOrphanTests.matching(mark).filter(TestHelpers.isRunning).count == 1, "pkgfetch killed an orphan it did not start")
+        FileManager.default.createFile(atPath: second, contents: nil)
+        container.waitUntilExit()
+        #expect(container.terminationStatus == 0)
+        #expect(try String(contentsOfFile: work.join("one"), encoding: .utf8) == "one")
+        #expect(try String(contentsOfFile: work.join("two"), encoding: .utf8) == "two")
+    }
 }
