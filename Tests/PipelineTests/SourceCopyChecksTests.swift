@@ -36,13 +36,25 @@ import TestSupport
         #expect(result.digest == right)
     }
 
+    /// --sha256: the package must have the digest asked, whatever its source said.
+    @Test func aPackageWithoutTheDigestAskedIsRefused() async throws {
+        let directory = try TemporaryDirectory("copy-sha256")
+        var run = Self.run(ScriptedFetcher(content: content))
+        run.expectedDigest = SHA256Digest(String(repeating: "cd", count: 32))
+        let error = await Self.failure(of: run, into: directory)
+        #expect(error?.kind == .integrityMismatch, "\(String(describing: error))")
+        #expect(error?.message.contains("expected sha256:\(String(repeating: "cd", count: 32))") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: directory.join("out")))
+    }
+
     /// No size announced: the limit is met as the bytes are written, and the stream stops there.
     @Test func maxSizeStopsAStreamOfNoAnnouncedSizeAsItIsWritten() async throws {
         let directory = try TemporaryDirectory("copy-max-size")
-        let fetcher = ScriptedFetcher(content: content)
+        let fetcher = ChunkedFetcher(chunks: 64, announcing: nil)
         let error = await Self.failure(of: Self.run(fetcher, maxSize: 100_000), into: directory)
         #expect(error?.kind == .integrityMismatch, "--max-size exits 50: \(String(describing: error))")
         #expect(error?.message.contains("larger than the size limit of 100000 bytes (--max-size)") == true, "\(String(describing: error))")
+        #expect(fetcher.accepted == 100_000 / ChunkedFetcher.chunk, "the stream stopped at the limit")
         #expect(!FileManager.default.fileExists(atPath: directory.join("out")))
     }
 
@@ -57,12 +69,14 @@ import TestSupport
         #expect(fetcher.bodiesRead == 0)
     }
 
+    /// A source that sends more than it announced is stopped at the first byte past it.
     @Test func moreBytesThanAnnouncedAreRefused() async throws {
         let directory = try TemporaryDirectory("copy-overflow")
-        let fetcher = ScriptedFetcher(content: content, promise: ExpectedContent(size: 1000))
+        let fetcher = ChunkedFetcher(chunks: 64, announcing: Int64(10 * ChunkedFetcher.chunk))
         let error = await Self.failure(of: Self.run(fetcher), into: directory)
         #expect(error?.kind == .integrityMismatch, "\(String(describing: error))")
-        #expect(error?.message.contains("sent more than the 1000 bytes it announced") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("sent more than the \(10 * ChunkedFetcher.chunk) bytes it announced") == true, "\(String(describing: error))")
+        #expect(fetcher.accepted == 10)
     }
 
     /// A stream cut half-way, resumed: the answer from the offset is of another version. The staged
@@ -87,6 +101,34 @@ import TestSupport
         _ = try await Self.run(fetcher).run(installingTo: directory.join("out"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory.join("out"))) == content)
         #expect(fetcher.opens.map(\.offset) == [0, Int64(content.count / 2), 0], "\(fetcher.opens)")
+    }
+}
+
+/// Writes `chunks` chunks of 4 KiB, announcing `announcing` bytes (or nothing), and counts the
+/// writes the runner accepted.
+private final class ChunkedFetcher: Fetcher, @unchecked Sendable {
+    static let chunk = 4096
+    let chunks: Int
+    let announcing: Int64?
+    private let lock = NSLock()
+    private var count = 0
+
+    init(chunks: Int, announcing: Int64?) {
+        self.chunks = chunks
+        self.announcing = announcing
+    }
+
+    var accepted: Int { lock.withLock { count } }
+
+    func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+        let chunks = chunks
+        return FetchedStream(size: announcing, body: .writer { [self] sink in
+            let block = Data(repeating: 0x42, count: Self.chunk)
+            for _ in 0..<chunks {
+                try sink.write(block)
+                lock.withLock { count += 1 }
+            }
+        })
     }
 }
 

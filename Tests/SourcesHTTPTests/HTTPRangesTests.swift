@@ -151,6 +151,23 @@ import TestSupport
         #expect(resumes.contains { $0.retryReason?.contains("starting over") == true }, "\(resumes)")
     }
 
+    /// The file is replaced by one of the same size, and the server ignores If-Range: segments come
+    /// back as 206s of the new version (its ETag says so). The copy starts over, not splicing them
+    /// onto the old version's bytes.
+    @Test func segmentsOfANewVersionOfTheSameSizeAreNotSpliced() async throws {
+        let server = try FaultServer()
+        var replaced = body
+        // Changed in the first stream's chunks: only a splice would keep the old ones.
+        replaced.replaceSubrange(0..<16, with: Data(repeating: 0x5A, count: 16))
+        server.serve("/big.tar.gz", body: body,
+                     faults: [.pass, .cutAndReplace(afterBytes: 1000, body: replaced)] + Array(repeating: .ignoreIfRange, count: 50))
+        let directory = try TemporaryDirectory("ranges")
+        let (result, run) = try await fetch(server.url("/big.tar.gz"), in: directory)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: result.destination)) == replaced)
+        let resumes = run.events.events.filter { $0.task == "resume" }
+        #expect(resumes.contains { $0.retryReason?.contains("starting over") == true }, "\(resumes)")
+    }
+
     @Test func corruptSegmentFailsTheDigest() async throws {
         let server = try FaultServer()
         server.serve("/big.tar.gz", body: body, faults: [.pass, .pass, .corrupt])

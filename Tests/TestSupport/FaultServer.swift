@@ -30,6 +30,9 @@ public final class FaultServer: @unchecked Sendable {
         case shiftedRange(by: Int)
         /// Answer a bounded Range request (`bytes=N-M`) with 206 from N to the end of the body.
         case openEndedRange
+        /// Answer a Range request as asked even when its If-Range names another version (a server
+        /// that ignores If-Range): a 206 of the current body.
+        case ignoreIfRange
         /// Redirect (302 unless told otherwise) to a URL.
         case redirect(to: String, status: Int = 302)
         /// Serve the body with its first byte flipped.
@@ -209,7 +212,9 @@ public final class FaultServer: @unchecked Sendable {
                 end = min(max(0, end + shift), size - 1)
             }
             // If-Range naming another version: the whole new body, as a 200 (RFC 9110 13.1.5).
-            if let tag, let asked = request.header("If-Range"), asked != tag { start = nil }
+            var honoursIfRange = true
+            if case .ignoreIfRange = fault { honoursIfRange = false }
+            if let tag, let asked = request.header("If-Range"), asked != tag, honoursIfRange { start = nil }
             var headers = ["Accept-Ranges": "bytes"]
             if let tag { headers["ETag"] = tag }
             guard let start else { return Payload(status: 200, headers: headers, body: body) }
