@@ -112,6 +112,8 @@ def run_tests(filters, log):
     failed = []
     for match in FAILED_TEST.finditer(text):
         name = match.group(1).strip('"')
+        if name.startswith("run with "):
+            continue  # the summary line, not a test
         if name not in failed:
             failed.append(name)
     for match in FAILED_CASE.finditer(text):

@@ -50,6 +50,15 @@ struct UnpackLayerTests {
         #expect(try EntryPathPolicy.components(ofEntry: Self.bytes("./")).isEmpty)
     }
 
+    /// A symlink's target is refused before it is followed when it is absolute, has a backslash or is empty.
+    @Test func symlinkTargetsThatCannotMeanTheSameEverywhereAreRefused() {
+        #expect(EntryPathPolicy.refusal(ofSymlinkTarget: Self.bytes("/etc")) == "is an absolute path")
+        #expect(EntryPathPolicy.refusal(ofSymlinkTarget: Self.bytes("C:x")) == "is an absolute path")
+        #expect(EntryPathPolicy.refusal(ofSymlinkTarget: Self.bytes(#"..\x"#)) == "contains a backslash")
+        #expect(EntryPathPolicy.refusal(ofSymlinkTarget: []) == "is empty")
+        #expect(EntryPathPolicy.refusal(ofSymlinkTarget: Self.bytes("../sibling/x")) == nil)
+    }
+
     /// The tree follows a symlink's target through the symlinks made so far, as the kernel would.
     @Test func theTreeTellsATargetLeavingTheDirectoryFromOneStayingInside() {
         var tree = ExtractedTree()
