@@ -111,8 +111,9 @@ def run_tests(filters, log):
     text = open(log, encoding="utf-8", errors="replace").read()
     failed = []
     for match in FAILED_TEST.finditer(text):
-        name = match.group(1).strip('"')
-        if name.startswith("run with "):
+        # `refused(_:) with 35 test cases`, `refused(_:) … with 1 argument hostile → …`: the test's name.
+        name = match.group(1).split(" with ")[0].strip('"')
+        if name == "run":
             continue  # the summary line, not a test
         if name not in failed:
             failed.append(name)
