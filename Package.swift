@@ -50,7 +50,7 @@ let package = Package(
         // The command line as a library, so that a team can build its own `pkgfetch` with an extra
         // backend compiled in; the `pkgfetch` executable is its two-line main.
         .target(name: "PkgfetchCommand", dependencies: [
-            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "ObjectStoreExample",
+            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "ObjectStoreExample", "ComponentList",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/PkgfetchCommand"),

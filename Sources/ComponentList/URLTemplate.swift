@@ -28,7 +28,7 @@ public enum URLTemplate {
     }
 
     private static func refusal(_ template: String, allowed: Dictionary<String, String>.Keys) -> ComponentListError {
-        let names = allowed.sorted().map { "${\($0)}" }.joined(separator: ", ")
-        return ComponentListError("template \"\(template)\" uses more than \(names); refused, never evaluated")
+        let names = ["version", "CPU_ARCH", "SYSTEMD_ARCH"].filter(allowed.contains).map { "${\($0)}" }.joined(separator: ", ")
+        return ComponentListError("template \"\(template)\" may use only \(names); refused, never evaluated")
     }
 }
