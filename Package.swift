@@ -38,11 +38,11 @@ let package = Package(
         ], path: "Sources/PipelineTesting"),
         .target(name: "SourcesHTTP", dependencies: ["Pipeline", "CCurl"], path: "Sources/Sources-HTTP"),
         .target(name: "SourcesORAS", dependencies: [
-            "Pipeline", "SourcesHTTP", .product(name: "Crypto", package: "swift-crypto"),
+            "Pipeline", "SourcesHTTP", "Unpackers", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
         // AgentBaker's components.json: selects entries and expands templates; knows nothing of downloading.
-        .target(name: "ComponentList", path: "Sources/ComponentList"),
+        .target(name: "ComponentList", dependencies: ["Pipeline"], path: "Sources/ComponentList"),
         // Helper executables (pkgfetch-fetch-<scheme>) as fetchers: a backend in any language.
         .target(name: "SourcesHelper", dependencies: ["Pipeline", "CSystem"], path: "Sources/Sources-Helper"),
         // A backend written as a team outside pkgfetch would write one: it depends on Pipeline only.
@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "SourcesHelperTests", dependencies: ["SourcesHelper", "Pipeline", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
-        .testTarget(name: "ComponentListTests", dependencies: ["ComponentList"]),
+        .testTarget(name: "ComponentListTests", dependencies: ["ComponentList", "Pipeline"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
         // replays their seeds and every crash `make fuzz` kept.

@@ -1,3 +1,5 @@
+import Pipeline
+
 /// What a component list means for one node: per package, the files to fetch and where, or why not.
 /// Built by `ComponentPlan.select`; nothing here downloads.
 public struct ComponentPlan: Sendable {

@@ -52,7 +52,8 @@ public struct PipelineRunner: Sendable {
     /// The plan for a request: the resolver's sources, with a cache hit put first.
     public func plan(for request: PackageRequest) throws -> Plan {
         var plan = try plugins.resolver(named: resolverName).resolve(request)
-        if let cached = CacheLookup.findCopy(plan.fileName, in: request.cacheDirectories) {
+        // A file the source names is looked up once its name is known (`listing(for:)`).
+        if !plan.fileNamedBySource, let cached = CacheLookup.findCopy(plan.fileName, in: request.cacheDirectories) {
             plan.sources.insert(Source(scheme: "file", location: cached.path), at: 0)
             plan.cachedCopy = cached
         }
@@ -64,7 +65,7 @@ public struct PipelineRunner: Sendable {
     public func run(_ request: PackageRequest) async throws -> RunResult {
         let start = clock.now
         let deadline = retry.deadline.map { start + $0 }
-        let plan: Plan
+        var plan: Plan
         do {
             plan = try await BlockingIO.shared.run { try self.plan(for: request) }
             events.describe(plan)
@@ -78,6 +79,13 @@ public struct PipelineRunner: Sendable {
             let schemes = Set(plan.sources.map(\.scheme)).sorted()
             let why = schemes.map(plugins.whyNoFetcher(forScheme:)).joined(separator: "; ")
             throw PkgfetchError(.noSource, "no registered fetcher handles the plan's sources (\(schemes.isEmpty ? "none" : why))")
+        }
+        if plan.fileNamedBySource {
+            let held = try await listing(for: plan, deadline: deadline)
+            guard held.files.count == 1 else {
+                return try await runSet(held, plan: plan, request: request, start: start, deadline: deadline)
+            }
+            plan = self.plan(plan, narrowedTo: held.files[0], cacheDirectories: request.cacheDirectories)
         }
 
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
@@ -129,7 +137,7 @@ public struct PipelineRunner: Sendable {
 
     /// Removes the staging area; what could not be removed is reported (stderr, and a `cleanup` event)
     /// even though the run's outcome stands.
-    private func remove(_ staging: StagingArea) async {
+    func remove(_ staging: StagingArea) async {
         do {
             try await BlockingIO.shared.run { try staging.remove() }
         } catch {
@@ -166,8 +174,9 @@ public struct PipelineRunner: Sendable {
                               emptyTree: { _ = try staging.directory(named: "tree") }, events: events, clock: clock)
     }
 
-    private func fetchFirstAvailable(_ plan: Plan, staging: StagingArea, streamed: StreamedUnpack?,
-                                     deadline: ContinuousClock.Instant?) async throws -> Fetched {
+    /// The first of the plan's sources that delivers, staged as `stagingName-<source index>`.
+    func fetchFirstAvailable(_ plan: Plan, staging: StagingArea, streamed: StreamedUnpack?,
+                             deadline: ContinuousClock.Instant?, stagingName: String = "source") async throws -> Fetched {
         var lastError: PkgfetchError?
         for (index, source) in plan.sources.enumerated() {
             guard var fetcher = try? plugins.fetcher(forScheme: source.scheme) else {
@@ -179,8 +188,8 @@ public struct PipelineRunner: Sendable {
             if Task.isCancelled { throw PkgfetchError(.cancelled, "cancelled before \(source.redacted) was tried") }
             do {
                 logger.info("fetching \(source)")
-                return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, streamed: streamed, index: index,
-                                                  deadline: deadline)
+                return try await fetchWithRetries(source, with: fetcher, plan: plan, staging: staging, streamed: streamed,
+                                                  stagingName: "\(stagingName)-\(index)", deadline: deadline)
             } catch {
                 let failure = PkgfetchError.from(error)
                 if index < plan.sources.count - 1 { logger.warning("\(source) failed, trying the next source: \(failure)") }
@@ -193,8 +202,8 @@ public struct PipelineRunner: Sendable {
     /// Tries one source until it delivers, `retry` says stop, or the deadline passes. Each attempt runs
     /// under its own deadline, enforced here whatever the fetcher does.
     private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea, streamed: StreamedUnpack?,
-                                  index: Int, deadline: ContinuousClock.Instant?) async throws -> Fetched {
-        let file = try await BlockingIO.shared.run { try staging.file(named: "source-\(index)") }
+                                  stagingName: String, deadline: ContinuousClock.Instant?) async throws -> Fetched {
+        let file = try await BlockingIO.shared.run { try staging.file(named: stagingName) }
         await streamed?.follow(file, of: source)
         let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events,
                               connections: connections)
@@ -311,4 +320,6 @@ public struct RunResult: Sendable {
     public var unpackedEntries: Int?
     /// How long the run took.
     public var durationMs: Int
+    /// The files installed, by name, when the source held several (an OCI artifact of several layers).
+    public var files: [String]? = nil
 }

@@ -22,6 +22,10 @@ public struct Plan: Sendable {
     public var sources: [Source]
     /// A pre-cached copy found for the package, listed first in `sources` as a `file` source.
     public var cachedCopy: CachedCopy?
+    /// The source, not the request, names the file (an OCI reference names a repository): `fileName`
+    /// stands in until the runner asks the source what it holds (`ListingFetcher`), and the cache is
+    /// looked up then, by the name learned.
+    public var fileNamedBySource = false
 
     /// A plan from its parts.
     public init(rule: String, package: String, version: String? = nil, fileName: String,

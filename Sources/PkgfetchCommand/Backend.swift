@@ -22,6 +22,9 @@ public struct SharedTransport {
     public var stallTimeout: Duration
     /// `--bootstrap-registry`, when given.
     public var registry: RegistryAddress?
+    /// The registries the run's OCI references are pulled from directly (not through the bootstrap
+    /// registry), `host[:port]`.
+    public var referencedRegistries: Set<String> = []
     /// The run's events, for steps a fetcher records itself.
     public var events: EventEmitter
 }

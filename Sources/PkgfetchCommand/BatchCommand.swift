@@ -8,7 +8,7 @@ struct BatchCommand: AsyncParsableCommand {
         commandName: "batch",
         abstract: "Fetch, verify and install every package of a JSON list in one run.",
         discussion: """
-            LIST is a JSON array; each entry has "url" and one of "dest" or "output", and may add \
+            LIST is a JSON array; each entry has "url" (a CDN URL or an OCI reference) and one of "dest" or "output", and may add \
             "sha256", "platform", and with "dest", "replace" and "unpack" (true/false). Packages share \
             one connection pool and one set of registry tokens; packages that install to the same \
             directory run in list order. Every package is tried; the exit code is the first failed \
@@ -38,7 +38,7 @@ struct BatchCommand: AsyncParsableCommand {
             try options.resolution.request(url: entry.url, target: entry.target, sha256: entry.sha256, platform: entry.platform)
         }
         try BatchRunner.checkDestinations(requests)
-        let batch = BatchRunner(runner: try options.runner(events: try options.eventEmitter()), parallel: parallel)
+        let batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
         let reporter = BatchReporter(urls: packages.map(\.url), json: options.json, quiet: options.quiet)
         let outcomes = await batch.run(requests, report: reporter.report)
         let failures = outcomes.enumerated().compactMap { index, outcome -> (Int, PkgfetchError)? in

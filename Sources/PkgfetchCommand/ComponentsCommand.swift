@@ -79,10 +79,11 @@ struct ComponentsCommand: AsyncParsableCommand {
             try run.check(outcomes)
             return
         }
-        try BatchRunner.checkDestinations(run.requests.map(\.request))
+        let requests = run.requests.map(\.request)
+        try BatchRunner.checkDestinations(requests)
         report.printRefusals()
-        let batch = BatchRunner(runner: try options.runner(events: try options.eventEmitter()), parallel: parallel)
-        let results = await batch.run(run.requests.map(\.request)) { index, result in
+        let batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
+        let results = await batch.run(requests) { index, result in
             if case .failure(let failure) = result { report.printFailure(failure, of: run.requests[index]) }
         }
         let outcomes = run.outcomes(of: results)

@@ -3,19 +3,23 @@ import Foundation
 import Pipeline
 import SourcesHTTP
 
-/// `pkgfetch fetch URL (--dest DIR | --output FILE)`: the whole job.
+/// `pkgfetch fetch URL|REFERENCE (--dest DIR | --output FILE)`: the whole job.
 struct FetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Fetch a package by its CDN URL, verify it, and install it.",
-        discussion: "Exactly one of --dest (unpack into a directory) or --output (save the file) is required."
+        abstract: "Fetch a package by its CDN URL or OCI reference, verify it, and install it.",
+        discussion: """
+            Exactly one of --dest (unpack into a directory) or --output (save the file) is required. A reference \
+            ([oci://]registry/repository:tag, @sha256:…, or both) is pulled as `oras pull` does; an artifact of several \
+            titled files needs --dest, which gets each file under its title.
+            """
     )
 
     enum Progress: String, ExpressibleByArgument, CaseIterable {
         case auto, terminal, plain, none
     }
 
-    @Argument(help: "The package's CDN URL.")
+    @Argument(help: ArgumentHelp("The package's CDN URL, or an OCI reference ([oci://]registry/repository:tag or @sha256:…).", valueName: "url-or-reference"))
     var url: String
 
     @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
@@ -56,7 +60,7 @@ struct FetchCommand: AsyncParsableCommand {
         let emitter = try options.eventEmitter()
         do {
             let request = try options.resolution.request(url: url, target: target, sha256: sha256)
-            let runner = try options.runner(events: emitter, progress: progressReporter())
+            let runner = try options.runner(for: [request], events: emitter, progress: progressReporter())
             let result = try await runner.run(request)
             ResultReport.success(result, json: options.json, quiet: options.quiet)
         } catch {

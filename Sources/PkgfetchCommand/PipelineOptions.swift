@@ -73,11 +73,12 @@ struct PipelineOptions: ParsableArguments {
         return EventEmitter(sink: sinks.count == 1 ? sinks[0] : EventSinks(sinks))
     }
 
-    /// One runner for every package of the run: one connection pool, one set of registry
+    /// One runner for every package of the run (`requests`): one connection pool, one set of registry
     /// credentials and tokens.
-    func runner(events: EventEmitter, progress: any ProgressReporter = SilentProgress()) throws -> PipelineRunner {
+    func runner(for requests: [PackageRequest], events: EventEmitter, progress: any ProgressReporter = SilentProgress()) throws -> PipelineRunner {
         let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration,
-                                     registry: try resolution.registry(), events: events)
+                                     registry: try resolution.registry(), referencedRegistries: resolution.referencedRegistries(requests),
+                                     events: events)
         // A helper's stderr lines go to ours, unless --quiet.
         let quiet = quiet
         let relay: @Sendable (String) -> Void = { line in if !quiet { ErrorReport.printRaw(line) } }

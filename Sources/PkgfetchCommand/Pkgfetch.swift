@@ -10,7 +10,8 @@ struct Pkgfetch: AsyncParsableCommand {
         commandName: "pkgfetch",
         abstract: "Fetch, verify, unpack and install node packages from a CDN or a bootstrap registry.",
         version: VersionReport.text,
-        subcommands: [FetchCommand.self, BatchCommand.self, ComponentsCommand.self, ResolveCommand.self, PluginsCommand.self, ExitCodesCommand.self]
+        subcommands: [FetchCommand.self, BatchCommand.self, ComponentsCommand.self, ResolveCommand.self, TagsCommand.self, PluginsCommand.self,
+                      ExitCodesCommand.self]
     )
 }
 

@@ -47,22 +47,42 @@ struct RegistryBackend: BuiltInBackend {
         let schemes = schemePolicy(for: shared.registry)
         let hosts = hostsDirectory.registryHosts(schemes)
         // A hosts.toml pkgfetch refuses fails the run now, with exit 2, not at the first pull.
-        if let registry = shared.registry { _ = try hosts.load(registry.host) }
+        for registry in [shared.registry?.host].compactMap({ $0 }) + shared.referencedRegistries.sorted() { _ = try hosts.load(registry) }
         return ORASFetcher(transport: shared.transport,
-                           credentials: try registryCredentials(for: shared.registry, transport: shared.transport, schemes: schemes,
-                                                                events: shared.events),
+                           credentials: try registryCredentials(for: try loginRegistry(shared), pullsByReference: !shared.referencedRegistries.isEmpty,
+                                                                transport: shared.transport, schemes: schemes, events: shared.events),
                            schemes: schemes, stallTimeout: shared.stallTimeout, hosts: hosts)
+    }
+
+    /// The one registry `--username` and `--identity-client-id` log in to: the bootstrap registry, else
+    /// the registry the run's references name, when they name one. A run whose references name several
+    /// cannot tell which registry a password is for: refused, rather than offered to each.
+    func loginRegistry(_ shared: SharedTransport) throws -> RegistryAddress? {
+        if let registry = shared.registry { return registry }
+        guard shared.referencedRegistries.count <= 1 else {
+            if username != nil || identityClientId != nil {
+                throw PkgfetchError(.usage, "--username and --identity-client-id log in to one registry, and the references name "
+                                        + "\(shared.referencedRegistries.sorted().joined(separator: ", ")): give --bootstrap-registry, "
+                                        + "or keep the logins in a Docker config (--registry-config)")
+            }
+            return nil
+        }
+        return try shared.referencedRegistries.first.map(RegistryAddress.init(parsing:))
     }
 
     /// Credentials, first that applies: `--username` + `--password-stdin`; the managed identity of
     /// `--identity-client-id` (an ACR login, asked only when the registry refuses anonymous access);
     /// `--registry-config FILE`; `$DOCKER_CONFIG/config.json`; `~/.docker/config.json`; none (anonymous).
-    func registryCredentials(for registry: RegistryAddress?, transport: CurlTransport? = nil,
+    /// The first two are for `registry` only; a Docker config names its registries itself.
+    func registryCredentials(for registry: RegistryAddress?, pullsByReference: Bool = false, transport: CurlTransport? = nil,
                              schemes: RegistrySchemePolicy = RegistrySchemePolicy(), events: EventEmitter = EventEmitter(),
                              readStdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
         throws -> any CredentialStore {
-        // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.
-        guard let registry else { return AnonymousCredentialStore() }
+        guard let registry else {
+            // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.
+            guard pullsByReference else { return AnonymousCredentialStore() }
+            return try dockerConfigCredentials()
+        }
         if let store = credentialStore(registryHost: registry.host, registryScheme: schemes.scheme(for: registry.host),
                                                 transport: transport ?? CurlTransport(), events: events) {
             return store
@@ -78,6 +98,11 @@ struct RegistryBackend: BuiltInBackend {
         if let username, !passwordStdin {
             throw PkgfetchError(.usage, "--username \(username) needs --password-stdin (passwords are never taken as flags)")
         }
+        return try dockerConfigCredentials()
+    }
+
+    /// `--registry-config FILE`, else Docker's own config file, else none.
+    func dockerConfigCredentials() throws -> any CredentialStore {
         if let registryConfig { return try DockerConfigCredentialStore(path: registryConfig) }
         if let found = DockerConfigCredentialStore.defaultPath() { return try DockerConfigCredentialStore(path: found) }
         return AnonymousCredentialStore()

@@ -3,12 +3,12 @@ import Foundation
 import Pipeline
 import SourcesORAS
 
-/// `pkgfetch resolve URL`: the plan, without fetching.
+/// `pkgfetch resolve URL|REFERENCE`: the plan, without fetching.
 struct ResolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "resolve", abstract: "Print the plan for a URL (package, version, reference, sources in order) without fetching.")
+        commandName: "resolve", abstract: "Print the plan for a URL or an OCI reference (package, version, reference, sources in order) without fetching.")
 
-    @Argument(help: "The package's CDN URL.")
+    @Argument(help: ArgumentHelp("The package's CDN URL, or an OCI reference ([oci://]registry/repository:tag or @sha256:…).", valueName: "url-or-reference"))
     var url: String
 
     @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
@@ -29,7 +29,7 @@ struct ResolveCommand: ParsableCommand {
         let hosts = try registryHosts(plan)
         if json {
             var object: [String: Any] = [
-                "rule": plan.rule, "package": plan.package, "fileName": plan.fileName,
+                "rule": plan.rule, "package": plan.package,
                 "sources": plan.sources.map { source -> [String: Any] in
                     var entry: [String: Any] = ["scheme": source.scheme, "location": source.redacted]
                     if let list = hosts[source] {
@@ -41,6 +41,8 @@ struct ResolveCommand: ParsableCommand {
                     return entry
                 },
             ]
+            // A reference's file is named by the manifest's layer titles, read when it is fetched.
+            if plan.fileNamedBySource { object["fileNamedBySource"] = true } else { object["fileName"] = plan.fileName }
             object["version"] = plan.version
             object["reference"] = plan.reference
             object["format"] = plan.format?.name
@@ -52,7 +54,7 @@ struct ResolveCommand: ParsableCommand {
         print("rule:      \(plan.rule)")
         print("package:   \(plan.package)")
         if let version = plan.version { print("version:   \(version)") }
-        print("file:      \(plan.fileName)")
+        print("file:      \(plan.fileNamedBySource ? "(named by the layer titles of the manifest, read when fetched)" : plan.fileName)")
         if let format = plan.format { print("format:    \(format)") }
         if let platform = plan.platform { print("platform:  \(platform)") }
         if let reference = plan.reference { print("reference: \(reference)") }

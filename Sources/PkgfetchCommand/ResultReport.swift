@@ -13,6 +13,7 @@ enum ResultReport {
             if let version = result.plan.version { object["version"] = version }
             if let reference = result.plan.reference { object["reference"] = reference }
             if let entries = result.unpackedEntries { object["entries"] = entries }
+            if let files = result.files { object["files"] = files }
             printJSON(object.merging(extra) { _, new in new })
         } else if !quiet {
             let version = result.plan.version.map { " \($0)" } ?? ""

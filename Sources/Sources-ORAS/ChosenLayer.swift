@@ -22,7 +22,7 @@ extension ORASFetcher: DescribingFetcher {
     /// titled with the package's file name; refuses a layer without a sha256 digest or with a negative size.
     func chosenLayer(for source: Source, context: FetchContext) async throws -> ChosenLayer {
         let reference = try Reference(parsing: source.location)
-        let manifest = try await imageManifest(for: reference, source: source, context: context)
+        let (manifest, _) = try await imageManifest(for: reference, source: source, context: context)
         let selection = try LayerSelector(fileName: context.plan.fileName).select(from: manifest, what: reference.description)
         let layer = selection.layer
         guard let digest = layer.sha256 else {
@@ -32,5 +32,36 @@ extension ORASFetcher: DescribingFetcher {
             throw PkgfetchError(.orasPullFailed, "\(reference): layer '\(selection.title)' has a negative size")
         }
         return ChosenLayer(reference: reference, digest: digest, size: layer.size, isPackedDirectory: selection.isPackedDirectory)
+    }
+}
+
+extension ORASFetcher: ListingFetcher {
+    /// Every titled layer of the reference's manifest (the plan's platform's, from an index), as
+    /// `oras pull -o DIR` writes them: each under its title, which must be one plain file name
+    /// (`LayerSelector.checkSafe`), each from the manifest pinned by its digest so a tag moved meanwhile
+    /// cannot mix two versions. Untitled layers are passed over, as oras does.
+    public func list(_ source: Source, context: FetchContext) async throws -> SourceListing {
+        let reference = try Reference(parsing: source.location)
+        let (manifest, pinned) = try await imageManifest(for: reference, source: source, context: context)
+        let titled = manifest.layers.filter { $0.title != nil }
+        guard !titled.isEmpty else {
+            throw PkgfetchError(.noMatchingContent,
+                                "\(reference): no layer of the manifest has a title (\(Annotation.title)); \(manifest.layers.count) untitled layer(s)")
+        }
+        var seen: Set<String> = []
+        let files = try titled.map { layer in
+            let title = layer.title!
+            try LayerSelector.checkSafe(title, what: reference.description)
+            guard seen.insert(title).inserted else {
+                throw PkgfetchError(.unsafeArchive, "\(reference): two layers are titled '\(title)'; refused")
+            }
+            guard let digest = layer.sha256, layer.size >= 0 else {
+                throw PkgfetchError(.orasPullFailed, "\(reference): layer '\(title)' has digest '\(layer.digest)' and size \(layer.size); only sha256 and a size of 0 or more are supported")
+            }
+            let packed = layer.annotations?[Annotation.unpack]?.lowercased() == "true"
+            return ListedFile(name: title, source: Source(scheme: source.scheme, location: pinned.description),
+                              expected: ExpectedContent(digest: digest, size: layer.size), format: packed ? .tarGzip : nil)
+        }
+        return SourceListing(files: files, digest: pinned.digest!)
     }
 }

@@ -133,7 +133,9 @@ public actor CachingCredentialStore: CredentialStore {
     public nonisolated var anonymousFirst: Bool { store.anonymousFirst }
 }
 
-/// How registry hosts are compared: `https://Host:443/v1/` and `host:443` name the same registry.
+/// How registry hosts are compared: `https://Host:443/v1/` and `host:443` name the same registry, and
+/// docker.io, index.docker.io (where Docker's config.json keeps its login) and registry-1.docker.io
+/// (the host contacted) are one registry, so a credential for docker.io is offered there.
 extension RegistryHost {
     static func normalize(_ text: String) -> String {
         var host = Substring(text.trimmingCharacters(in: .whitespaces))
@@ -141,6 +143,6 @@ extension RegistryHost {
             host = host.dropFirst(prefix.count)
         }
         if let slash = host.firstIndex(of: "/") { host = host[..<slash] }
-        return host.lowercased()
+        return DockerHub.registryName(host.lowercased())
     }
 }

@@ -1,4 +1,5 @@
 import Pipeline
+import Unpackers
 
 /// Chooses the layer that is the package file, the way `oras pull` names files: by the layer's
 /// `org.opencontainers.image.title`.
@@ -11,7 +12,8 @@ import Pipeline
 /// - Otherwise `no-matching-content`, naming the titles present.
 ///
 /// The chosen title must be a plain file name: `oras pull` would write it to disk, so a title with
-/// `/`, `\`, `..`, or an absolute or drive path is refused as `unsafe-archive`.
+/// `/`, `\`, `..`, or an absolute or drive path is refused as `unsafe-archive`, by the rules archive
+/// entries follow (`FileNamePolicy`).
 public struct LayerSelector: Sendable {
     public let fileName: String
 
@@ -44,13 +46,12 @@ public struct LayerSelector: Sendable {
         return Selection(layer: chosen, title: title, isPackedDirectory: unpack)
     }
 
-    /// Refuses titles that are not a single plain file name.
+    /// Refuses titles that are not one plain file name, by the rules for archive entries (`FileNamePolicy`).
     static func checkSafe(_ title: String, what: String) throws {
-        let isDrive = title.count >= 2 && title.first!.isLetter && title.dropFirst().first == ":"
-        let unsafe = title.isEmpty || title.contains("/") || title.contains("\\") || title.contains("..")
-            || title.contains("\0") || isDrive || title == "."
-        if unsafe {
-            throw PkgfetchError(.unsafeArchive, "\(what): layer title '\(title)' is not a plain file name (a path, '..' or absolute); refused")
+        do {
+            try FileNamePolicy.check(title)
+        } catch let failure as PkgfetchError {
+            throw PkgfetchError(.unsafeArchive, "\(what): layer title refused: \(failure.message)")
         }
     }
 }

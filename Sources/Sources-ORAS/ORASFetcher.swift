@@ -51,8 +51,10 @@ public struct ORASFetcher: Fetcher {
     }
 
     /// The image manifest for the reference: itself, or the entry of its index for the plan's platform
-    /// (`--platform`, else the one the URL names, else this machine's).
-    func imageManifest(for reference: Reference, source: Source, context: FetchContext) async throws -> ImageManifest {
+    /// (`--platform`, else the one the URL names, else this machine's); with the reference pinned to
+    /// that manifest's digest.
+    func imageManifest(for reference: Reference, source: Source, context: FetchContext) async throws
+        -> (manifest: ImageManifest, pinned: Reference) {
         var current = reference
         for _ in 0...maxIndexDepth {
             let started = ContinuousClock.now
@@ -61,7 +63,7 @@ public struct ORASFetcher: Fetcher {
                                 servedBy: fetched.servedBy)
             switch fetched.document {
             case .manifest(let manifest):
-                return manifest
+                return (manifest, current.pinned(to: fetched.digest))
             case .index(let index):
                 let platform = context.plan.platform ?? .host
                 guard let entry = PlatformMatcher(platform).select(from: index.manifests) else {

@@ -17,9 +17,15 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     /// Repository names longer than this are refused by registries (the grammar's limit).
     static let maxNameLength = 255
 
-    public init(parsing text: String) throws {
+    /// Parses `text`; with `requiringTag` false, a repository alone (`host/repo`) is accepted too.
+    public init(parsing text: String, requiringTag: Bool = true) throws {
+        try self.init(parsing: text, requiringTag: requiringTag, shownAs: text)
+    }
+
+    /// Parses `text`, naming it `shown` in errors (what the user typed, before it was normalised).
+    init(parsing text: String, requiringTag: Bool, shownAs shown: String) throws {
         func bad(_ why: String) -> PkgfetchError {
-            PkgfetchError(.resolveFailed, "OCI reference '\(text)': \(why)")
+            PkgfetchError(.resolveFailed, "OCI reference '\(PrintableLine.escaping(shown))': \(why)")
         }
         var rest = Substring(text)
         var digest: SHA256Digest?
@@ -55,7 +61,7 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
                 throw bad("tag '\(tag)' is not [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
             }
         }
-        guard tag != nil || digest != nil else { throw bad("neither a tag nor a digest") }
+        guard !requiringTag || tag != nil || digest != nil else { throw bad("neither a tag nor a digest") }
         registry = host.lowercased()
         repository = String(path)
         self.tag = tag

@@ -66,25 +66,8 @@ public struct RegistryClient: Sendable {
     private func manifest(_ reference: Reference, at host: RegistryHost, what: String, deadline: ContinuousClock.Instant?,
                           events: EventEmitter) async throws -> FetchedManifest {
         let url = host.url(repository: reference.repository, "manifests/\(reference.manifestReference)")
-        let limit = manifestLimit
-        let hostTransport = transports.transport(for: host)
-        let response: HTTPResponse
-        do {
-            response = try await authorizer(for: host).perform(target(reference, at: host), deadline: deadline, what: what,
-                                                               events: events) { authorization in
-                var headers = host.headers
-                headers.set("Accept", MediaType.manifestAccept)
-                if let authorization { headers.set("Authorization", authorization) }
-                let request = HTTPRequest(url: url, headers: headers, deadline: deadline, connectTimeout: host.dialTimeout)
-                let response = try await hostTransport.send(request) { _ in .collect(limit: limit) }
-                return response.status == 401 || response.status == 403 ? .unauthorized(response.head) : .done(response)
-            }
-        } catch {
-            throw Self.classify(error, what: what)
-        }
-        guard (200..<300).contains(response.status) else {
-            throw Self.classify(HTTPStatusError(head: response.head, body: response.body), what: what)
-        }
+        let response = try await collect(url, accept: MediaType.manifestAccept, for: reference, at: host, what: what, deadline: deadline,
+                                         events: events)
         let actual = Pipeline.SHA256Digest(SHA256.hash(data: response.body))
         if let pinned = reference.digest, pinned != actual {
             throw PkgfetchError(.integrityMismatch, "\(what): the registry served content with digest \(actual)")
@@ -141,6 +124,32 @@ public struct RegistryClient: Sendable {
         } catch {
             throw Self.classify(error, what: what)
         }
+    }
+
+    /// `GET url` on `host`, authorized as a pull of the reference's repository, its body (at most
+    /// `manifestLimit` bytes) collected; anything but a 2xx answer is thrown, classified.
+    func collect(_ url: String, accept: String, for reference: Reference, at host: RegistryHost, what: String,
+                 deadline: ContinuousClock.Instant?, events: EventEmitter) async throws -> HTTPResponse {
+        let limit = manifestLimit
+        let hostTransport = transports.transport(for: host)
+        let response: HTTPResponse
+        do {
+            response = try await authorizer(for: host).perform(target(reference, at: host), deadline: deadline, what: what,
+                                                               events: events) { authorization in
+                var headers = host.headers
+                headers.set("Accept", accept)
+                if let authorization { headers.set("Authorization", authorization) }
+                let request = HTTPRequest(url: url, headers: headers, deadline: deadline, connectTimeout: host.dialTimeout)
+                let response = try await hostTransport.send(request) { _ in .collect(limit: limit) }
+                return response.status == 401 || response.status == 403 ? .unauthorized(response.head) : .done(response)
+            }
+        } catch {
+            throw Self.classify(error, what: what)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw Self.classify(HTTPStatusError(head: response.head, body: response.body), what: what)
+        }
+        return response
     }
 
     func target(_ reference: Reference, at host: RegistryHost) -> AuthTarget {

@@ -75,16 +75,18 @@ public struct RegistryHost: Sendable, Equatable {
     /// sends them; a mirror serving several registries tells them apart by it). docker.io's API host
     /// is docker.io itself.
     public var isMirror: Bool {
-        host != namespace && !(namespace == "docker.io" && host == "registry-1.docker.io")
+        host != namespace && host != DockerHub.apiHost(for: namespace)
     }
 
     /// `scheme://host`, for messages and events.
     public var origin: String { "\(scheme)://\(host)" }
 
-    /// The URL of `tail` (`manifests/<ref>`, `blobs/<digest>`) in `repository`, with `?ns=` for a mirror.
-    public func url(repository: String, _ tail: String) -> String {
+    /// The URL of `tail` (`manifests/<ref>`, `blobs/<digest>`) in `repository`, with `query` items
+    /// (`name=value`, encoded) and `ns=` for a mirror.
+    public func url(repository: String, _ tail: String, query: [String] = []) -> String {
+        let items = query + (isMirror ? ["ns=\(TokenService.queryEncode(namespace))"] : [])
         let base = "\(origin)\(path)/\(repository)/\(tail)"
-        return isMirror ? "\(base)?ns=\(TokenService.queryEncode(namespace))" : base
+        return items.isEmpty ? base : "\(base)?\(items.joined(separator: "&"))"
     }
 
     /// One line for `resolve`: `https://mirror:5000/v2 (pull) mirror`.

@@ -95,9 +95,7 @@ public final class RegistryHosts: @unchecked Sendable {
     func hosts(from file: HostsFile, namespace: String) -> [RegistryHost] {
         file.entries.map { entry in
             guard let host = entry.host, let scheme = entry.scheme else {
-                // docker.io's API lives at registry-1.docker.io.
-                let docker = namespace == "docker.io"
-                return RegistryHost(scheme: docker ? "https" : schemes.scheme(for: namespace), host: docker ? "registry-1.docker.io" : namespace,
+                return RegistryHost(scheme: schemes.scheme(for: namespace), host: DockerHub.apiHost(for: namespace),
                                     path: "/v2", capabilities: entry.capabilities, headers: entry.headers, tls: entry.tls,
                                     dialTimeout: entry.dialTimeout, namespace: namespace)
             }

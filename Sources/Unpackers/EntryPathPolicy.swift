@@ -87,3 +87,17 @@ enum EntryPathPolicy {
             && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(path[0] | 0x20)
     }
 }
+
+/// The entry rules for a name that must be one file directly in a directory: an OCI layer's title,
+/// which `oras pull -o DIR` writes as `DIR/<title>`. What an archive entry may not be (absolute, with a
+/// `..` component, longer than the system takes), and besides one component: no `/` or `\`, not `.`.
+public enum FileNamePolicy {
+    /// Throws `unsafe-archive` naming `name` unless it is one plain file name.
+    public static func check(_ name: String) throws {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, !bytes.contains(0) else { throw UnpackFailure.unsafe(entry: bytes, "a file name must be non-empty, without NUL") }
+        guard try EntryPathPolicy.components(ofEntry: bytes) == [bytes] else {
+            throw UnpackFailure.unsafe(entry: bytes, "it is a path (a '/' or '\\' in it, or '.'), not one file name")
+        }
+    }
+}

@@ -59,12 +59,14 @@ import Testing
         #expect(untitled?.kind == .noMatchingContent)
     }
 
-    @Test func pathLikeTitlesAreUnsafe() {
-        for title in ["../evil.zip", "/etc/passwd", "dir/file.zip", "a\\b.zip", "C:evil.zip", "..", "x..y"] {
+    /// The rules archive entries follow, and one component: `x..y` is a name like any other.
+    @Test func pathLikeTitlesAreUnsafe() throws {
+        for title in ["../evil.zip", "/etc/passwd", "dir/file.zip", "a\\b.zip", "C:evil.zip", "..", ".", "", String(repeating: "a", count: 256)] {
             let manifest = ImageManifest(layers: [layer(title)])
             let error = #expect(throws: PkgfetchError.self) { try LayerSelector(fileName: title).select(from: manifest, what: "r") }
             #expect(error?.kind == .unsafeArchive, "\(title)")
         }
+        #expect(try LayerSelector(fileName: "x..y").select(from: ImageManifest(layers: [layer("x..y")]), what: "r").title == "x..y")
     }
 
     @Test func orasDirectoryLayerIsPackedTarGzip() throws {

@@ -115,17 +115,34 @@ public final class TestRegistry: @unchecked Sendable {
     /// layer's title is the file's base name. Returns the manifest digest.
     @discardableResult
     public func pushWithORAS(_ file: String, repository: String, tag: String) throws -> String {
+        let directory = (file as NSString).deletingLastPathComponent
+        return try pushWithORAS(files: [(file as NSString).lastPathComponent], in: directory.isEmpty ? "." : directory,
+                                repository: repository, tag: tag)
+    }
+
+    /// `oras push REF a b c` with the Python `oras` client: one layer per file of `directory`, in order,
+    /// titled with its name, unless `titles` gives a file another title (through oras' annotation
+    /// file, as any pusher may write one: `../x` and `a/b` included). Returns the manifest digest.
+    @discardableResult
+    public func pushWithORAS(files: [String], in directory: String, repository: String, tag: String,
+                             titles: [String: String] = [:]) throws -> String {
         try Tools.requirePythonModule("oras", pip: "oras")
         let script = """
-        import sys, oras.client
+        import sys, json, oras.client
         client = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)
-        client.push(files=[sys.argv[2]], target=f"{sys.argv[1]}/{sys.argv[3]}:{sys.argv[4]}", disable_path_validation=True)
+        titles = json.loads(sys.argv[4])
+        annotations = None
+        if titles:
+            annotations = "annotations.json"
+            with open(annotations, "w") as f:
+                json.dump({name: {"org.opencontainers.image.title": title} for name, title in titles.items()}, f)
+        client.push(files=sys.argv[5:], target=f"{sys.argv[1]}/{sys.argv[2]}:{sys.argv[3]}", disable_path_validation=True,
+                    annotation_file=annotations)
         """
-        let directory = (file as NSString).deletingLastPathComponent
-        let output = try Processes.run(["python3", "-c", script, host, (file as NSString).lastPathComponent, repository, tag],
-                                       currentDirectory: directory.isEmpty ? nil : directory)
+        let titleJSON = String(decoding: try JSONSerialization.data(withJSONObject: titles), as: UTF8.self)
+        let output = try Processes.run(["python3", "-c", script, host, repository, tag, titleJSON] + files, currentDirectory: directory)
         guard output.status == 0 else {
-            throw TestSupportError("oras push \(file) to \(host)/\(repository):\(tag) failed: \(output.stderr.suffix(2000))")
+            throw TestSupportError("oras push \(files) to \(host)/\(repository):\(tag) failed: \(output.stderr.suffix(2000))")
         }
         return try manifest(repository: repository, reference: tag).digest
     }

@@ -1,0 +1,123 @@
+import Foundation
+
+/// Plans whose source names the files (`Plan.fileNamedBySource`): the source is asked what it holds
+/// (`ListingFetcher`) before anything is fetched. One file is then fetched as any plan's file is; several
+/// are each fetched and verified, placed under their names in one staged tree, and installed together
+/// with the tree install an unpacked archive uses, so the destination has all of them or none.
+extension PipelineRunner {
+    /// What the plan's first listable source holds, asked with the run's retries and per-attempt timeout.
+    func listing(for plan: Plan, deadline: ContinuousClock.Instant?) async throws -> SourceListing {
+        guard let (source, lister) = plan.sources.lazy.compactMap({ source in
+            ((try? self.plugins.fetcher(forScheme: source.scheme)) as? any ListingFetcher).map { (source, $0) }
+        }).first else {
+            let schemes = Set(plan.sources.map(\.scheme)).sorted().joined(separator: ", ")
+            throw PkgfetchError(.noSource, "no registered fetcher can list what the plan's sources (\(schemes)) hold")
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let attemptStart = clock.now
+            var attemptDeadline = attemptStart + retry.perAttemptTimeout
+            if let deadline { attemptDeadline = min(attemptDeadline, deadline) }
+            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events)
+            do {
+                try Task.checkCancellation()
+                let listing = try await AttemptDeadline.run(
+                    within: attemptStart.duration(to: attemptDeadline),
+                    timeoutError: PkgfetchError(.timeout, "\(source.redacted): listing its files did not finish in time", scheme: source.scheme),
+                    expire: { _ in }, { try await lister.list(source, context: context) })
+                guard !listing.files.isEmpty else {
+                    throw PkgfetchError(.noMatchingContent, "\(source.redacted) holds no file")
+                }
+                events.emit(task: "list", source: source, since: attemptStart, outcome: "ok", attempt: attempt)
+                return listing
+            } catch {
+                let failure = PkgfetchError.from(error).about(scheme: source.scheme)
+                let decision = Task.isCancelled ? .stop(.deadline)
+                    : retry.decide(attempt: attempt, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
+                                   unit: clock.randomUnit())
+                guard case .wait(let wait) = decision else {
+                    events.emit(task: "list", source: source, since: attemptStart, outcome: "failed", error: failure, attempt: attempt,
+                                status: failure.status)
+                    throw failure
+                }
+                events.emit(task: "list", source: source, since: attemptStart, outcome: "retry", error: failure, attempt: attempt,
+                            status: failure.status, retryReason: failure.message)
+                try await clock.sleep(until: clock.now + wait)
+            }
+        }
+    }
+
+    /// The plan for one listed file: named by it (so its format and a cached copy are found by that
+    /// name), expecting its digest and size, fetched from its own source after a cached copy.
+    /// `--sha256` given with the request stays what is expected.
+    func plan(_ plan: Plan, narrowedTo file: ListedFile, cacheDirectories: [String]) -> Plan {
+        var narrowed = plan
+        narrowed.fileNamedBySource = false
+        narrowed.fileName = file.name
+        narrowed.format = file.format ?? ArchiveFormat.infer(fromFileName: file.name)
+        narrowed.expectedDigest = plan.expectedDigest ?? file.expected.digest
+        narrowed.expectedSize = file.expected.size
+        narrowed.sources = [file.source]
+        narrowed.cachedCopy = nil
+        if let cached = CacheLookup.findCopy(file.name, in: cacheDirectories) {
+            narrowed.sources.insert(Source(scheme: "file", location: cached.path), at: 0)
+            narrowed.cachedCopy = cached
+        }
+        return narrowed
+    }
+
+    /// Fetches every file of `listing` into one staged tree, each under its name and verified against
+    /// its digest and size, then installs the tree into the `--dest` directory (merged or replaced).
+    func runSet(_ listing: SourceListing, plan: Plan, request: PackageRequest, start: ContinuousClock.Instant,
+                deadline: ContinuousClock.Instant?) async throws -> RunResult {
+        let names = listing.files.map(\.name)
+        let shown = names.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+        guard case .directory(let path, let mode, _) = request.target else {
+            throw PkgfetchError(.usage, "\(plan.reference ?? plan.package) holds \(names.count) files (\(shown)); --output saves one file: "
+                                    + "give --dest DIR to write each under its name")
+        }
+        if request.expectedDigest != nil {
+            throw PkgfetchError(.usage, "--sha256 names one file, and \(plan.reference ?? plan.package) holds \(names.count) (\(shown)): "
+                                    + "pin the artifact by its manifest digest (@sha256:…) instead")
+        }
+        let staging = try await BlockingIO.shared.run {
+            try StagingArea(for: request.target, role: .unpacked, interruption: interruption)
+        }
+        let outcome: Result<RunResult, PkgfetchError>
+        do {
+            let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
+            var bytes: Int64 = 0
+            var last: Source?
+            for (index, file) in listing.files.enumerated() {
+                let filePlan = self.plan(plan, narrowedTo: file, cacheDirectories: request.cacheDirectories)
+                let fetched = try await fetchFirstAvailable(filePlan, staging: staging, streamed: nil, deadline: deadline,
+                                                            stagingName: "file-\(index)")
+                let placed = (tree as NSString).appendingPathComponent(file.name)
+                try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
+                bytes += fetched.size
+                last = fetched.source
+            }
+            let installStart = clock.now
+            let source = plan.sources.first ?? last!
+            do {
+                let (durable, interruption) = (durableInstall, interruption)
+                try await BlockingIO.shared.run {
+                    try Installer.installTree(tree, into: path, mode: mode, durable: durable, interruption: interruption)
+                }
+                events.emit(task: "install", source: source, bytes: bytes, since: installStart, outcome: "ok")
+            } catch {
+                let failure = PkgfetchError.from(error)
+                events.emit(task: "install", source: source, since: installStart, outcome: "failed", error: failure)
+                throw failure
+            }
+            outcome = .success(RunResult(plan: plan, source: source, digest: listing.digest, bytes: bytes,
+                                         destination: FileSystem.absolute(path), unpackedEntries: names.count,
+                                         durationMs: Int((clock.now - start).milliseconds), files: names))
+        } catch {
+            outcome = .failure(PkgfetchError.from(error))
+        }
+        await remove(staging)
+        return try outcome.get()
+    }
+}
