@@ -18,8 +18,10 @@ struct ComponentRun {
     let requests: [FileRequest]
 
     /// `platform` picks from a multi-platform index unless `--platform` says otherwise. A file already
-    /// in its directory under the name its URL gives is offered as a cached copy, so it is verified
-    /// (README "What a cached copy must show") rather than fetched again.
+    /// in its directory is offered as a cached copy, so it is checked (README "What a cached copy must
+    /// show") rather than fetched again: for an https URL only a file of the URL's name right there
+    /// (nothing vouches for its bytes but where it is); for a reference the directory, searched by the
+    /// layer's title, each copy checked against the layer's digest.
     init(plan: ComponentPlan, root: String?, platform: Platform, resolution: ResolutionOptions) async throws {
         self.plan = plan
         let prefix = root.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
@@ -30,10 +32,11 @@ struct ComponentRun {
                 let directory = prefix + file.directory
                 var request = try resolution.request(url: file.source, target: .directory(path: directory, mode: .merge, unpack: false),
                                                      platform: resolution.platform ?? platform)
-                if let name = Self.fileName(of: file.source) {
-                    let present = try await BlockingIO.shared.run { FileSystem.kind(directory + "/" + name) == .file }
-                    if present { request.cacheDirectories.insert(directory, at: 0) }
+                let name = Self.fileName(of: file.source)
+                let present = try await BlockingIO.shared.run {
+                    name.map { FileSystem.kind(directory + "/" + $0) == .file } ?? (FileSystem.kind(directory) == .directory)
                 }
+                if present { request.cacheDirectories.insert(directory, at: 0) }
                 requests.append(FileRequest(package: index, file: file, directory: directory, request: request))
             }
         }

@@ -149,4 +149,50 @@ import TestSupport
         #expect(big.status == 2)
         #expect(big.stderr.contains("larger than"), "\(big.stderr)")
     }
+
+    /// Reference entries (#21): a flatcar sysext by `${SYSTEMD_ARCH}`, every version into a directory of
+    /// its own (the layer's title is the same for each), and an MCR reference pulled from the bootstrap
+    /// registry under the same path.
+    @Test func referenceEntriesArePulledFromTheRegistry() throws {
+        let work = try TemporaryDirectory("e2e-components-refs")
+        let registry = try TestRegistry(accessLog: true)
+        var pushed: [String: String] = [:]
+        for (index, version) in ["v1.33.4-1", "v1.34.10-1"].enumerated() {
+            let file = try ORASEndToEnd.packageFile("kubelet.raw", size: 60_000 + index, seed: 40 + UInt64(index), in: work)
+            try registry.pushWithORAS(file, repository: "oss/kubelet-sysext", tag: "\(version)-x86-64")
+            pushed[version] = try Files.sha256(file)
+        }
+        let provider = try ORASEndToEnd.packageFile("azure-acr-credential-provider", size: 30_000, seed: 50, in: work)
+        try registry.pushWithORAS(provider, repository: "oss/binaries/kubernetes/azure-acr-credential-provider", tag: "v1.33.7-linux-amd64")
+        let json = """
+        {"Packages": [
+          {"name": "kubelet", "downloadLocation": "/opt/kubelet/downloads",
+           "downloadURIs": {"flatcar": {"current": {
+             "versionsV2": [{"k8sVersion": "1.33", "latestVersion": "v1.33.4-1"}, {"k8sVersion": "1.34", "latestVersion": "v1.34.10-1"}],
+             "downloadURL": "\(registry.host)/oss/kubelet-sysext:${version}-${SYSTEMD_ARCH}"}}}},
+          {"name": "azure-acr-credential-provider", "downloadLocation": "/opt/credentialprovider/downloads",
+           "downloadURIs": {"default": {"current": {
+             "versionsV2": [{"k8sVersion": "1.33", "latestVersion": "v1.33.7"}],
+             "downloadURL": "mcr.microsoft.com/oss/binaries/kubernetes/azure-acr-credential-provider:${version}-linux-${CPU_ARCH}"}}}}
+        ]}
+        """
+        try Data(json.utf8).write(to: URL(fileURLWithPath: work.join("components.json")))
+        let root = work.join("image")
+        let arguments = ["components", work.join("components.json"), "--os", "flatcar", "--release", "4230.2", "--all-versions",
+                         "--bootstrap-registry", registry.host, "--root", root, "--json"]
+        let run = try PkgfetchCLI.run(arguments, environment: ORASEndToEnd.environment(home: work.path))
+        #expect(run.status == 0, "\(run.stderr)")
+        for (version, digest) in pushed {
+            #expect(try Files.sha256(root + "/opt/kubelet/downloads/\(version)/kubelet.raw") == digest)
+        }
+        #expect(try Files.sha256(root + "/opt/credentialprovider/downloads/azure-acr-credential-provider") == (try Files.sha256(provider)))
+        #expect(jsonLines(run.stdout).values.allSatisfy { $0["outcome"] as? String == "fetched" }, "\(run.stdout)")
+
+        // Again: each copy in place is checked against its layer's digest, and no blob is pulled.
+        let blobs = registry.requests.filter { $0.contains("/blobs/") }.count
+        let again = try PkgfetchCLI.run(arguments, environment: ORASEndToEnd.environment(home: work.path))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(jsonLines(again.stdout).values.allSatisfy { $0["outcome"] as? String == "present" }, "\(again.stdout)")
+        #expect(registry.requests.filter { $0.contains("/blobs/") }.count == blobs)
+    }
 }
