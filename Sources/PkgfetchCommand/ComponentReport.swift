@@ -83,7 +83,7 @@ struct ComponentReport: Sendable {
         case .failed(let failure, let version):
             object["outcome"] = "failed"
             object["error"] = failure.kind.name
-            object["exitCode"] = Int(failure.kind.exitCode)
+            object["exitCode"] = Int(run.exitCodes[package.name] ?? failure.kind.exitCode)
             object["message"] = failure.message
             if let version { object["version"] = version }
         }

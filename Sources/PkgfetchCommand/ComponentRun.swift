@@ -16,14 +16,17 @@ struct ComponentRun {
 
     let plan: ComponentPlan
     let requests: [FileRequest]
+    /// `--exit-code`: by package name.
+    let exitCodes: [String: Int32]
 
     /// `platform` picks from a multi-platform index unless `--platform` says otherwise. A file already
     /// in its directory is offered as a cached copy, so it is checked (README "What a cached copy must
     /// show") rather than fetched again: for an https URL only a file of the URL's name right there
     /// (nothing vouches for its bytes but where it is); for a reference the directory, searched by the
     /// layer's title, each copy checked against the layer's digest.
-    init(plan: ComponentPlan, root: String?, platform: Platform, resolution: ResolutionOptions) async throws {
+    init(plan: ComponentPlan, root: String?, platform: Platform, resolution: ResolutionOptions, exitCodes: [String: Int32] = [:]) async throws {
         self.plan = plan
+        self.exitCodes = exitCodes
         let prefix = root.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
         var requests: [FileRequest] = []
         for (index, package) in plan.packages.enumerated() {
@@ -72,15 +75,18 @@ struct ComponentRun {
         }
     }
 
-    /// Throws for the first package that failed (or was refused), in plan order.
+    /// Throws for the first package that failed (or was refused), in plan order, with its
+    /// `--exit-code` when it has one.
     func check(_ outcomes: [PackageOutcome]) throws {
-        let failed = zip(plan.packages, outcomes).compactMap { package, outcome -> (String, PkgfetchError)? in
+        let failed = zip(plan.packages, outcomes).compactMap { package, outcome -> (PlannedPackage, String?, PkgfetchError)? in
             guard case .failed(let failure, let version) = outcome else { return nil }
-            return (package.name + (version.map { " \($0)" } ?? ""), failure)
+            return (package, version, failure)
         }
-        guard let (name, first) = failed.first else { return }
+        guard let (package, version, first) = failed.first else { return }
         let which = failed.count == 1 ? ":" : "; the first,"
-        throw PkgfetchError(first.kind, "\(failed.count) of \(plan.packages.count) packages failed\(which) \(name): \(first.message)")
+        let name = package.name + (version.map { " \($0)" } ?? "")
+        throw EntryExitCode.failing(PkgfetchError(first.kind, "\(failed.count) of \(plan.packages.count) packages failed\(which) \(name): \(first.message)"),
+                                    code: exitCodes[package.name])
     }
 }
 

@@ -42,6 +42,9 @@ struct ComponentsCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only this package (repeatable).", valueName: "name"))
     var only: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Exit with CODE (1-255) when package NAME is the first to fail (repeatable).", valueName: "name=code"))
+    var exitCode: [PackageExitCode] = []
+
     @Option(name: .long, help: ArgumentHelp("Directory every download location is placed under (a mounted image root).", valueName: "dir"))
     var root: String?
 
@@ -66,12 +69,17 @@ struct ComponentsCommand: AsyncParsableCommand {
     func run() async throws {
         let path = file
         let components = try await usage { try await BlockingIO.shared.run { try ComponentsFile.load(path: path) } }
+        let names = Set(components.packages.map(\.name))
+        if let unknown = exitCode.first(where: { !names.contains($0.name) }) {
+            throw PkgfetchError(.usage, "--exit-code \(unknown.name): no package of that name in the components file")
+        }
         let target = NodeTarget(os: os, release: release, variant: variant, arch: arch)
         let plan = try await usage {
             try ComponentPlan.select(components, for: target, options: .init(kubernetes: kubernetes, allVersions: allVersions, only: only))
         }
         let run = try await ComponentRun(plan: plan, root: root, platform: Platform(os: target.isWindows ? "windows" : "linux", architecture: arch.rawValue),
-                                         resolution: options.resolution)
+                                         resolution: options.resolution,
+                                         exitCodes: Dictionary(exitCode.map { ($0.name, $0.code) }) { _, last in last })
         let report = ComponentReport(run: run, json: options.json, quiet: options.quiet)
         if dryRun {
             let outcomes = run.outcomes(of: nil)

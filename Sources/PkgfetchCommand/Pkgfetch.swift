@@ -97,6 +97,10 @@ enum ErrorReport {
             printLine(failure)
             return failure.kind.exitCode
         }
+        if let chosen = error as? EntryExitCode {
+            printLine(chosen.failure)
+            return chosen.code
+        }
         if let exitCode = error as? ExitCode { return exitCode.rawValue }
         // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).
         if Pkgfetch.exitCode(for: error) == .success { Pkgfetch.exit(withError: error) }
