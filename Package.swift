@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
         // replays their seeds and every crash `make fuzz` kept.
-        .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers"], path: "Tests/FuzzTargets"),
+        .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "ComponentList"], path: "Tests/FuzzTargets"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ObjectStoreExampleTests", dependencies: ["ObjectStoreExample", "PipelineTesting", "TestSupport"],
                     path: "Examples/ObjectStoreTests"),
