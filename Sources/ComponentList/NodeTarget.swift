@@ -26,6 +26,9 @@ public struct NodeTarget: Sendable, Equatable {
 
     public var isWindows: Bool { os == "windows" }
 
+    /// The OS names the scripts use (and `acl`, read as flatcar).
+    public static let knownSystems = ["ubuntu", "mariner", "marinerkata", "azurelinux", "azurelinuxkata", "flatcar", "acl", "windows"]
+
     /// The `downloadURIs` keys tried, first that exists wins: the node scripts' `getPackageJSON`
     /// for Linux; for Windows the release's key, then `windows.default`.
     public var entryChain: [(os: String, release: String)] {

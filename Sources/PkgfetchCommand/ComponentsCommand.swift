@@ -59,6 +59,10 @@ struct ComponentsCommand: AsyncParsableCommand {
 
     func validate() throws {
         if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+        if !NodeTarget.knownSystems.contains(os.lowercased()) {
+            throw ValidationError("--os \(os) is not one of \(NodeTarget.knownSystems.joined(separator: ", "))")
+        }
+        if release.isEmpty { throw ValidationError("--release is empty") }
         if allVersions, kubernetes != nil { throw ValidationError("--all-versions and --k8s cannot be used together") }
         if os.lowercased() == "windows", root == nil {
             throw ValidationError("--os windows needs --root DIR (the mounted Windows volume the c:\\ locations are placed under)")

@@ -137,7 +137,7 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: setup.root))
     }
 
-    @Test func aMissingOrOversizedFileIsAUsageError() throws {
+    @Test func aMissingOrOversizedFileOrUnknownOSIsAUsageError() throws {
         let work = try TemporaryDirectory("e2e-components-bad")
         let missing = try PkgfetchCLI.run(["components", work.join("none.json"), "--os", "ubuntu", "--release", "22.04"],
                                           environment: LoopbackCLI.environment())
@@ -148,6 +148,10 @@ import TestSupport
                                       environment: LoopbackCLI.environment())
         #expect(big.status == 2)
         #expect(big.stderr.contains("larger than"), "\(big.stderr)")
+        let typo = try PkgfetchCLI.run(["components", work.join("none.json"), "--os", "ubunto", "--release", "22.04"],
+                                       environment: LoopbackCLI.environment())
+        #expect(typo.status == 2)
+        #expect(typo.stderr.contains("--os ubunto is not one of"), "\(typo.stderr)")
     }
 
     /// Reference entries (#21): a flatcar sysext by `${SYSTEMD_ARCH}`, every version into a directory of
