@@ -15,6 +15,7 @@ public struct SourceListing: Sendable, Equatable {
     /// The digest of what lists them (a manifest): reported as the digest of a set of files.
     public var digest: SHA256Digest
 
+    /// A listing of `files`, listed by the content of digest `digest`.
     public init(files: [ListedFile], digest: SHA256Digest) {
         self.files = files
         self.digest = digest
@@ -32,6 +33,7 @@ public struct ListedFile: Sendable, Equatable {
     /// How the file is packed, when the source says (else its name does).
     public var format: ArchiveFormat?
 
+    /// A file named `name`, delivered by `source`, that must be `expected`.
     public init(name: String, source: Source, expected: ExpectedContent, format: ArchiveFormat? = nil) {
         self.name = name
         self.source = source

@@ -1,6 +1,7 @@
-/// What the caller asked for: the package's CDN URL and everything configured around it.
+/// What the caller asked for: the package's CDN URL (or OCI reference) and everything configured around it.
 public struct PackageRequest: Sendable {
-    /// The package's CDN URL (or a URL of a scheme a backend fetches).
+    /// The package's CDN URL, a URL of a scheme a backend fetches, or an OCI reference: as typed,
+    /// for the resolver to read.
     public var url: String
     /// The registry to pull from instead of the CDN, when set.
     public var bootstrapRegistry: RegistryAddress?

@@ -81,6 +81,15 @@ extension PipelineRunner {
             throw PkgfetchError(.usage, "--sha256 names one file, and \(plan.reference ?? plan.package) holds \(names.count) (\(shown)): "
                                     + "pin the artifact by its manifest digest (@sha256:…) instead")
         }
+        // The set becomes a tree as an archive does: the same limits, checked before a byte is fetched.
+        let what = plan.reference ?? plan.package
+        if names.count > unpackLimits.maxEntries {
+            throw PkgfetchError(.unsafeArchive, "\(what) holds \(names.count) files, more than \(unpackLimits.maxEntries) (entry-count limit, --max-entries)")
+        }
+        let total = listing.files.reduce(Int64(0)) { sum, file in sum &+ max(0, file.expected.size ?? 0) }
+        if total > unpackLimits.maxTotalBytes || total < 0 {
+            throw PkgfetchError(.unsafeArchive, "\(what)'s files add up to more than \(unpackLimits.maxTotalBytes) bytes (total-size limit, --max-unpacked-size)")
+        }
         let staging = try await BlockingIO.shared.run {
             try StagingArea(for: request.target, role: .unpacked, interruption: interruption)
         }

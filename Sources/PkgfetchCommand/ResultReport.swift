@@ -13,7 +13,8 @@ enum ResultReport {
             if let version = result.plan.version { object["version"] = version }
             if let reference = result.plan.reference { object["reference"] = reference }
             if let entries = result.unpackedEntries { object["entries"] = entries }
-            if let files = result.files { object["files"] = files }
+            // A set of files has no one file name: `files` names them.
+            if let files = result.files { object["files"] = files; object["fileName"] = nil }
             printJSON(object.merging(extra) { _, new in new })
         } else if !quiet {
             let version = result.plan.version.map { " \($0)" } ?? ""

@@ -14,13 +14,16 @@ public struct ReferenceResolver: Resolver {
     /// Registries whose repositories a bootstrap registry holds under the same path.
     public let mirroredByBootstrapRegistry: Set<String>
 
+    /// The registries a bootstrap registry mirrors unless told otherwise: MCR, as AKS caches it.
     public static let defaultMirrored: Set<String> = ["mcr.microsoft.com"]
 
+    /// A resolver of references that hands anything else to `urls`.
     public init(urls: any Resolver, mirroredByBootstrapRegistry: Set<String> = ReferenceResolver.defaultMirrored) {
         self.urls = urls
         self.mirroredByBootstrapRegistry = mirroredByBootstrapRegistry
     }
 
+    /// The plan for a reference (rule `reference`, one `oci` source), or what `urls` plans for anything else.
     public func resolve(_ request: PackageRequest) throws -> Plan {
         guard Reference.isTyped(request.url) else { return try urls.resolve(request) }
         let typed: Reference

@@ -22,10 +22,11 @@ public enum DockerHub {
 /// A reference as a person types it, read as docker, crane and oras read it.
 ///
 /// - `oci://` in front is optional; a value with any other `scheme://` is a URL, not a reference.
-/// - The first path component is the registry only when it has a `.` or a `:` (a port), is `localhost`,
-///   or has an upper-case letter (docker's rule, github.com/distribution/reference); otherwise the
-///   registry is `docker.io`, and a one-component name there is under `library/` (`alpine:3` is
-///   `docker.io/library/alpine:3`). `index.docker.io` is `docker.io`.
+/// - The first path component is the registry only when it has a `.` or a `:` (a port) or is
+///   `localhost` (docker's rule, github.com/distribution/reference; one that docker takes for a host
+///   by its upper case alone is refused: lower-cased it would read as a docker.io repository);
+///   otherwise the registry is `docker.io`, and a one-component name there is under `library/`
+///   (`alpine:3` is `docker.io/library/alpine:3`). `index.docker.io` is `docker.io`.
 /// - A tag or a digest is required (as `oras pull` requires one; no implicit `latest`), and both may
 ///   be given (`repo:tag@sha256:…`: the digest decides, the tag is a label).
 ///
@@ -48,6 +49,12 @@ extension Reference {
         var name = Substring(text)
         if name.lowercased().hasPrefix("\(Self.scheme)://") { name = name.dropFirst(Self.scheme.count + 3) }
         let (domain, remainder) = Self.splitDomain(name)
+        // `Registry/x` names a registry by its upper case alone: lower-cased, it would read as docker.io's `registry/x`.
+        let lowered = domain.lowercased()
+        guard lowered == DockerHub.registry || lowered == "localhost" || lowered.contains(where: { $0 == "." || $0 == ":" }) else {
+            throw PkgfetchError(.resolveFailed, "OCI reference '\(PrintableLine.escaping(text))': '\(PrintableLine.escaping(domain))' is no registry host "
+                                    + "(one has a '.' or a ':', or is localhost), and repository names are lower-case")
+        }
         try self.init(parsing: "\(domain)/\(remainder)", requiringTag: requiringTag, shownAs: text)
     }
 

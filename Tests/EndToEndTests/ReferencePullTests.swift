@@ -88,10 +88,17 @@ import TestSupport
         #expect(run.status == 0, "\(run.stderr)")
         for name in names { #expect(try Files.sha256(dest + "/" + name) == (try Files.sha256(push + "/" + name)), "\(name)") }
         #expect(FileManager.default.fileExists(atPath: dest + "/other"), "a merge keeps what the artifact does not hold")
-        #expect(Self.json(run.stdout)?["files"] as? [String] == names)
+        #expect(Self.json(run.stdout)?["files"] as? [String] == names && Self.json(run.stdout)?["fileName"] == nil)
         let fetches = E.events(work.join("events.jsonl")).filter { $0["task"] as? String == "fetch" }
         #expect(fetches.count == 3 && fetches.allSatisfy { $0["outcome"] as? String == "ok" })
         #expect(Files.stagingDirectories(in: work.path).isEmpty)
+
+        // The archive limits hold for a set of files, before anything is fetched.
+        for (flag, value) in [("--max-entries", "2"), ("--max-unpacked-size", "100K")] {
+            let limited = try PkgfetchCLI.run(["fetch", reference, "--dest", work.join("limited"), flag, value], environment: E.environment(home: work.path))
+            #expect(limited.status == 61 && limited.stderr.contains(flag), "\(limited.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: work.join("limited")))
+        }
 
         let output = try PkgfetchCLI.run(["fetch", reference, "--output", work.join("one")], environment: E.environment(home: work.path))
         #expect(output.status == 2, "\(output.stderr)")
@@ -225,6 +232,52 @@ import TestSupport
         }
     }
 
+    /// After the plan a reference is a registry source like any: --platform over an index, hosts.toml
+    /// mirrors, and credentials (--username for the one registry the reference names, a Docker config).
+    @Test func platformMirrorsAndCredentialsApplyToAReference() throws {
+        let work = try TemporaryDirectory("e2e-ref-after-plan")
+        let open = try TestRegistry()
+        var entries: [(digest: String, size: Int, mediaType: String, platform: [String: String])] = []
+        var files: [String: String] = [:]
+        for (seed, arch) in [(80, "amd64"), (81, "arm64")] {
+            let file = try E.packageFile("tool-\(arch)", size: 20_000, seed: UInt64(seed), in: work)
+            files[arch] = file
+            try open.pushWithORAS(file, repository: "aks/tool", tag: "v1-\(arch)")
+            let manifest = try open.manifest(repository: "aks/tool", reference: "v1-\(arch)")
+            entries.append((manifest.digest, manifest.body.count, manifest.mediaType, ["os": "linux", "architecture": arch]))
+        }
+        try open.putManifest(TestRegistry.index(entries), mediaType: "application/vnd.oci.image.index.v1+json", repository: "aks/tool", tag: "v1")
+        let arm = try PkgfetchCLI.run(["fetch", "\(open.host)/aks/tool:v1", "--platform", "linux/arm64", "--output", work.join("arm")],
+                                      environment: E.environment(home: work.path))
+        #expect(arm.status == 0, "\(arm.stderr)")
+        #expect(try Files.sha256(work.join("arm")) == (try Files.sha256(files["arm64"]!)))
+
+        // A hosts.toml for a registry that is down names the open one as its mirror: the mirror serves.
+        let down = "127.0.0.1:\(try Ports.free())"
+        try FileManager.default.createDirectory(atPath: work.join("certs.d/\(down)"), withIntermediateDirectories: true)
+        try "[host.\"http://\(open.host)\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+            .write(toFile: work.join("certs.d/\(down)/hosts.toml"), atomically: true, encoding: .utf8)
+        let mirrored = try PkgfetchCLI.run(["fetch", "oci://\(down)/aks/tool:v1", "--platform", "linux/amd64", "--hosts-dir", work.join("certs.d"),
+                                            "--retries", "0", "--output", work.join("mirrored"), "--json"], environment: E.environment(home: work.path))
+        #expect(mirrored.status == 0, "\(mirrored.stderr)")
+        #expect(try Files.sha256(work.join("mirrored")) == (try Files.sha256(files["amd64"]!)))
+
+        // The same content behind Basic auth: --username logs in to the registry the reference names; a Docker config too.
+        let secured = try TestRegistry(auth: .htpasswd(users: ["bob": "bob-pw"]), root: open.root)
+        let anonymous = try PkgfetchCLI.run(["fetch", "\(secured.host)/aks/tool:v1-amd64", "--retries", "0", "--output", work.join("anon")],
+                                            environment: E.environment(home: work.path))
+        #expect(anonymous.status == 31, "\(anonymous.stderr)")
+        let login = try PkgfetchCLI.run(["fetch", "\(secured.host)/aks/tool:v1-amd64", "--username", "bob", "--password-stdin", "--output", work.join("login")],
+                                        environment: E.environment(home: work.path), stdin: Data("bob-pw\n".utf8))
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(try Files.sha256(work.join("login")) == (try Files.sha256(files["amd64"]!)))
+        let auth = Data("bob:bob-pw".utf8).base64EncodedString()
+        try #"{"auths": {"\#(secured.host)": {"auth": "\#(auth)"}}}"#.write(toFile: work.join("config.json"), atomically: true, encoding: .utf8)
+        let config = try PkgfetchCLI.run(["fetch", "\(secured.host)/aks/tool:v1-amd64", "--registry-config", work.join("config.json"),
+                                          "--output", work.join("config")], environment: E.environment(home: work.path))
+        #expect(config.status == 0, "\(config.stderr)")
+    }
+
     @Test func batchTakesReferencesBesideURLs() throws {
         let work = try TemporaryDirectory("e2e-ref-batch")
         let registry = try TestRegistry()
@@ -237,5 +290,14 @@ import TestSupport
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try Files.sha256(work.join("a")) == (try Files.sha256(file)))
         #expect(try Files.sha256(work.join("b/tool")) == (try Files.sha256(file)))
+
+        // --username logs in to one registry: with references to two, it is refused before anything is fetched.
+        let two: [[String: Any]] = [["url": "\(registry.host)/aks/tool:v1", "output": work.join("c")],
+                                    ["url": "other.example/aks/tool:v1", "output": work.join("d")]]
+        try JSONSerialization.data(withJSONObject: two).write(to: URL(fileURLWithPath: work.join("two.json")))
+        let refused = try PkgfetchCLI.run(["batch", work.join("two.json"), "--username", "u", "--password-stdin"],
+                                          environment: E.environment(home: work.path), stdin: Data("pw\n".utf8))
+        #expect(refused.status == 2 && refused.stderr.contains("other.example"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work.join("c")))
     }
 }

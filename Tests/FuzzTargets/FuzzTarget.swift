@@ -71,9 +71,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// An OCI reference (`host[:port]/repo[:tag][@sha256:…]`): what a rule's template or a user makes.
-    /// One that parses prints as text that parses to the same reference.
+    /// One that parses prints as text that parses to the same reference; one typed (docker's reading)
+    /// prints as a full reference that reads back the same either way. The text, ordered as a version
+    /// against its reading, orders the same both ways round.
     static func reference(_ data: Data) {
         let text = String(decoding: data, as: UTF8.self)
+        if let typed = checked({ try Reference(typed: text) }) {
+            let full = typed.description
+            guard checked({ try Reference(parsing: full) }) == typed, checked({ try Reference(typed: full) }) == typed else {
+                violated("'\(text)' read as '\(full)', which does not read back to itself")
+            }
+            if VersionOrder.compare(text, full).signum() != -VersionOrder.compare(full, text).signum() {
+                violated("version order of '\(text)' and '\(full)' is not antisymmetric")
+            }
+        }
         guard let reference = checked({ try Reference(parsing: text) }) else { return }
         guard let again = checked({ try Reference(parsing: reference.description) }), again == reference else {
             violated("'\(reference)' does not parse back to itself")

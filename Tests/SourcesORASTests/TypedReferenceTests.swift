@@ -30,7 +30,7 @@ import TestSupport
 
     @Test func aMistypedURLOrPathIsRefusedNotGuessed() {
         for (typed, why) in [("cdn.example.com/a/b.tgz", "neither a tag nor a digest"), ("dir/file.tgz", "neither a tag nor a digest"),
-                             ("host_1:5000/x:v1", "label 'host_1'"), ("/abs/x:v1", "empty path component"), ("oci://h:1/x:-v", "tag '-v'")] {
+                             ("host_1:5000/x:v1", "label 'host_1'"), ("Team/tool:1", "no registry host"), ("/abs/x:v1", "empty path component"), ("oci://h:1/x:-v", "tag '-v'")] {
             let error = #expect(throws: PkgfetchError.self) { try Reference(typed: typed) }
             #expect(error?.kind == .resolveFailed && error?.message.contains(why) == true, "\(typed): \(error?.message ?? "")")
             #expect(error?.message.contains("'\(typed)'") == true, "the message names the value as typed: \(error?.message ?? "")")
