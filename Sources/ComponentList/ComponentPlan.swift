@@ -72,9 +72,10 @@ public struct PlannedPackage: Sendable {
                               options: ComponentPlan.Options) throws(ComponentListError) -> Outcome {
         let listed = ListedVersions(entry)
         if listed.isSkip { return .skipped(listed.isEmpty ? "no versions listed" : "<SKIP>") }
-        let template = target.isWindows ? entry.windowsDownloadURL : entry.downloadURL
+        // Windows entries name their URL either way (AgentBaker's own use `downloadURL` under `windows`).
+        let template = target.isWindows ? entry.windowsDownloadURL ?? entry.downloadURL : entry.downloadURL
         guard let template, !template.isEmpty else {
-            return .skipped("no \(target.isWindows ? "windowsDownloadURL" : "downloadURL") (installed by the OS package manager)")
+            return .skipped("no \(target.isWindows ? "windowsDownloadURL or downloadURL" : "downloadURL") (installed by the OS package manager)")
         }
         let location = target.isWindows ? package.windowsDownloadLocation.map(WindowsPath.relative) : package.downloadLocation
         guard let location, !location.isEmpty else {

@@ -100,7 +100,7 @@ public struct ReleaseEntry: Decodable, Sendable {
     public var versions: [String]?
     /// URL template (https) or registry reference template, for Linux.
     public var downloadURL: String?
-    /// URL template for Windows.
+    /// URL template for Windows (else `downloadURL` of a `windows` entry is).
     public var windowsDownloadURL: String?
 
     public init(versionsV2: [VersionItem]? = nil, versions: [String]? = nil, downloadURL: String? = nil, windowsDownloadURL: String? = nil) {

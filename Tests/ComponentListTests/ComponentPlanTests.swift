@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func unknownFieldsAreIgnoredAndEveryPackageIsRead() {
-        #expect(file.packages.count == 9)
+        #expect(file.packages.count == 10)
     }
 
     @Test func releaseEntryFirstThenOSCurrentThenDefaultCurrent() throws {
@@ -92,6 +92,9 @@ import Testing
             version: "1.34.10", source: "https://cdn.example.test/kubelet/v1.34.10/windows-amd64.zip", directory: "/cache/kubelet")])
         #expect(packages["cni-plugins"]?.entry == "windows.default")
         #expect(packages["cni-plugins"]?.outcome == .skipped("no versions listed"))
+        // A windows entry's downloadURL serves when it has no windowsDownloadURL; the release falls back to windows.default.
+        #expect(files(packages["windows-scripts"]) == [PlannedFile(
+            version: "0.0.9", source: "https://cdn.example.test/cse/scripts-v0.0.9.zip", directory: "/cache")])
     }
 
     @Test func templatesThatNeedAShellAreRefused() throws {
@@ -154,7 +157,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("components-\(UUID()).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(SampleComponents.json.utf8).write(to: URL(fileURLWithPath: path))
-        #expect(try ComponentsFile.load(path: path).packages.count == 9)
+        #expect(try ComponentsFile.load(path: path).packages.count == 10)
         #expect(throws: ComponentListError("the components file \(path) is larger than 100 bytes")) {
             try ComponentsFile.load(path: path, limit: 100)
         }

@@ -110,6 +110,13 @@ enum SampleComponents {
           }
         },
         {
+          "name": "windows-scripts",
+          "windowsDownloadLocation": "c:\\cache\\",
+          "downloadURIs": {
+            "windows": {"default": {"versionsV2": [{"latestVersion": "0.0.9"}], "downloadURL": "https://cdn.example.test/cse/scripts-v${version}.zip"}}
+          }
+        },
+        {
           "name": "windows-powershell",
           "windowsDownloadLocation": "c:\\cache\\ps\\",
           "downloadURIs": {
