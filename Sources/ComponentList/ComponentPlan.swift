@@ -54,32 +54,34 @@ public struct PlannedPackage: Sendable {
     }
 
     static func select(_ package: ComponentPackage, for target: NodeTarget, options: ComponentPlan.Options) -> PlannedPackage {
-        guard let (key, entry) = target.entryChain.lazy.compactMap({ os, release in
-            package.downloadURIs[os]?[release].map { ("\(os).\(release)", $0) }
+        guard let (os, key, entry) = target.entryChain.lazy.compactMap({ os, release in
+            package.downloadURIs[os]?[release].map { (os, "\(os).\(release)", $0) }
         }).first else {
             return PlannedPackage(name: package.name, entry: nil, outcome: .skipped("no entry for \(target.os) \(target.release)"))
         }
         let outcome: Outcome
         do {
-            outcome = try files(of: package, entry: entry, target: target, options: options)
+            outcome = try files(of: package, entry: entry, windowsEntry: os == "windows", target: target, options: options)
         } catch {
             outcome = .refused(error.message)
         }
         return PlannedPackage(name: package.name, entry: key, outcome: outcome)
     }
 
-    private static func files(of package: ComponentPackage, entry: ReleaseEntry, target: NodeTarget,
+    private static func files(of package: ComponentPackage, entry: ReleaseEntry, windowsEntry: Bool, target: NodeTarget,
                               options: ComponentPlan.Options) throws(ComponentListError) -> Outcome {
         let listed = ListedVersions(entry)
         if listed.isSkip { return .skipped(listed.isEmpty ? "no versions listed" : "<SKIP>") }
-        // Windows entries name their URL either way (AgentBaker's own use `downloadURL` under `windows`).
-        let template = target.isWindows ? entry.windowsDownloadURL ?? entry.downloadURL : entry.downloadURL
+        // An entry under `windows` names its URL either way (AgentBaker's own use `downloadURL`); another
+        // entry's `downloadURL` is Linux's.
+        let template = !target.isWindows ? entry.downloadURL : windowsEntry ? entry.windowsDownloadURL ?? entry.downloadURL : entry.windowsDownloadURL
         guard let template, !template.isEmpty else {
-            return .skipped("no \(target.isWindows ? "windowsDownloadURL or downloadURL" : "downloadURL") (installed by the OS package manager)")
+            return .skipped("no \(target.isWindows ? "windowsDownloadURL" : "downloadURL") (installed by the OS package manager)")
         }
         let location = target.isWindows ? package.windowsDownloadLocation.map(WindowsPath.relative) : package.downloadLocation
         guard let location, !location.isEmpty else {
-            throw ComponentListError("no \(target.isWindows ? "windowsDownloadLocation" : "downloadLocation") to save into")
+            // As the image build, which caches only packages with a location (acr-mirror has none).
+            return .skipped("no \(target.isWindows ? "windowsDownloadLocation" : "downloadLocation") (not cached by the image build)")
         }
         try checkLocation(location)
         let versions = listed.chosen(options)

@@ -30,7 +30,8 @@ public struct NodeTarget: Sendable, Equatable {
     public static let knownSystems = ["ubuntu", "mariner", "marinerkata", "azurelinux", "azurelinuxkata", "flatcar", "acl", "windows"]
 
     /// The `downloadURIs` keys tried, first that exists wins: the node scripts' `getPackageJSON`
-    /// for Linux; for Windows the release's key, then `windows.default`.
+    /// for Linux; for Windows the release's key, `windows.default`, then `default.current` (whose
+    /// `windowsDownloadURL` serves Windows, as for kubernetes-binaries).
     public var entryChain: [(os: String, release: String)] {
         let withoutDots = release.replacingOccurrences(of: ".", with: "")
         let specific: [String]
@@ -38,7 +39,7 @@ public struct NodeTarget: Sendable, Equatable {
         case "flatcar", "acl":
             return [("flatcar", "current"), ("default", "current")]
         case "windows":
-            return [("windows", release), ("windows", "default")]
+            return [("windows", release), ("windows", "default"), ("default", "current")]
         case "ubuntu":
             specific = ["\(variant)/r\(withoutDots)", "r\(withoutDots)"]
         case "mariner", "marinerkata", "azurelinux", "azurelinuxkata":

@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func unknownFieldsAreIgnoredAndEveryPackageIsRead() {
-        #expect(file.packages.count == 10)
+        #expect(file.packages.count == 12)
     }
 
     @Test func releaseEntryFirstThenOSCurrentThenDefaultCurrent() throws {
@@ -49,6 +49,8 @@ import Testing
         let packages = try plan(NodeTarget(os: "ubuntu", release: "22.04"))
         #expect(packages["mariner-only"]?.outcome == .skipped("no entry for ubuntu 22.04"))
         #expect(packages["apt-installed"]?.outcome == .skipped("no downloadURL (installed by the OS package manager)"))
+        #expect(packages["no-location"]?.outcome == .skipped("no downloadLocation (not cached by the image build)"))
+        #expect(files(packages["node-binaries"]).map(\.source) == ["registry.example.test/oss/node:v1.34.9-linux-amd64"])
         #expect(try plan(NodeTarget(os: "mariner", release: "2.0"))["mariner-only"]?.entry == "mariner.current")
     }
 
@@ -95,6 +97,12 @@ import Testing
         // A windows entry's downloadURL serves when it has no windowsDownloadURL; the release falls back to windows.default.
         #expect(files(packages["windows-scripts"]) == [PlannedFile(
             version: "0.0.9", source: "https://cdn.example.test/cse/scripts-v0.0.9.zip", directory: "/cache")])
+        // default.current serves Windows by its windowsDownloadURL only; its downloadURL is Linux's.
+        #expect(files(packages["node-binaries"]) == [PlannedFile(
+            version: "v1.34.9", source: "https://cdn.example.test/node/v1.34.9/windows.zip", directory: "/cache/node")])
+        #expect(packages["cni-plugins"]?.outcome == .skipped("no versions listed"))
+        #expect(packages["runtime-shim"]?.entry == "default.current")
+        #expect(packages["runtime-shim"]?.outcome == .skipped("no windowsDownloadURL (installed by the OS package manager)"))
     }
 
     @Test func templatesThatNeedAShellAreRefused() throws {
@@ -157,7 +165,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("components-\(UUID()).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(SampleComponents.json.utf8).write(to: URL(fileURLWithPath: path))
-        #expect(try ComponentsFile.load(path: path).packages.count == 10)
+        #expect(try ComponentsFile.load(path: path).packages.count == 12)
         #expect(throws: ComponentListError("the components file \(path) is larger than 100 bytes")) {
             try ComponentsFile.load(path: path, limit: 100)
         }

@@ -117,6 +117,23 @@ enum SampleComponents {
           }
         },
         {
+          "name": "node-binaries",
+          "downloadLocation": "/opt/node-binaries",
+          "windowsDownloadLocation": "c:\\cache\\node\\",
+          "downloadURIs": {
+            "default": {"current": {
+              "versionsV2": [{"k8sVersion": "1.34", "latestVersion": "v1.34.9"}],
+              "downloadURL": "registry.example.test/oss/node:${version}-linux-${CPU_ARCH}",
+              "windowsDownloadURL": "https://cdn.example.test/node/${version}/windows.zip"}}
+          }
+        },
+        {
+          "name": "no-location",
+          "downloadURIs": {
+            "ubuntu": {"r2204": {"versionsV2": [{"latestVersion": "1.0.0"}], "downloadURL": "https://cdn.example.test/nl/${version}.deb"}}
+          }
+        },
+        {
           "name": "windows-powershell",
           "windowsDownloadLocation": "c:\\cache\\ps\\",
           "downloadURIs": {
