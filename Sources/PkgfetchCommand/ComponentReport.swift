@@ -9,12 +9,15 @@ struct ComponentReport: Sendable {
     let json: Bool
     let quiet: Bool
 
-    /// A refused package's line, before the batch starts.
-    func printRefusals() {
+    /// A refused package's line, and its failed `fetch-package` event (its own operation), before the
+    /// batch starts.
+    func printRefusals(events: EventEmitter) {
         for package in run.plan.packages {
-            if case .refused(let reason) = package.outcome {
-                ErrorReport.printLine(PkgfetchError(.resolveFailed, "package \(package.name): refused: \(reason)"))
-            }
+            guard case .refused(let reason) = package.outcome else { continue }
+            let failure = PkgfetchError(.resolveFailed, "package \(package.name): refused: \(reason)")
+            ErrorReport.printLine(failure)
+            events.sink.emit(Event(task: "fetch-package", operationId: UUID().uuidString.lowercased(), package: package.name,
+                                   outcome: "failed", error: failure.kind.name, exitCode: run.exitCodes[package.name] ?? failure.kind.exitCode))
         }
     }
 

@@ -93,8 +93,9 @@ struct ComponentsCommand: AsyncParsableCommand {
         }
         let requests = run.requests.map(\.request)
         try BatchRunner.checkDestinations(requests)
-        report.printRefusals()
-        let batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
+        let events = try options.eventEmitter()
+        report.printRefusals(events: events)
+        let batch = BatchRunner(runner: try options.runner(for: requests, events: events), parallel: parallel)
         let results = await batch.run(requests) { index, result in
             if case .failure(let failure) = result { report.printFailure(failure, of: run.requests[index]) }
         }

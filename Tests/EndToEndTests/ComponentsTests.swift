@@ -74,7 +74,8 @@ import TestSupport
 
     @Test func imageBuildSavesEveryVersionAndFailsOnlyTheRefusedTemplate() throws {
         let setup = try Setup("e2e-components-all")
-        let run = try setup.run(["--os", "ubuntu", "--release", "22.04", "--all-versions", "--root", setup.root, "--json", "--retries", "0"])
+        let run = try setup.run(["--os", "ubuntu", "--release", "22.04", "--all-versions", "--root", setup.root, "--json", "--retries", "0",
+                                 "--events", setup.work.join("events.jsonl")])
         // The refused template fails its package alone; the exit code says so.
         #expect(run.status == 10, "\(run.stderr)")
         #expect(run.stderr.contains("shell-template"), "\(run.stderr)")
@@ -96,6 +97,10 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: setup.root + "/opt/s"))
         #expect(!FileManager.default.fileExists(atPath: setup.root + "/opt/crictl"))
         #expect(setup.gets().count == 5, "\(setup.cdn.accessLog)")
+        // The refusal is an event as a failed fetch is, for the guest agent's telemetry.
+        let failed = ORASEndToEnd.events(setup.work.join("events.jsonl")).filter { $0["task"] as? String == "fetch-package" && $0["outcome"] as? String == "failed" }
+        #expect(failed.map { $0["package"] as? String } == ["shell-template"], "\(failed)")
+        #expect(failed.first?["exitCode"] as? Int == 10)
 
         // Again: everything is already there and checked as a cached copy, nothing is downloaded.
         let again = try setup.run(["--os", "ubuntu", "--release", "22.04", "--all-versions", "--root", setup.root, "--json",
