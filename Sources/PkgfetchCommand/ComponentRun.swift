@@ -27,7 +27,8 @@ struct ComponentRun {
     init(plan: ComponentPlan, root: String?, platform: Platform, resolution: ResolutionOptions, exitCodes: [String: Int32] = [:]) async throws {
         self.plan = plan
         self.exitCodes = exitCodes
-        let prefix = root.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
+        // Absolute, so that a copy found in place (its path absolute) is recognised as this file's.
+        let prefix = root.map { FileSystem.absolute($0) }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
         var requests: [FileRequest] = []
         for (index, package) in plan.packages.enumerated() {
             guard case .fetch(let files) = package.outcome else { continue }

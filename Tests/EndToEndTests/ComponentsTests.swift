@@ -122,6 +122,18 @@ import TestSupport
         #expect(setup.gets().count == 1, "\(setup.cdn.accessLog)")
     }
 
+    @Test func aRelativeRootFindsWhatIsAlreadyInPlace() throws {
+        let setup = try Setup("e2e-components-relative")
+        let arguments = [try PkgfetchCLI.path, "components", setup.file, "--os", "ubuntu", "--release", "22.04", "--only", "cni-plugins",
+                         "--root", "image", "--json"]
+        let first = try Processes.run(arguments, environment: LoopbackCLI.environment(), currentDirectory: setup.work.path)
+        #expect(first.status == 0, "\(first.stderr)")
+        let again = try Processes.run(arguments, environment: LoopbackCLI.environment(), currentDirectory: setup.work.path)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(jsonLines(again.stdout)["cni-plugins"]?["outcome"] as? String == "present", "\(again.stdout)")
+        #expect(setup.gets().count == 1, "\(setup.cdn.accessLog)")
+    }
+
     @Test func windowsEntriesGoUnderTheRootAsTheirWindowsLocation() throws {
         let setup = try Setup("e2e-components-windows")
         let run = try setup.run(["--os", "windows", "--release", "ws2022", "--root", setup.root])
