@@ -28,6 +28,7 @@ public struct RegistryClient: Sendable {
     public var manifestLimit = 4 << 20
     let transports: HostTransports
     let rotation = BlobHostRotation()
+    let pinned = PinnedManifests()
 
     public init(transport: CurlTransport, credentials: any CredentialStore = AnonymousCredentialStore(),
                 schemes: RegistrySchemePolicy = RegistrySchemePolicy(), tokens: TokenCache = TokenCache(),
@@ -54,13 +55,17 @@ public struct RegistryClient: Sendable {
 
     /// `GET /v2/<repo>/manifests/<tag or digest>`, accepting OCI and Docker manifests and indexes.
     /// The body is checked against the reference's digest, else against `Docker-Content-Digest`.
-    /// A tag goes to hosts with `pull` and `resolve`, a digest to hosts with `pull`.
+    /// A tag goes to hosts with `pull` and `resolve`, a digest to hosts with `pull`; a digest this
+    /// process already fetched is not asked again (`PinnedManifests`).
     public func manifest(_ reference: Reference, deadline: ContinuousClock.Instant?,
                          events: EventEmitter = EventEmitter()) async throws -> FetchedManifest {
+        if let known = pinned.manifest(for: reference) { return known }
         let needed: RegistryHost.Capabilities = reference.digest == nil ? [.pull, .resolve] : .pull
-        return try await firstAnswer(reference, needing: needed, what: "manifest \(reference)", deadline: deadline, events: events) {
+        let fetched = try await firstAnswer(reference, needing: needed, what: "manifest \(reference)", deadline: deadline, events: events) {
             try await manifest(reference, at: $0, what: $1, deadline: deadline, events: events)
         }
+        pinned.keep(fetched, for: reference)
+        return fetched
     }
 
     private func manifest(_ reference: Reference, at host: RegistryHost, what: String, deadline: ContinuousClock.Instant?,

@@ -72,7 +72,7 @@ import TestSupport
 
     @Test func threeFilesGoToDestUnderTheirTitlesAndOutputIsRefused() throws {
         let work = try TemporaryDirectory("e2e-ref-set")
-        let registry = try TestRegistry()
+        let registry = try TestRegistry(accessLog: true)
         let push = work.join("push")
         try FileManager.default.createDirectory(atPath: push, withIntermediateDirectories: true)
         let names = ["flatcar-sysext.raw", "Packages.gz", "SHA256SUMS"]
@@ -91,6 +91,9 @@ import TestSupport
         #expect(Self.json(run.stdout)?["files"] as? [String] == names && Self.json(run.stdout)?["fileName"] == nil)
         let fetches = E.events(work.join("events.jsonl")).filter { $0["task"] as? String == "fetch" }
         #expect(fetches.count == 3 && fetches.allSatisfy { $0["outcome"] as? String == "ok" })
+        // The manifest is asked for once: each file reads it again by its digest, which the first answer already was.
+        #expect(registry.requests.filter { $0.hasPrefix("GET ") && $0.contains("/manifests/") && $0.hasSuffix("pkgfetch/0.1") }.count == 1,
+                "\(registry.requests)")
         #expect(Files.stagingDirectories(in: work.path).isEmpty)
 
         // The archive limits hold for a set of files, before anything is fetched.
@@ -157,6 +160,18 @@ import TestSupport
         #expect(none.status == 32, "\(none.stderr)")
         let badRegex = try PkgfetchCLI.run(["tags", "\(registry.host)/flatcar/sysext", "--match", "(["], environment: E.environment(home: work.path))
         #expect(badRegex.status == 2, "\(badRegex.stderr)")
+
+        // A pull-only mirror (hosts.toml) is never asked for the list; one that may resolve is, first.
+        let pullOnly = try StubHTTPServer { _ in StubResponse(status: 404) }
+        let hostsDir = work.join("certs.d/\(registry.host)")
+        try FileManager.default.createDirectory(atPath: hostsDir, withIntermediateDirectories: true)
+        try "[host.\"\(pullOnly.url)\"]\n  capabilities = [\"pull\"]\n[host.\"http://127.0.0.1:\(front.port)\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+            .write(toFile: hostsDir + "/hosts.toml", atomically: true, encoding: .utf8)
+        let viaMirror = try PkgfetchCLI.run(["tags", "\(registry.host)/flatcar/sysext", "--hosts-dir", work.join("certs.d"), "--latest"],
+                                            environment: E.environment(home: work.path))
+        #expect(viaMirror.status == 0 && viaMirror.stdout == "v2.0.0-arm64\n", "\(viaMirror.stdout)\(viaMirror.stderr)")
+        #expect(pullOnly.requests.isEmpty, "\(pullOnly.requests.map(\.target))")
+        #expect(front.requests.last?.target.contains("&ns=") == true, "\(front.requests.map(\.target))")
     }
 
     /// The tag list in pages of `n` after `last`, lexically, each linking to the next, as distribution 3
@@ -195,6 +210,16 @@ import TestSupport
         let tags = try PkgfetchCLI.run(["tags", "mcr.microsoft.com/oss/binaries/kubernetes/kubernetes-node", "--bootstrap-registry", registry.host],
                                        environment: E.environment(home: work.path))
         #expect(tags.status == 0 && tags.stdout == "v1.34.9-linux-amd64\n", "\(tags.stderr)")
+
+        // Without --bootstrap-registry: the hosts.toml AKS writes for mcr.microsoft.com (the cluster's registry, override_path).
+        try FileManager.default.createDirectory(atPath: work.join("certs.d/mcr.microsoft.com"), withIntermediateDirectories: true)
+        try "[host.\"http://\(registry.host)/v2\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n"
+            .write(toFile: work.join("certs.d/mcr.microsoft.com/hosts.toml"), atomically: true, encoding: .utf8)
+        let viaHosts = try PkgfetchCLI.run(["fetch", reference, "--hosts-dir", work.join("certs.d"), "--output", work.join("hosts.tgz"), "--json"],
+                                           environment: E.environment(home: work.path))
+        #expect(viaHosts.status == 0, "\(viaHosts.stderr)")
+        #expect(try Files.sha256(work.join("hosts.tgz")) == (try Files.sha256(file)))
+        #expect(Self.json(viaHosts.stdout)?["reference"] as? String == reference)
     }
 
     @Test func resolveShowsThePlanOfEachForm() throws {
