@@ -14,7 +14,7 @@ DESTDIR ?=
 PKGFETCH_BINARY ?=
 INSTALL_BINARY = $(if $(PKGFETCH_BINARY),$(PKGFETCH_BINARY),.build-static/release/pkgfetch)
 
-.PHONY: setup build release test demo bench load install dist fuzz mutants docs clean
+.PHONY: setup build release test demo bench bench-components load install dist fuzz mutants docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -56,6 +56,10 @@ docs: setup
 
 bench: setup
 	@bash scripts/bench.sh
+
+# `pkgfetch components` over a whole list against one curl/oras process per package (README "pkgfetch components").
+bench-components: setup
+	@bash scripts/bench-components.sh
 
 # A fleet at once: LOAD_NODES (50) pkgfetch processes against one registry behind nginx answering a
 # share with 429/503 + Retry-After, then through a pull-through cache; loopback only, a few minutes.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make fuzz: builds Fuzz/ (libFuzzer + AddressSanitizer) and runs each target for FUZZ_SECONDS
-# (default 10: ten targets, about a minute and a half after the build), growing a working corpus in
+# (default 10: eleven targets, about two minutes after the build), growing a working corpus in
 # Fuzz/.corpus (not committed; kept from run to run, so each run starts where the last one ended;
 # `make clean` drops it) from the committed seeds in Fuzz/Seeds. Every input that crashes,
 # leaks, hangs or exhausts memory is copied into Fuzz/Regressions/<target>/, which the test
@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 PER_TARGET=${FUZZ_SECONDS:-10}
-TARGETS=${FUZZ_TARGETS:-reference challenge manifest rules url batch jwt http unpack hosts}
+TARGETS=${FUZZ_TARGETS:-reference challenge manifest rules url batch jwt http unpack hosts components}
 
 echo "fuzz: building Fuzz/ with -sanitize=fuzzer,address (the first build takes minutes)"
 "$SWIFT" build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >/dev/null || {
