@@ -14,7 +14,7 @@ DESTDIR ?=
 PKGFETCH_BINARY ?=
 INSTALL_BINARY = $(if $(PKGFETCH_BINARY),$(PKGFETCH_BINARY),.build-static/release/pkgfetch)
 
-.PHONY: setup build release test demo bench load install dist fuzz docs clean
+.PHONY: setup build release test demo bench bench-components load install dist fuzz mutants docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -50,12 +50,21 @@ dist: setup
 fuzz: setup
 	@SWIFT=$(SWIFT) bash scripts/fuzz.sh
 
+# Breaks each safety check of scripts/mutants.toml in turn (a scratch copy in .build-mutants) and
+# expects a test of the suites named to fail; not part of make test (one rebuild per mutant).
+mutants: setup
+	@SWIFT=$(SWIFT) python3 scripts/mutants.py
+
 # The Pipeline library's DocC archive, warnings as errors; fails on a public declaration without an abstract.
 docs: setup
 	@SWIFT=$(SWIFT) bash scripts/docs.sh
 
 bench: setup
 	@bash scripts/bench.sh
+
+# `pkgfetch components` over a whole list against one curl/oras process per package (README "pkgfetch components").
+bench-components: setup
+	@bash scripts/bench-components.sh
 
 # A fleet at once: LOAD_NODES (50) pkgfetch processes against one registry behind nginx answering a
 # share with 429/503 + Retry-After, then through a pull-through cache; loopback only, a few minutes.
@@ -64,4 +73,4 @@ load: release
 	@PKGFETCH=.build-static/release/pkgfetch python3 scripts/load.py
 
 clean:
-	rm -rf .build .build-static .build-teamstore .build-dist dist Fuzz/.build Fuzz/.corpus Fuzz/.artifacts
+	rm -rf .build .build-static .build-teamstore .build-dist .build-mutants dist Fuzz/.build Fuzz/.corpus Fuzz/.artifacts

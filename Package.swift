@@ -42,12 +42,14 @@ let package = Package(
             "Pipeline", "SourcesHTTP", "Unpackers", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Sources-ORAS"),
         .target(name: "Unpackers", dependencies: ["Pipeline", "CArchive"], path: "Sources/Unpackers"),
+        // AgentBaker's components.json: selects entries and expands templates; knows nothing of downloading.
+        .target(name: "ComponentList", dependencies: ["Pipeline"], path: "Sources/ComponentList"),
         // Helper executables (pkgfetch-fetch-<scheme>) as fetchers: a backend in any language.
         .target(name: "SourcesHelper", dependencies: ["Pipeline", "CSystem"], path: "Sources/Sources-Helper"),
         // The command line as a library, so that a team can build its own `pkgfetch` with an extra
         // backend compiled in; the `pkgfetch` executable is its two-line main.
         .target(name: "PkgfetchCommand", dependencies: [
-            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "PipelineTesting",
+            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "PipelineTesting", "ComponentList",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/PkgfetchCommand"),
@@ -60,10 +62,11 @@ let package = Package(
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "SourcesHelperTests", dependencies: ["SourcesHelper", "Pipeline", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
+        .testTarget(name: "ComponentListTests", dependencies: ["ComponentList", "Pipeline"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
         // replays their seeds and every crash `make fuzz` kept.
-        .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers"], path: "Tests/FuzzTargets"),
+        .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "ComponentList"], path: "Tests/FuzzTargets"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,8 +8,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 # shellcheck source=lib-servers.sh
 source "$HERE/lib-servers.sh"
 cd "$ROOT"
-# Only the product: a release build of every target fails on TestSupport, which imports Testing.
-swift build -c release --static-swift-stdlib --scratch-path .build-static --product pkgfetch >/dev/null
+build_static_pkgfetch "$ROOT"
 WORK=$(mktemp -d /tmp/pkgfetch-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/cdn"

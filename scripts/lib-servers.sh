@@ -1,6 +1,13 @@
 # Shared by demo and bench: loopback nginx and docker-registry, started in a work dir, stopped on exit.
 # shellcheck shell=bash
 
+# build_static_pkgfetch ROOT -> sets PKGFETCH: the release binary the benchmarks run. Only the product:
+# a release build of every target fails on TestSupport, which imports Testing.
+build_static_pkgfetch() {
+  (cd "$1" && swift build -c release --static-swift-stdlib --scratch-path .build-static --product pkgfetch >/dev/null)
+  PKGFETCH="$1/.build-static/release/pkgfetch"
+}
+
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 wait_port() {
@@ -34,14 +41,14 @@ http {
 CONF
 }
 
-# start_nginx WORK ROOT -> sets NGINX_PORT
+# start_nginx WORK ROOT -> sets NGINX_PORT; NGINX_ACCESS_LOG=FILE logs each request there.
 start_nginx() {
   local work=$1 root=$2
   NGINX_PORT=$(free_port)
   mkdir -p "$work/nginx"
   { nginx_preamble "$work/nginx" 1; cat <<CONF
   server {
-    listen 127.0.0.1:$NGINX_PORT; root $root;
+    listen 127.0.0.1:$NGINX_PORT; root $root; access_log ${NGINX_ACCESS_LOG:-off};
     # /slow/… serves the same files at 2 MB/s: a slow link, for the demo's interrupted download.
     location /slow/ { alias $root/; limit_rate 2m; }
   }
@@ -53,14 +60,14 @@ CONF
   wait_port "$NGINX_PORT"
 }
 
-# start_registry WORK -> sets REGISTRY_PORT
+# start_registry WORK -> sets REGISTRY_PORT; REGISTRY_LOG_LEVEL=info logs each request to WORK/registry/log.
 start_registry() {
   local work=$1
   REGISTRY_PORT=$(free_port)
   mkdir -p "$work/registry/data"
   cat > "$work/registry/config.yml" <<CONF
 version: 0.1
-log: { level: error }
+log: { level: ${REGISTRY_LOG_LEVEL:-error} }
 storage: { filesystem: { rootdirectory: $work/registry/data }, delete: { enabled: true } }
 http: { addr: 127.0.0.1:$REGISTRY_PORT }
 CONF

@@ -51,6 +51,9 @@ final class ChunkAssembly: @unchecked Sendable {
     /// Chunks in all.
     var chunkCount: Int { chunks }
 
+    /// Claims waiting for a chunk (for tests: to reach a waiting claim without sleeping).
+    var waitingClaims: Int { lock.withLock { waiters.count } }
+
     /// Claims the first `count` chunks for the stream already open.
     func claimFirst(_ count: Int = 1) {
         lock.withLock {

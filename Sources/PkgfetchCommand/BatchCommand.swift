@@ -12,7 +12,7 @@ struct BatchCommand: AsyncParsableCommand {
             "sha256", "platform", and with "dest", "replace" and "unpack" (true/false). Packages share \
             one connection pool and one set of registry tokens; packages that install to the same \
             directory run in list order. Every package is tried; the exit code is the first failed \
-            package's (in list order), or 0.
+            package's (in list order: its "exitCode", else its error's), or 0.
             """
     )
 
@@ -39,7 +39,7 @@ struct BatchCommand: AsyncParsableCommand {
         }
         try BatchRunner.checkDestinations(requests)
         let batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
-        let reporter = BatchReporter(urls: packages.map(\.url), json: options.json, quiet: options.quiet)
+        let reporter = BatchReporter(urls: packages.map(\.url), exitCodes: packages.map(\.exitCode), json: options.json, quiet: options.quiet)
         let outcomes = await batch.run(requests, report: reporter.report)
         let failures = outcomes.enumerated().compactMap { index, outcome -> (Int, PkgfetchError)? in
             if case .failure(let failure) = outcome { return (index, failure) }
@@ -47,8 +47,9 @@ struct BatchCommand: AsyncParsableCommand {
         }
         guard let (index, first) = failures.first else { return }
         let which = failures.count == 1 ? ":" : "; the first,"
-        throw PkgfetchError(first.kind, "\(failures.count) of \(outcomes.count) packages failed\(which) package \(index + 1) "
-                                + "(\(Redaction.url(packages[index].url))): \(first.message)")
+        throw EntryExitCode.failing(PkgfetchError(first.kind, "\(failures.count) of \(outcomes.count) packages failed\(which) package \(index + 1) "
+                                                    + "(\(Redaction.url(packages[index].url))): \(first.message)"),
+                                    code: packages[index].exitCode)
     }
 }
 
@@ -56,12 +57,14 @@ struct BatchCommand: AsyncParsableCommand {
 /// `--json` one JSON object per package on stdout, with its position in the list (`index`, from 1).
 final class BatchReporter: Sendable {
     private let urls: [String]
+    private let exitCodes: [Int32?]
     private let json: Bool
     private let quiet: Bool
     private let lock = NSLock()
 
-    init(urls: [String], json: Bool, quiet: Bool) {
+    init(urls: [String], exitCodes: [Int32?], json: Bool, quiet: Bool) {
         self.urls = urls
+        self.exitCodes = exitCodes
         self.json = json
         self.quiet = quiet
     }
@@ -73,7 +76,11 @@ final class BatchReporter: Sendable {
                 ResultReport.success(result, json: json, quiet: quiet, extra: ["index": index + 1])
             case .failure(let failure):
                 let url = Redaction.url(urls[index])
-                if json { ResultReport.failure(failure, extra: ["index": index + 1, "url": url]) }
+                if json {
+                    var extra: [String: Any] = ["index": index + 1, "url": url]
+                    if let code = exitCodes[index] { extra["exitCode"] = Int(code) }
+                    ResultReport.failure(failure, extra: extra)
+                }
                 ErrorReport.printLine(PkgfetchError(failure.kind, "package \(index + 1) (\(url)): \(failure.message)"))
             }
         }

@@ -7,7 +7,8 @@ import Pipeline
 ///      {"url": "https://…/kubernetes-node-linux-amd64.tar.gz", "output": "/tmp/k.tar.gz"}]
 ///
 /// Each entry names its URL and exactly one of `dest` or `output`, and may add `sha256`, `platform`,
-/// and with `dest`, `replace` (bool) and `unpack` (bool, default true). Unknown fields are errors, so
+/// `exitCode` (1–255: the code to exit with when this package is the first to fail), and with `dest`,
+/// `replace` (bool) and `unpack` (bool, default true). Unknown fields are errors, so
 /// a misspelt `sha256` cannot silently skip a check.
 struct BatchList {
     struct Entry {
@@ -15,6 +16,7 @@ struct BatchList {
         var target: InstallTarget
         var sha256: SHA256Digest?
         var platform: Platform?
+        var exitCode: Int32?
     }
 
     let entries: [Entry]
@@ -53,7 +55,7 @@ struct BatchList {
     /// One line naming the entry and the field, instead of the decoder's coding-path dump.
     private static func describe(_ error: DecodingError) -> PkgfetchError {
         let (context, problem): (DecodingError.Context?, String) = switch error {
-        case .typeMismatch(let type, let context): (context, "must be \(type == Bool.self ? "true or false" : "a string")")
+        case .typeMismatch(let type, let context): (context, "must be \(type == Bool.self ? "true or false" : type == Int.self ? "a number" : "a string")")
         case .valueNotFound(_, let context): (context, "must not be null")
         case .keyNotFound(let key, let context): (context, "\"\(key.stringValue)\" is missing")
         case .dataCorrupted(let context): (context, context.debugDescription)
@@ -77,9 +79,10 @@ private struct RawEntry: Decodable {
     var platform: String?
     var replace: Bool?
     var unpack: Bool?
+    var exitCode: Int?
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case url, dest, output, sha256, platform, replace, unpack
+        case url, dest, output, sha256, platform, replace, unpack, exitCode
     }
 
     private struct AnyKey: CodingKey {
@@ -103,6 +106,7 @@ private struct RawEntry: Decodable {
         platform = try container.decodeIfPresent(String.self, forKey: .platform)
         replace = try container.decodeIfPresent(Bool.self, forKey: .replace)
         unpack = try container.decodeIfPresent(Bool.self, forKey: .unpack)
+        exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
     }
 
     func resolved() throws -> BatchList.Entry {
@@ -128,6 +132,10 @@ private struct RawEntry: Decodable {
             guard let parsed = Platform(parsing: text) else { throw PkgfetchError(.usage, "\"platform\" is not os/arch[/variant]") }
             return parsed
         }
-        return BatchList.Entry(url: url, target: target, sha256: digest, platform: parsedPlatform)
+        let code = try exitCode.map { code in
+            guard (1...255).contains(code) else { throw PkgfetchError(.usage, "\"exitCode\" must be from 1 to 255") }
+            return Int32(code)
+        }
+        return BatchList.Entry(url: url, target: target, sha256: digest, platform: parsedPlatform, exitCode: code)
     }
 }

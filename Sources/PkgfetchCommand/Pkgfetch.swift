@@ -10,7 +10,8 @@ struct Pkgfetch: AsyncParsableCommand {
         commandName: "pkgfetch",
         abstract: "Fetch, verify, unpack and install node packages from a CDN or a bootstrap registry.",
         version: VersionReport.text,
-        subcommands: [FetchCommand.self, BatchCommand.self, ResolveCommand.self, TagsCommand.self, PluginsCommand.self, ConformanceCommand.self, ExitCodesCommand.self]
+        subcommands: [FetchCommand.self, BatchCommand.self, ComponentsCommand.self, ResolveCommand.self, TagsCommand.self, PluginsCommand.self,
+                      ConformanceCommand.self, ExitCodesCommand.self]
     )
 }
 
@@ -95,6 +96,10 @@ enum ErrorReport {
         if let failure = error as? PkgfetchError {
             printLine(failure)
             return failure.kind.exitCode
+        }
+        if let chosen = error as? EntryExitCode {
+            printLine(chosen.failure)
+            return chosen.code
         }
         if let exitCode = error as? ExitCode { return exitCode.rawValue }
         // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).

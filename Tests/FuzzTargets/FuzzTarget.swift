@@ -1,3 +1,4 @@
+import ComponentList
 import Foundation
 import Pipeline
 import SourcesHTTP
@@ -9,7 +10,7 @@ import Unpackers
 /// crash they found (Tests/FuzzRegressionTests). Each returns normally for any input; a crash, a trap
 /// or a broken invariant (`violated`) is a finding.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case reference, challenge, manifest, rules, url, batch, jwt, http, unpack, hosts
+    case reference, challenge, manifest, rules, url, batch, jwt, http, unpack, hosts, components
 
     public func run(_ data: Data) {
         switch self {
@@ -23,6 +24,30 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .http: Self.http(data)
         case .unpack: ArchiveFuzzing.unpack(data)
         case .hosts: Self.hosts(data)
+        case .components: Self.components(data)
+        }
+    }
+
+    /// AgentBaker's components.json, selected for several nodes: the file is read or refused in one
+    /// message, and every planned file lands in an absolute location with no `.` or `..` in it.
+    static func components(_ data: Data) {
+        let file: ComponentsFile
+        do { file = try ComponentsFile(json: data) } catch {
+            if error.message.isEmpty { violated("an empty message") }
+            return
+        }
+        let targets = [NodeTarget(os: "ubuntu", release: "22.04"), NodeTarget(os: "azurelinux", release: "3.0", variant: "OSGUARD"),
+                       NodeTarget(os: "flatcar", release: "1", arch: .arm64), NodeTarget(os: "windows", release: "ws2022")]
+        for target in targets {
+            for options in [ComponentPlan.Options(), .init(kubernetes: "1.34"), .init(allVersions: true)] {
+                guard let plan = try? ComponentPlan.select(file, for: target, options: options) else { continue }
+                for case .fetch(let files) in plan.packages.map(\.outcome) {
+                    for planned in files where !planned.directory.hasPrefix("/")
+                        || planned.directory.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
+                        violated("a file planned outside its location: \(planned.directory.debugDescription)")
+                    }
+                }
+            }
         }
     }
 

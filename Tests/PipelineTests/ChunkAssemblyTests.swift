@@ -57,7 +57,8 @@ import TestSupport
         let assembly = ChunkAssembly(chunks: 4, chunkSize: 10, lastChunkSize: 10, waiting: 1, sink: Collected())
         assembly.claimFirst()
         let waiter = Task { await assembly.claim() }
-        try await Task.sleep(for: .milliseconds(50))
+        // The claim is waiting (one chunk is out, one may be): stop is what must release it.
+        while assembly.waitingClaims == 0 { await Task.yield() }
         assembly.stop()
         #expect(await waiter.value == nil)
         #expect(throws: CancellationError.self) { try Data([1]).withUnsafeBytes { try assembly.write(chunk: 0, $0) } }

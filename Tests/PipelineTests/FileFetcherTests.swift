@@ -17,14 +17,21 @@ import TestSupport
         }
 
         func replace(_ source: Source, with content: Data) async throws {
-            try content.write(to: URL(fileURLWithPath: source.location), options: .atomic)
+            // Written beside it, then renamed over it (Foundation's .atomic would do the same through
+            // a directory of its own in TMPDIR, which it leaves behind).
+            let next = source.location + ".next"
+            try content.write(to: URL(fileURLWithPath: next))
+            guard rename(next, source.location) == 0 else { throw TestSupportError("cannot rename \(next): errno \(errno)") }
         }
 
         func missing() async throws -> Source { Source(scheme: "file", location: directory.join("missing.bin")) }
     }
 
     @Test func passesTheFetcherConformanceSuite() async throws {
-        try await FetcherConformance.check(Subject(directory: try TemporaryDirectory("file-conformance")))
+        let directory = try TemporaryDirectory("file-conformance")
+        // Removed here, not when the last reference goes: that was sometimes after the process had ended.
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
+        try await FetcherConformance.check(Subject(directory: directory))
     }
 
     /// A fetcher that claims to start where asked but always sends the file from byte 0.

@@ -38,7 +38,8 @@ import TestSupport
     @Test func notFoundIsHTTPNotFoundAfterOneRequest() async throws {
         let server = try FaultServer()
         let run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url(server.url("/nothing.zip?sig=secret")))
-        let failure = try await #require(throws: PkgfetchError.self) { try await run.run(installingTo: try TemporaryDirectory().join("o")) }
+        let directory = try TemporaryDirectory()
+        let failure = try await #require(throws: PkgfetchError.self) { try await run.run(installingTo: directory.join("o")) }
         #expect(failure.kind == .httpNotFound)
         #expect(failure.reason == .notFound)
         #expect(failure.status == 404)
@@ -51,7 +52,8 @@ import TestSupport
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.cut(afterBytes: 123_456)])
         let run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url(server.url("/pkg.zip?sig=secret")))
-        let result = try await run.run(installingTo: try TemporaryDirectory().join("o"))
+        let directory = try TemporaryDirectory()
+        let result = try await run.run(installingTo: directory.join("o"))
         #expect(result.digest.hex == TestBodies.sha256(of: body))
         let resume = try #require(run.events.events.first { $0.task == "resume" })
         #expect(run.events.events.filter { $0.task == "resume" }.count == 1)
@@ -79,7 +81,8 @@ import TestSupport
         server.serve("/pkg.zip", body: body, faults: [.stall(afterBytes: 1000)])
         let run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url(server.url("/pkg.zip")),
                                   retry: RetryPolicy(attempts: 1, perAttemptTimeout: .seconds(2)))
-        let failure = try await #require(throws: PkgfetchError.self) { try await run.run(installingTo: try TemporaryDirectory().join("o")) }
+        let directory = try TemporaryDirectory()
+        let failure = try await #require(throws: PkgfetchError.self) { try await run.run(installingTo: directory.join("o")) }
         #expect(failure.kind == .networkTimeout)
         // The client gave up at the attempt's deadline (2 s), long before the stall limit (30 s). Timed
         // by the server, so a busy test process cannot blur it.
@@ -90,5 +93,24 @@ import TestSupport
         let gaveUp = request.at.duration(to: try #require(request.ended))
         #expect(gaveUp >= .milliseconds(1500) && gaveUp < .seconds(4), "\(gaveUp)")
         #expect(run.events.events.first { $0.task == "fetch" }?.bytes == 1000)
+    }
+
+    /// A chunked answer announces no length, so only the write-time limit can stop it: --max-size
+    /// ends the transfer there (exit 50), long before the body's end, and nothing is installed.
+    @Test func maxSizeStopsAChunkedAnswerAsItIsWritten() async throws {
+        let chunk = Data(repeating: 0x41, count: 64 << 10)
+        var chunked = Data()
+        for _ in 0..<64 { chunked += Data("\(String(chunk.count, radix: 16))\r\n".utf8) + chunk + Data("\r\n".utf8) }
+        chunked += Data("0\r\n\r\n".utf8)
+        let encoded = chunked
+        let server = try StubHTTPServer { _ in StubResponse(status: 200, headers: [("Transfer-Encoding", "chunked")], body: encoded) }
+        var run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport()), source: .url("\(server.url)/pkg.zip"),
+                                  retry: RetryPolicy(attempts: 1, perAttemptTimeout: .seconds(20)))
+        run.maxSize = 1 << 20
+        let directory = try TemporaryDirectory()
+        let failure = try await #require(throws: PkgfetchError.self) { try await run.run(installingTo: directory.join("o")) }
+        #expect(failure.kind == .integrityMismatch, "\(failure)")
+        #expect(failure.message.contains("larger than the size limit of 1048576 bytes (--max-size)"), "\(failure)")
+        #expect(!FileManager.default.fileExists(atPath: directory.join("o")))
     }
 }

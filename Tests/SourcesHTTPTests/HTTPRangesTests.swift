@@ -83,6 +83,31 @@ import TestSupport
         #expect(range(last) == nil)
     }
 
+    /// A segment answered with a 206 of the length asked but from another offset (its Content-Range
+    /// says so) is not used: the copy goes on with one stream, and the file is right.
+    @Test func segmentFromAnotherOffsetIsNotUsed() async throws {
+        let server = try FaultServer()
+        server.serve("/big.tar.gz", body: body, faults: [.pass] + Array(repeating: .shiftedRange(by: -1000), count: 50))
+        let (result, run) = try await fetch(server.url("/big.tar.gz"), expected: body, in: try TemporaryDirectory("ranges"))
+        #expect(result.digest.hex == TestBodies.sha256(of: body))
+        let resumes = run.events.events.filter { $0.task == "resume" }
+        #expect(resumes.contains { $0.retryReason?.contains("one stream") == true }, "\(resumes)")
+        // The answer was of the length asked: only its start tells it from the range asked.
+        let shifted = try #require(server.requests(to: "/big.tar.gz").dropFirst().first.flatMap(range))
+        #expect(shifted.1 - shifted.0 + 1 == Self.chunk, "\(shifted)")
+    }
+
+    /// A segment answered from the offset asked but to the end of the file, not the length asked, is
+    /// not used either.
+    @Test func segmentOfAnotherLengthIsNotUsed() async throws {
+        let server = try FaultServer()
+        server.serve("/big.tar.gz", body: body, faults: [.pass] + Array(repeating: .openEndedRange, count: 50))
+        let (result, run) = try await fetch(server.url("/big.tar.gz"), expected: body, in: try TemporaryDirectory("ranges"))
+        #expect(result.digest.hex == TestBodies.sha256(of: body))
+        let resumes = run.events.events.filter { $0.task == "resume" }
+        #expect(resumes.contains { $0.retryReason?.contains("one stream") == true }, "\(resumes)")
+    }
+
     /// A first stream that brought its first 16 MiB faster than the limit is not capped: it goes on alone.
     @Test func fastFirstStreamGoesOnAlone() async throws {
         let server = try FaultServer()
@@ -122,6 +147,23 @@ import TestSupport
         let (result, run) = try await fetch(server.url("/big.tar.gz"), in: try TemporaryDirectory("ranges"))
         #expect(result.digest.hex == TestBodies.sha256(of: replaced))
         #expect(result.bytes == Int64(replaced.count))
+        let resumes = run.events.events.filter { $0.task == "resume" }
+        #expect(resumes.contains { $0.retryReason?.contains("starting over") == true }, "\(resumes)")
+    }
+
+    /// The file is replaced by one of the same size, and the server ignores If-Range: segments come
+    /// back as 206s of the new version (its ETag says so). The copy starts over, not splicing them
+    /// onto the old version's bytes.
+    @Test func segmentsOfANewVersionOfTheSameSizeAreNotSpliced() async throws {
+        let server = try FaultServer()
+        var replaced = body
+        // Changed in the first stream's chunks: only a splice would keep the old ones.
+        replaced.replaceSubrange(0..<16, with: Data(repeating: 0x5A, count: 16))
+        server.serve("/big.tar.gz", body: body,
+                     faults: [.pass, .cutAndReplace(afterBytes: 1000, body: replaced)] + Array(repeating: .ignoreIfRange, count: 50))
+        let directory = try TemporaryDirectory("ranges")
+        let (result, run) = try await fetch(server.url("/big.tar.gz"), in: directory)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: result.destination)) == replaced)
         let resumes = run.events.events.filter { $0.task == "resume" }
         #expect(resumes.contains { $0.retryReason?.contains("starting over") == true }, "\(resumes)")
     }

@@ -28,6 +28,19 @@ import TestSupport
         #expect(!received.headers.contains { $0.value.contains("s3cr3t") })
     }
 
+    /// Same server, same port, another host name (localhost for 127.0.0.1): another host all the same.
+    @Test func authorizationIsNotSentToAnotherHostName() async throws {
+        let server = try FaultServer()
+        server.serve("/blob", body: body)
+        server.serve("/pkg.zip", body: Data(), faults: [.redirect(to: "http://localhost:\(server.port)/blob")])
+        let response = try await get(server.url("/pkg.zip"), authorization: "Bearer s3cr3t")
+        #expect(response.status == 200)
+        #expect(response.body == body)
+        let received = try #require(server.requests(to: "/blob").first)
+        #expect(received.header("Host")?.hasPrefix("localhost:") == true, "\(received.headers)")
+        #expect(received.header("Authorization") == nil)
+    }
+
     @Test func authorizationIsKeptOnTheSameHostAndPort() async throws {
         let server = try FaultServer()
         server.serve("/blob", body: body)

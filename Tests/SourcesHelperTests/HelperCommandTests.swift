@@ -157,17 +157,20 @@ import TestSupport
         #expect(run.stderr.split(separator: "\n").last?.hasPrefix("pkgfetch: error[network-timeout]: ") == true, "\(run.stderr)")
     }
 
-    /// One that writes forever is stopped at --max-size (exit 50); one that writes more than it announced
-    /// is refused (50); one that announced more than it wrote was cut, and fails once retries are spent.
+    /// One that writes far more than --max-size, announcing nothing, is stopped there (exit 50); one
+    /// that writes more than it announced is refused (50); one that announced more than it wrote was
+    /// cut, and fails once retries are spent. The runaway is bounded (64 MiB, --timeout) so that a
+    /// broken limit fails this test instead of filling the disk.
     @Test func runawayAndLyingHelpersAreStopped() throws {
         let work = try TemporaryDirectory("helper-runaway")
         let helpers = try TestHelpers(in: work)
-        try helpers.write("forever", "spawn_child\nexec cat /dev/zero")
+        try helpers.write("forever", "spawn_child\nexec head -c 67108864 /dev/zero")
         try helpers.write("saysless", "printf '{\"size\": 1000}\\n' >&3\nhead -c 5000 /dev/zero")
         try helpers.write("saysmore", "printf '{\"size\": 5000}\\n' >&3\nhead -c 1000 /dev/zero")
         let common = ["--retries", "0", "--helpers-dir", helpers.directory]
 
-        let (forever, took) = try Self.pkgfetch(["fetch", "forever://b/x.bin", "--output", work.join("a"), "--max-size", "4M"] + common)
+        let (forever, took) = try Self.pkgfetch(["fetch", "forever://b/x.bin", "--output", work.join("a"), "--max-size", "4M",
+                                                 "--timeout", "60s"] + common)
         #expect(forever.status == 50, "\(forever.stderr)")
         #expect(forever.stderr.contains("--max-size"), "\(forever.stderr)")
         #expect(took < .seconds(10))
@@ -321,8 +324,10 @@ import TestSupport
         #expect(!run.stdout.contains("pkgfetch-fetch-https"))
     }
 
-    /// SIGTERM to pkgfetch while a helper hangs: the helper's group is not pkgfetch's, so pkgfetch ends it.
-    @Test func aSignalToPkgfetchEndsItsHelpers() throws {
+    /// SIGTERM or SIGHUP to pkgfetch while a helper hangs: the helper's group is not pkgfetch's, so
+    /// pkgfetch ends it.
+    @Test(arguments: [SIGTERM, SIGHUP])
+    func aSignalToPkgfetchEndsItsHelpers(_ signal: Int32) throws {
         let work = try TemporaryDirectory("helper-signal")
         let helpers = try TestHelpers(in: work)
         try helpers.write("hang", "spawn_child\nsleep 300")
@@ -335,12 +340,13 @@ import TestSupport
         let until = ContinuousClock.now + .seconds(10)
         while helpers.recordedPids < 2, ContinuousClock.now < until { usleep(20_000) }
         #expect(helpers.recordedPids == 2)
-        process.terminate()
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
         // One line, the handler's: not also the failure of the fetch whose helper the handler killed.
         let said = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(said.split(separator: "\n").filter { $0.hasPrefix("pkgfetch: error") } == ["pkgfetch: error[interrupted]: stopped by SIGTERM; nothing half-written was left"],
+        let name = signal == SIGTERM ? "SIGTERM" : "SIGHUP"
+        #expect(said.split(separator: "\n").filter { $0.hasPrefix("pkgfetch: error") } == ["pkgfetch: error[interrupted]: stopped by \(name); nothing half-written was left"],
                 "\(said)")
         #expect(helpers.survivors().isEmpty, "left running: \(helpers.survivors())")
     }

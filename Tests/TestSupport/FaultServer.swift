@@ -25,6 +25,14 @@ public final class FaultServer: @unchecked Sendable {
         case ignoreRange
         /// Answer with 206 whose Content-Range (and body) starts one byte after what was asked.
         case wrongContentRange
+        /// Answer a Range request with 206 of the length asked but starting `by` bytes off (a
+        /// Content-Range for another offset, the body of that range).
+        case shiftedRange(by: Int)
+        /// Answer a bounded Range request (`bytes=N-M`) with 206 from N to the end of the body.
+        case openEndedRange
+        /// Answer a Range request as asked even when its If-Range names another version (a server
+        /// that ignores If-Range): a 206 of the current body.
+        case ignoreIfRange
         /// Redirect (302 unless told otherwise) to a URL.
         case redirect(to: String, status: Int = 302)
         /// Serve the body with its first byte flipped.
@@ -195,11 +203,18 @@ public final class FaultServer: @unchecked Sendable {
         static func payload(for request: Request, body: Data, fault: Fault?, tag: String?) -> Payload {
             let size = body.count
             var start = request.header("Range").flatMap(rangeStart)
-            let end = request.header("Range").flatMap(rangeEnd).map { min($0, size - 1) } ?? size - 1
+            var end = request.header("Range").flatMap(rangeEnd).map { min($0, size - 1) } ?? size - 1
             if case .ignoreRange = fault { start = nil }
             if case .wrongContentRange = fault { start = (start ?? 0) + 1 }
+            if case .openEndedRange = fault { end = size - 1 }
+            if case .shiftedRange(let shift) = fault, let first = start {
+                start = min(max(0, first + shift), size - 1)
+                end = min(max(0, end + shift), size - 1)
+            }
             // If-Range naming another version: the whole new body, as a 200 (RFC 9110 13.1.5).
-            if let tag, let asked = request.header("If-Range"), asked != tag { start = nil }
+            var honoursIfRange = true
+            if case .ignoreIfRange = fault { honoursIfRange = false }
+            if let tag, let asked = request.header("If-Range"), asked != tag, honoursIfRange { start = nil }
             var headers = ["Accept-Ranges": "bytes"]
             if let tag { headers["ETag"] = tag }
             guard let start else { return Payload(status: 200, headers: headers, body: body) }

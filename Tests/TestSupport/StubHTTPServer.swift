@@ -97,7 +97,8 @@ public final class StubHTTPServer: @unchecked Sendable {
         var hasLength = false
         for (name, value) in response.headers {
             head += "\(name): \(value)\r\n"
-            if name.lowercased() == "content-length" { hasLength = true }
+            // A body sent chunked (the handler encodes it) has no Content-Length.
+            if ["content-length", "transfer-encoding"].contains(name.lowercased()) { hasLength = true }
         }
         if !hasLength { head += "Content-Length: \(response.body.count)\r\n" }
         head += "Connection: close\r\n\r\n"
