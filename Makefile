@@ -26,10 +26,14 @@ build: setup
 # most PKGFETCH_TEST_WIDTH (4) tests at once (Tests/TestSupport/OffPoolTrait.swift).
 # Then the team package in Examples/TeamStore (pkgfetch with a backend of its own, depending on this
 # checkout by path), with a scratch path of its own: it builds its own copy of the dependencies.
+# SwiftPM re-plans a package when its own files change, not when files are added to a dependency it
+# has by path: its plan (debug.yaml) is removed first, else a source file added to pkgfetch is missing
+# from the team build.
 TEAM = --package-path Examples/TeamStore --scratch-path .build-teamstore
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	rm -f .build-teamstore/debug.yaml
 	$(SWIFT) build --build-tests $(TEAM)
 	$(SWIFT) test --skip-build $(TEAM)
 

@@ -6,7 +6,7 @@
 /// A backend declares, in one value:
 ///
 /// ```swift
-/// BackendDescriptor(name: "teamstore", schemes: ["teamstore"], capabilities: [.resumesWithValidator],
+/// BackendDescriptor(name: "teamstore", schemes: ["teamstore"], capabilities: FetcherCapabilities(resumesWithValidator: true),
 ///                   options: [BackendOption("tenant", help: "Tenant whose objects are read.", environment: "TEAMSTORE_TENANT")])
 /// ```
 ///
@@ -31,7 +31,7 @@ public struct BackendDescriptor: Sendable {
     public var options: [BackendOption]
 
     /// A descriptor; a download's failures and no source kind unless given.
-    public init(name: String, schemes: [String], capabilities: FetcherCapabilities = [], failures: ExitCodeTable.Family = .download,
+    public init(name: String, schemes: [String], capabilities: FetcherCapabilities = .none, failures: ExitCodeTable.Family = .download,
                 sourceKind: SourceKind? = nil, options: [BackendOption] = []) {
         self.name = name
         self.schemes = schemes.map { $0.lowercased() }
@@ -43,22 +43,26 @@ public struct BackendDescriptor: Sendable {
 }
 
 /// What a fetcher can do, as checks see it.
-public struct FetcherCapabilities: OptionSet, Sendable, Hashable {
-    /// The capabilities' bits.
-    public let rawValue: Int
-    /// The capabilities of `rawValue`'s bits.
-    public init(rawValue: Int) { self.rawValue = rawValue }
-
+public struct FetcherCapabilities: Sendable, Hashable {
     /// Opens from a byte offset when given the validator of the bytes already held, and reports a
     /// validator for every stream it opens.
-    public static let resumesWithValidator = FetcherCapabilities(rawValue: 1 << 0)
+    public var resumesWithValidator: Bool
     /// Serves byte ranges, so a large file can be copied in parallel parts.
-    public static let servesRanges = FetcherCapabilities(rawValue: 1 << 1)
+    public var servesRanges: Bool
     /// Announces the size (and digest, when it knows it) before the body, truthfully.
-    public static let announcesSize = FetcherCapabilities(rawValue: 1 << 2)
+    public var announcesSize: Bool
+
+    /// The capabilities given; none unless said.
+    public init(resumesWithValidator: Bool = false, servesRanges: Bool = false, announcesSize: Bool = false) {
+        self.resumesWithValidator = resumesWithValidator
+        self.servesRanges = servesRanges
+        self.announcesSize = announcesSize
+    }
 
     /// Every capability: what a check assumes of a fetcher that declared nothing else.
-    public static let all: FetcherCapabilities = [.resumesWithValidator, .servesRanges, .announcesSize]
+    public static let all = FetcherCapabilities(resumesWithValidator: true, servesRanges: true, announcesSize: true)
+    /// No capability.
+    public static let none = FetcherCapabilities()
 }
 
 /// One option a backend takes, declared once: given on the command line as

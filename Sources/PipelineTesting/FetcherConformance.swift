@@ -27,18 +27,18 @@ public protocol FetcherConformanceSubject: Sendable {
 /// ```
 public enum FetcherConformance {
     /// Runs every check that applies to a fetcher with `capabilities` (its `BackendDescriptor`'s):
-    /// the resume checks only when it declares `.resumesWithValidator`, the announcement check only
-    /// when it declares `.announcesSize`. Throws a `ConformanceFailure` naming the first that fails.
+    /// the resume checks only when it declares `resumesWithValidator`, the announcement check only
+    /// when it declares `announcesSize`. Throws a `ConformanceFailure` naming the first that fails.
     /// Returns the names of the checks run.
     @discardableResult
     public static func check(_ subject: some FetcherConformanceSubject, contentSize: Int = 3 << 20,
                              capabilities: FetcherCapabilities = .all) async throws -> [String] {
         let work = try Workspace()
         defer { work.remove() }
-        let resumes = capabilities.contains(.resumesWithValidator)
+        let resumes = capabilities.resumesWithValidator
         let checks: [(String, () async throws -> Void)] = [
             ("plain fetch", { try await plainFetch(subject, work, contentSize) }),
-            capabilities.contains(.announcesSize) ? ("truthful announcement", { try await truthfulAnnouncement(subject, work, contentSize) }) : nil,
+            capabilities.announcesSize ? ("truthful announcement", { try await truthfulAnnouncement(subject, work, contentSize) }) : nil,
             resumes ? ("cut then resume", { try await cutThenResume(subject, work, contentSize) }) : nil,
             resumes ? ("stale bytes then reset", { try await staleBytes(subject, work, contentSize) }) : nil,
             resumes ? ("source changes between streams", { try await changedSource(subject, work, contentSize) }) : nil,

@@ -32,9 +32,9 @@ public enum SourceConformance {
             outcomes.append(Outcome(check: "whole read", failure: "\(error)"))
         }
         let size = measured
-        let resumes = capabilities.contains(.resumesWithValidator)
+        let resumes = capabilities.resumesWithValidator
         let checks: [(String, () async throws -> Void)] = [
-            capabilities.contains(.announcesSize) ? ("truthful announcement", {
+            capabilities.announcesSize ? ("truthful announcement", {
                 let read = try await StreamAnnouncement.read(fetcher, source, installingTo: work.path("announced.out"))
                 try FetcherConformance.expect(read.announced != nil, "the stream announced no size, and the fetcher declares it does")
                 try FetcherConformance.expect(read.delivered == read.announced, read.mismatch)
@@ -50,7 +50,7 @@ public enum SourceConformance {
                     try FetcherConformance.expect(opens[1].answeredFrom == Int64(cut), "asked from byte \(cut), it answered from \(opens[1].answeredFrom.map(String.init) ?? "-")")
                 }
             }) : nil,
-            capabilities.contains(.servesRanges) ? ("a byte range", {
+            capabilities.servesRanges ? ("a byte range", {
                 try FetcherConformance.expect(size >= 4, "the content is \(size) bytes: too small for a range")
                 let whole = try work.read("whole.out")
                 let (start, length) = (size / 4, size / 2)

@@ -41,8 +41,8 @@ struct ConformanceCommand: AsyncParsableCommand {
         let plugins = try options.plugins(for: [], events: EventEmitter())
         let fetcher = try plugins.fetcher(forScheme: scheme)
         let (capabilities, declaredBy) = await Self.declared(scheme: scheme, fetcher: fetcher, plugins: plugins)
-        let named = [(FetcherCapabilities.resumesWithValidator, "resume"), (.servesRanges, "ranges"), (.announcesSize, "announces size")]
-            .filter { capabilities.contains($0.0) }.map(\.1)
+        let named = [(capabilities.resumesWithValidator, "resume"), (capabilities.servesRanges, "ranges"), (capabilities.announcesSize, "announces size")]
+            .filter(\.0).map(\.1)
         print("\(scheme): \(declaredBy) declares \(named.isEmpty ? "nothing" : named.joined(separator: ", "))")
         let outcomes = await SourceConformance.check(fetcher, source: Source(scheme: scheme, location: url), digest: SHA256Digest(sha256)!,
                                                      missing: Source(scheme: scheme, location: missing ?? url + "-pkgfetch-missing"),
@@ -56,9 +56,9 @@ struct ConformanceCommand: AsyncParsableCommand {
     /// What serves `scheme` declares: a backend's descriptor, else a helper's reply, else nothing.
     static func declared(scheme: String, fetcher: any Fetcher, plugins: PluginRegistry) async -> (FetcherCapabilities, String) {
         if let descriptor = plugins.descriptor(forScheme: scheme) { return (descriptor.capabilities, "backend \(descriptor.name)") }
-        guard let helper = fetcher as? HelperFetcher else { return ([], String(describing: type(of: fetcher))) }
+        guard let helper = fetcher as? HelperFetcher else { return (.none, String(describing: type(of: fetcher))) }
         let name = helper.executable.lastPathComponent
-        guard let reply = await helper.capabilities() else { return ([], "helper \(name) (no \(HelperCapabilities.flag) reply)") }
+        guard let reply = await helper.capabilities() else { return (.none, "helper \(name) (no \(HelperCapabilities.flag) reply)") }
         return (reply.capabilities, "helper \(name) (protocol \(reply.protocol.map(String.init) ?? "?"))")
     }
 }

@@ -20,10 +20,7 @@ public struct HelperCapabilities: Sendable, Equatable, Decodable {
 
     /// As a backend's capabilities.
     public var capabilities: FetcherCapabilities {
-        var declared: FetcherCapabilities = []
-        if resume == true { declared.insert(.resumesWithValidator) }
-        if announces?.contains("size") == true { declared.insert(.announcesSize) }
-        return declared
+        FetcherCapabilities(resumesWithValidator: resume == true, announcesSize: announces?.contains("size") == true)
     }
 
     /// Runs `executable --pkgfetch-capabilities` with `environment` as pkgfetch runs every process

@@ -12,11 +12,11 @@ import Testing
         #expect(SourceKind(source, reference: nil) == nil)
 
         var plugins = PluginRegistry()
-        let descriptor = BackendDescriptor(name: "descriptortest", schemes: ["DescriptorTest"], capabilities: [.announcesSize],
+        let descriptor = BackendDescriptor(name: "descriptortest", schemes: ["DescriptorTest"], capabilities: FetcherCapabilities(announcesSize: true),
                                            failures: .registry, sourceKind: .registry)
         plugins.register(descriptor, fetcher: ScriptedFetcher(content: Data("x".utf8)))
         #expect(plugins.fetcherSchemes == ["descriptortest"])
-        #expect(plugins.descriptor(forScheme: "DESCRIPTORTEST")?.capabilities == [.announcesSize])
+        #expect(plugins.descriptor(forScheme: "DESCRIPTORTEST")?.capabilities == FetcherCapabilities(announcesSize: true))
         #expect(PkgfetchError(.notFound, "gone", scheme: source.scheme).kind == .artifactNotFound)
         #expect(PkgfetchError(.unauthorized, "no", scheme: source.scheme).kind == .registryUnauthorized)
         #expect(SourceKind(source, reference: nil) == .registry)

@@ -11,7 +11,7 @@ public struct TeamStoreBackend: Backend {
     public init() {}
 
     public var descriptor: BackendDescriptor {
-        BackendDescriptor(name: "teamstore", schemes: ["teamstore"], capabilities: [.resumesWithValidator, .announcesSize],
+        BackendDescriptor(name: "teamstore", schemes: ["teamstore"], capabilities: FetcherCapabilities(resumesWithValidator: true, announcesSize: true),
                           options: [Self.tenant])
     }
 
