@@ -12,7 +12,9 @@ import Glibc
 ///   StrictModes rule): then no other user can have put it there.
 ///
 /// Each component below the cache directory is opened without following a symlink, and the bytes
-/// are read from the very file whose owner and mode were checked.
+/// are read from the very file whose owner and mode were checked. A copy that another user could
+/// write is read once, into staging (`StagingFile.borrow` declines it), so the bytes unpacked are the
+/// bytes hashed even if it is rewritten meanwhile.
 struct CachedCopyFetcher: Fetcher {
     var copy: CachedCopy
     /// Sources that can describe the package, in plan order (a registry).
@@ -74,14 +76,7 @@ struct CachedCopyFetcher: Fetcher {
 
     /// StrictModes: owned by root or us, and writable by neither group nor others.
     private func checkStrict(_ info: stat, _ path: LexicalPath) throws {
-        let problem: String
-        if info.st_uid != 0 && info.st_uid != geteuid() {
-            problem = "\(path) is owned by uid \(info.st_uid)"
-        } else if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
-            problem = "\(path) is writable by \(info.st_mode & S_IWOTH != 0 ? "others" : "its group")"
-        } else {
-            return
-        }
+        guard let problem = StrictModes.problem(info, path) else { return }
         throw PkgfetchError(.integrityMismatch, "the cached copy \(copy.path) is not trusted: \(problem), and no digest "
                                 + "(--sha256, or a registry's manifest) is known to check it against")
     }

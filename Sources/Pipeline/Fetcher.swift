@@ -48,7 +48,8 @@ public struct FetchRequest: Sendable {
 public enum Validator: Hashable, Sendable, CustomStringConvertible {
     /// An HTTP strong entity tag, quotes included (`"5e1f-61a"`).
     case entityTag(String)
-    /// An HTTP `Last-Modified` date, as sent.
+    /// An HTTP `Last-Modified` date, as sent, when it is strong: at least a second older than the
+    /// answer's `Date`, with no `ETag` beside it (`Validator.strong`).
     case lastModified(String)
     /// The content's digest (an OCI blob): the strongest validator there is.
     case digest(SHA256Digest)

@@ -10,8 +10,8 @@ import Synchronization
 /// arrives, chunks ahead of it wait in memory. A connection takes a chunk only while fewer than
 /// `connections + 1` chunks wait (`ChunkAssembly`), so memory stays flat whatever the size.
 /// A segment cut after progress is asked again from where it stopped; an answer that is not the range
-/// asked (a 200: the server ignores ranges) ends the parallel copy so the caller goes on with one
-/// stream; an answer of another version ends it so the caller starts over (nothing is spliced).
+/// asked (a 200: the server ignores ranges; a 206 with more bytes than its range) ends the parallel
+/// copy so the caller goes on with one stream; an answer of another version ends it so the caller starts over (nothing is spliced).
 final class RangedCopy: @unchecked Sendable {
     /// Bytes per range request. Small enough that `connections + 1` of them in memory are little next
     /// to the process (2 MiB × 5 for 4 connections), large enough that a request's round trip is a
@@ -178,9 +178,13 @@ final class RangedCopy: @unchecked Sendable {
             }
             let before = assembly.filled(chunk)
             do {
-                let overflow = PkgfetchError(.integrity, "\(source.redacted): the source sent more than the \(count - have) bytes of the range asked",
-                                             scheme: source.scheme)
-                try await stream.body.deliver(into: ChunkSink(chunk: chunk, assembly: assembly, gate: gate, overflow: overflow))
+                try await stream.body.deliver(into: ChunkSink(chunk: chunk, assembly: assembly, gate: gate))
+            } catch is ChunkSink.Overflow {
+                // A server that does not keep to the ranges it answers is read as one that serves none.
+                let outcome = Outcome.rangesRefused("asked for bytes \(request.offset)+\(count - have), the source sent more")
+                decided.withLock { if $0 == nil { $0 = outcome } }
+                assembly.stop()
+                throw Ended(outcome: outcome)
             } catch {
                 try check(error, progressed: assembly.filled(chunk) > before)
             }
@@ -216,18 +220,20 @@ final class RangedCopy: @unchecked Sendable {
 }
 
 /// Where one connection's bytes for one chunk go: into the assembly, up to the chunk's end; a byte past
-/// it throws `overflow`. Refuses everything once the attempt's gate is closed.
+/// it throws `Overflow`. Refuses everything once the attempt's gate is closed.
 private struct ChunkSink: ByteSink {
+    /// The answer holds more bytes than the range it answers.
+    struct Overflow: Error {}
+
     let chunk: Int
     let assembly: ChunkAssembly
     let gate: AttemptGate
-    let overflow: any Error
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         if let closure = gate.closure { throw closure }
         let room = assembly.size(of: chunk) - assembly.filled(chunk)
         try assembly.write(chunk: chunk, UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
-        if bytes.count > room { throw overflow }
+        if bytes.count > room { throw Overflow() }
     }
 }
 

@@ -50,12 +50,15 @@ public final class StagingFile: @unchecked Sendable {
                              landed: landed)
     }
 
-    /// For an `.unpacked` file: takes the open local file `descriptor` (whose bytes the caller then
-    /// passes to `write`, to be hashed but not written) as the content, instead of copying it. Returns
-    /// false, changing nothing, for an `.installed` file or once bytes were written; the caller copies.
-    /// `confirmUnchanged()` after the unpack tells whether the file was written to meanwhile.
+    /// For an `.unpacked` file: takes the open local file `descriptor` at `name` (whose bytes the caller
+    /// then passes to `write`, to be hashed but not written) as the content, instead of copying it.
+    /// Returns false, changing nothing, for an `.installed` file, once bytes were written, or when a
+    /// user other than root or us could write the file or its directory (`StrictModes`): such a file
+    /// could be rewritten between the hash and the unpack without a trace in its size or times, so its
+    /// bytes are copied as they are hashed. `confirmUnchanged()` after the unpack tells whether a
+    /// borrowed file was written to meanwhile (by root or us).
     public func borrow(_ descriptor: Int32, describedAs name: String) throws -> Bool {
-        guard role == .unpacked, byteCount == 0, current == nil else { return false }
+        guard role == .unpacked, byteCount == 0, current == nil, StrictModes.onlyRootOrUsCanWrite(descriptor, at: name) else { return false }
         let borrowed = try BorrowedFile(descriptor, name: name)
         try writer.setHashOnly(true)
         self.borrowed = borrowed

@@ -10,7 +10,7 @@ struct HelperOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Directory searched first for helper executables (pkgfetch-fetch-<scheme>), before PATH. Default: $PKGFETCH_HELPERS_DIR.", valueName: "dir"))
     var helpersDir: String?
 
-    @Option(name: .customLong("helper-env"), help: ArgumentHelp("Name of a variable of pkgfetch's environment to pass to helpers (repeatable); helpers get only HOME, LANG, LC_ALL, TMPDIR, TZ, a fixed PATH and the PKGFETCH_* protocol variables otherwise.", valueName: "name"))
+    @Option(name: .customLong("helper-env"), help: ArgumentHelp("Name of a variable of pkgfetch's environment to pass to helpers (repeatable); helpers get only LANG, LC_ALL, TMPDIR, TZ, the effective user's own HOME, a fixed PATH and the PKGFETCH_* protocol variables otherwise.", valueName: "name"))
     var helperEnvironment: [String] = []
 
     func validate() throws {
@@ -18,8 +18,9 @@ struct HelperOptions: ParsableArguments {
             guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
                 throw ValidationError("--helper-env takes a variable name, not '\(PrintableLine.escaping(name))'")
             }
-            // A helper's PATH is fixed (no relative entries), and the protocol's variables are pkgfetch's to set.
-            guard name != "PATH", !name.hasPrefix("PKGFETCH_") else {
+            // A helper's PATH is fixed (no relative entries), its HOME is the effective user's own, and the
+            // protocol's variables are pkgfetch's to set.
+            guard name != "PATH", name != "HOME", !name.hasPrefix("PKGFETCH_") else {
                 throw ValidationError("--helper-env cannot pass \(name): pkgfetch sets it for helpers")
             }
         }

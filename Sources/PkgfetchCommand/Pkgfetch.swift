@@ -29,8 +29,6 @@ public enum PkgfetchMain {
         // 58 MiB peak instead of 36).
         _ = csystem_mmap_allocations_from(128 << 10)
         SignalHandlers.install(stopping: SignalHandlers.interruption)
-        // What a helper orphans (a setsid daemon) becomes pkgfetch's child, to be ended, not init's.
-        OrphanReaper.adopt()
         do {
             var command = try Pkgfetch.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -127,11 +127,7 @@ extension HTTPResponseHead {
         let day = 86_400
         guard let value = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces) else { return nil }
         if let seconds = Int(value) { return .seconds(min(max(0, seconds), day)) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
+        guard let date = HTTPDate.parse(value) else { return nil }
         return ServerNumber.clamped(date.timeIntervalSinceNow * 1000, to: 0...(day * 1000)).map { .milliseconds($0) }
     }
 }

@@ -82,11 +82,11 @@ public enum HTTPStream {
         }
     }
 
-    /// A strong `ETag`, else `Last-Modified`: what `If-Range` can send back. A weak tag cannot be.
+    /// The answer's strong validator (`Validator.strong`): what `If-Range` can send back, and what
+    /// resuming or taking ranges rests on. Weak or none: the content is taken in one stream.
     public static func validator(of head: HTTPResponseHead) -> Validator? {
-        if let tag = head.headers["ETag"], tag.hasPrefix("\"") { return .entityTag(tag) }
-        if let date = head.headers["Last-Modified"], !date.isEmpty { return .lastModified(date) }
-        return nil
+        Validator.strong(entityTag: head.headers["ETag"], lastModified: head.headers["Last-Modified"],
+                         date: head.headers["Date"])
     }
 
     /// The first byte position of `Content-Range: bytes N-M/T`.

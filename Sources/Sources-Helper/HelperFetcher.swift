@@ -18,12 +18,14 @@ public struct HelperFetcher: Fetcher {
     let relay: @Sendable (String) -> Void
 
     /// A fetcher running `executable`. `passing` names variables of pkgfetch's environment the helper
-    /// also gets (beyond `HOME`, `LANG`, `LC_ALL`, `TMPDIR`, `TZ`); `relay` gets its stderr lines.
+    /// also gets (beyond `LANG`, `LC_ALL`, `TMPDIR`, `TZ`; `HOME` is the effective user's own, see
+    /// `HelperProtocol.home`); `relay` gets its stderr lines.
     public init(executable: String, passing names: [String] = [], from processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
                 relay: @escaping @Sendable (String) -> Void) {
         self.executable = executable
         var environment = ["PATH": HelperProtocol.searchPath]
         for name in HelperProtocol.passedByDefault + names { environment[name] = processEnvironment[name] }
+        environment["HOME"] = HelperProtocol.home
         self.environment = environment
         self.relay = relay
     }
@@ -55,7 +57,7 @@ public struct HelperFetcher: Fetcher {
         if opening.outputEnded || process.wasStopped {
             // Nothing on stdout, and it is closed: the helper is done, or failing.
             do {
-                try Self.check(await process.exit(), of: process, source: request.source)
+                try Self.check(await Self.exit(of: process, until: context.deadline), of: process, source: request.source)
             } catch {
                 process.releaseOutput()
                 throw error
@@ -63,12 +65,12 @@ public struct HelperFetcher: Fetcher {
         }
         let announced = opening.announcement
         return FetchedStream(offset: announced?.offset ?? 0, size: announced?.size, digest: announced?.digest.flatMap(SHA256Digest.init),
-                             validator: announced?.version.map(Validator.token), body: Self.body(of: process))
+                             validator: announced?.version.map(Validator.token), body: Self.body(of: process, until: context.deadline))
     }
 
     /// The helper's stdout, read to its end by the runner; then its exit status decides whether the
     /// bytes count. Whatever ends the delivery early (a limit, the deadline) stops the helper.
-    private static func body(of process: HelperProcess) -> FetchedBody {
+    private static func body(of process: HelperProcess, until deadline: ContinuousClock.Instant) -> FetchedBody {
         .writer(onCancel: { process.stop(); process.releaseOutput() }) { sink in
             guard let output = process.takeOutput() else { throw PkgfetchError(.cancelled, "\(process.name) was stopped") }
             do {
@@ -78,8 +80,18 @@ public struct HelperFetcher: Fetcher {
                 _ = await process.exit()
                 throw error
             }
-            try check(await process.exit(), of: process, source: nil)
+            try check(await exit(of: process, until: deadline), of: process, source: nil)
         }
+    }
+
+    /// The helper's exit status, waited for at most until the attempt's deadline (and not past the
+    /// task's cancellation): a helper that closed its stdout but lingers is stopped then, and its slot
+    /// (a connection, a batch's turn) is free again.
+    private static func exit(of process: HelperProcess, until deadline: ContinuousClock.Instant) async throws -> Int32 {
+        guard let status = await process.exit(until: deadline) else {
+            throw PkgfetchError(.timeout, "\(process.name) closed its output but had not exited by the attempt's deadline")
+        }
+        return status
     }
 
     /// Throws the failure a helper's wait status stands for, with its last stderr line as the message.

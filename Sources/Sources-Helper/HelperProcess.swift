@@ -5,28 +5,20 @@ import Pipeline
 import Glibc
 #endif
 
-/// One running helper executable: the leader of a process group of its own, with its stdout and
-/// descriptor 3 as pipes to read and its stderr relayed line by line. Everything it started dies with
-/// it: when the leader exits, what is left in its group is killed, and what left the group is swept
-/// (`OrphanReaper`); `stop()` ends the whole group (SIGTERM, then SIGKILL after a grace period). A
-/// thread of its own waits for the exit, so no thread of the cooperative pool or of `BlockingIO` is
-/// held by a helper that runs long.
+/// One running helper executable (a `ChildProcess`: a process group of its own, below a keeper that
+/// ends whatever it leaves behind), with its stdout and descriptor 3 as pipes to read and its stderr
+/// relayed line by line. `stop()` ends the whole group (SIGTERM, then SIGKILL after a grace period).
 final class HelperProcess: @unchecked Sendable {
-    /// The leader's pid, which is also the group's id.
-    let pid: pid_t
+    /// The process, whose pid is also its group's id.
+    let child: ChildProcess
     /// Read end of the helper's stdout (the content).
     let output: Int32
     /// Read end of the helper's descriptor 3 (its announcement).
     let announcement: Int32
     /// What the helper is called in messages (`pkgfetch-fetch-<scheme>`).
-    let name: String
-    /// How long a stopped helper has between SIGTERM and SIGKILL.
-    static let grace: Duration = .seconds(2)
+    var name: String { child.name }
 
     private let lock = NSLock()
-    private var exitStatus: Int32?
-    private var reaped = false
-    private var stopping = false
     private var lastLine = ""
     private var relayDone = false
     private var announcementOpen = true
@@ -34,50 +26,58 @@ final class HelperProcess: @unchecked Sendable {
 
     /// Who has the stdout descriptor: nobody yet, the body reading it (which closes it), or nobody ever.
     private enum OutputState { case open, taken, closed }
-    private var waiters: [CheckedContinuation<Int32, Never>] = []
-    private let finished = DispatchSemaphore(value: 0)
+    private var waiters: [CheckedContinuation<Void, Never>] = []
 
     /// Starts `executable` with `arguments` and exactly `environment`; `relay` gets each stderr line.
     init(executable: String, arguments: [String], environment: [String: String],
          relay: @escaping @Sendable (String) -> Void) throws {
-        name = executable.lastPathComponent
         let out = try Self.pipe(), err = try Self.pipe(), announce = try Self.pipe()
-        let argv = [executable] + arguments
-        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        var child: pid_t = 0
-        var result: Int32 = 0
-        StartedChildren.shared.starting {
-            result = Self.withCStrings(argv) { argvPointers in
-                Self.withCStrings(envp) { envPointers in
-                    csystem_spawn_in_group(executable, argvPointers, envPointers, out.write, err.write, announce.write, &child)
-                }
-            }
-            return result == 0 ? child : nil
+        let reads = [out.read, err.read, announce.read]
+        defer { for descriptor in [out.write, err.write, announce.write] { close(descriptor) } }
+        do {
+            child = try ChildProcess(executable: executable, arguments: arguments, environment: environment,
+                                     descriptors: [-1, out.write, err.write, announce.write],
+                                     failure: { PkgfetchError(.noFetcher, "cannot run \(executable): \($0)") })
+        } catch {
+            for descriptor in reads { close(descriptor) }
+            throw error
         }
-        for descriptor in [out.write, err.write, announce.write] { close(descriptor) }
-        guard result == 0 else {
-            for descriptor in [out.read, err.read, announce.read] { close(descriptor) }
-            throw PkgfetchError(.noFetcher, "cannot run \(executable): \(String(cString: strerror(result)))")
-        }
-        pid = child
         output = out.read
         announcement = announce.read
         LiveHelpers.shared.add(self)
         let errRead = err.read
         Thread.detachNewThread { [self] in relayStandardError(errRead, relay) }
-        Thread.detachNewThread { [self] in waitForExit() }
+        Thread.detachNewThread { [self] in
+            // A process that left the group (setsid) may hold stderr open until the keeper ends it; the
+            // exit is not kept waiting for the relay past a second after it.
+            _ = child.waitForExit(until: .now + .seconds(86_400 * 365))
+            LiveHelpers.shared.remove(self)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) { [self] in
+                lock.withLock { relayDone = true }
+                resumeWaitersIfDone()
+            }
+        }
     }
 
-    /// The exit status as `waitpid` reports it, once the leader has exited and been reaped.
+    /// The exit status as `waitpid` reports it, once the helper has exited and its stderr is relayed.
+    /// Cancelling the waiting task stops the helper.
     func exit() async -> Int32 {
+        let status = await child.exit()
         await withCheckedContinuation { continuation in
-            let status = lock.withLock { () -> Int32? in
-                if reaped, relayDone, let exitStatus { return exitStatus }
+            let done = lock.withLock { () -> Bool in
+                if relayDone { return true }
                 waiters.append(continuation)
-                return nil
+                return false
             }
-            if let status { continuation.resume(returning: status) }
+            if done { continuation.resume() }
         }
+        return status
+    }
+
+    /// As `exit()`, or nil when the helper still runs at `deadline` (it is stopped then).
+    func exit(until deadline: ContinuousClock.Instant) async -> Int32? {
+        guard await child.exit(until: deadline) != nil else { return nil }
+        return await exit()
     }
 
     /// The last line the helper wrote on stderr (printable, at most 300 characters), once it has exited.
@@ -110,58 +110,13 @@ final class HelperProcess: @unchecked Sendable {
     }
 
     /// Whether `stop()` was called.
-    var wasStopped: Bool { lock.withLock { stopping } }
+    var wasStopped: Bool { child.wasStopped }
 
-    /// Ends the whole process group: SIGTERM now, SIGKILL after `grace` if the leader is still running.
-    /// Returns at once; the exit is reaped by the helper's own thread.
-    func stop() {
-        let first = lock.withLock { () -> Bool in
-            defer { stopping = true }
-            if !reaped { _ = kill(-pid, SIGTERM) }
-            return !stopping
-        }
-        guard first else { return }
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(Self.grace.components.seconds * 1000))) { [self] in
-            killGroup()
-        }
-    }
+    /// Ends the whole process group: SIGTERM now, SIGKILL after the grace period. Returns at once.
+    func stop() { child.stop() }
 
-    /// SIGKILL to the group and waits (at most `timeout`) until the leader is reaped: for the end of the process.
-    func stopNow(timeout: DispatchTime) {
-        lock.withLock { stopping = true }
-        killGroup()
-        _ = finished.wait(timeout: timeout)
-    }
-
-    /// SIGKILL to the group, unless the leader is reaped (its id might then name another group).
-    private func killGroup() {
-        lock.withLock { if !reaped { _ = kill(-pid, SIGKILL) } }
-    }
-
-    /// Waits for the leader's exit without reaping it, kills what it left in its group while its id
-    /// still names that group, then reaps it.
-    private func waitForExit() {
-        _ = csystem_wait_exited_unreaped(pid)
-        var status: Int32 = 0
-        lock.withLock {
-            _ = kill(-pid, SIGKILL)
-            while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-            exitStatus = status
-            reaped = true
-        }
-        StartedChildren.shared.reaped(pid)
-        LiveHelpers.shared.remove(self)
-        finished.signal()
-        resumeWaitersIfDone()
-        // What left the group (setsid) and is orphaned now is pkgfetch's child: ended here.
-        OrphanReaper.sweep()
-        // A process that left the group (setsid) may hold stderr open for ever: the exit is not kept
-        // waiting for it past a second.
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) { [self] in
-            lock.withLock { relayDone = true }
-            resumeWaitersIfDone()
-        }
-    }
+    /// SIGKILL to the group and waits (at most `timeout`) until it has exited: for the end of the process.
+    func stopNow(timeout: DispatchTime) { child.stopNow(timeout: timeout) }
 
     /// Passes each stderr line on as it comes and keeps the last one, until every writer closed it.
     private func relayStandardError(_ descriptor: Int32, _ relay: @Sendable (String) -> Void) {
@@ -192,26 +147,19 @@ final class HelperProcess: @unchecked Sendable {
     }
 
     private func resumeWaitersIfDone() {
-        let (ready, status) = lock.withLock { () -> ([CheckedContinuation<Int32, Never>], Int32) in
-            guard reaped, relayDone, let exitStatus else { return ([], 0) }
+        let ready = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            guard relayDone else { return [] }
             defer { waiters.removeAll() }
-            return (waiters, exitStatus)
+            return waiters
         }
-        for waiter in ready { waiter.resume(returning: status) }
+        for waiter in ready { waiter.resume() }
     }
 
     private static func pipe() throws -> (read: Int32, write: Int32) {
-        var ends: [Int32] = [0, 0]
-        guard csystem_pipe_cloexec(&ends) == 0 else {
+        guard let ends = ChildProcess.pipe() else {
             throw PkgfetchError(.noFetcher, "cannot create a pipe for a helper: \(String(cString: strerror(errno)))")
         }
-        return (ends[0], ends[1])
-    }
-
-    private static func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
-        let pointers = strings.map { strdup($0) } + [nil]
-        defer { for pointer in pointers { free(pointer) } }
-        return body(pointers)
+        return ends
     }
 }
 
@@ -226,12 +174,11 @@ public final class LiveHelpers: @unchecked Sendable {
     func add(_ helper: HelperProcess) { lock.withLock { helpers[ObjectIdentifier(helper)] = helper } }
     func remove(_ helper: HelperProcess) { lock.withLock { _ = helpers.removeValue(forKey: ObjectIdentifier(helper)) } }
 
-    /// Kills every live helper's process group and waits (up to a second in all) until each is
-    /// reaped, then ends what they left outside their groups (`OrphanReaper`).
+    /// Kills every live helper's process group and waits (up to a second in all) until each has
+    /// exited and its keeper has ended what it left behind.
     public func stopAll() {
         let live = lock.withLock { Array(helpers.values) }
         let until = DispatchTime.now() + .seconds(1)
         for helper in live { helper.stopNow(timeout: until) }
-        OrphanReaper.sweep()
     }
 }

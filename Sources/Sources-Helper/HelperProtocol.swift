@@ -1,5 +1,8 @@
 import Foundation
 import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The contract between pkgfetch and a helper executable, as "Writing a helper executable" (DocC) and
 /// README state it for authors who do not read Swift: its name, its environment, its announcement on
@@ -56,7 +59,19 @@ public enum HelperProtocol {
     /// The variables of pkgfetch's own environment a helper always gets (so a helper in any language
     /// starts as it would from a login shell); nothing else is passed unless named (`--helper-env`).
     /// Credentials, proxies and tokens in pkgfetch's environment stay there.
-    static let passedByDefault = ["HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"]
+    static let passedByDefault = ["LANG", "LC_ALL", "TMPDIR", "TZ"]
+
+    /// The `HOME` a helper gets: the home directory of the effective user's passwd entry (root's own
+    /// under `sudo -E`), never the caller's `HOME`, whose start-up files (Python's `usercustomize`, a
+    /// shell's rc files) would run as root; nil (no `HOME`) when the entry has none.
+    static var home: String? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 * 1024)
+        guard getpwuid_r(geteuid(), &entry, &buffer, buffer.count, &result) == 0, result != nil, let directory = entry.pw_dir else { return nil }
+        let home = String(cString: directory)
+        return home.hasPrefix("/") ? home : nil
+    }
     /// The `PATH` a helper runs with: fixed, absolute directories only.
     static let searchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -1,10 +1,12 @@
 import Foundation
 import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A Docker credential helper, `docker-credential-<name> get`: the host on stdin, and
 /// `{"ServerURL": …, "Username": …, "Secret": …}` on stdout. A `Username` of `<token>` means the
-/// secret is an identity (refresh) token. This is the only process pkgfetch ever starts, and only
-/// when a config file names a helper.
+/// secret is an identity (refresh) token. Run only when a config file names a helper.
 public struct CredentialHelperStore: CredentialStore {
     public let name: String
     public let timeout: Duration
@@ -55,35 +57,66 @@ public struct CredentialHelperStore: CredentialStore {
         var stdout: Data
     }
 
-    /// Runs the helper on a thread of its own (it blocks), killing it at the timeout.
+    /// The most a helper may write on stdout: a credential is a few KiB.
+    static let outputLimit = 1 << 20
+
+    /// Runs the helper the way pkgfetch runs every process (`ChildProcess`: a process group of its
+    /// own, no descriptor of pkgfetch's but its pipes, and whatever it leaves behind ended when it
+    /// exits), with `input` on stdin, reading its stdout to the end; all within `timeout`, on a
+    /// thread of its own. A helper that leaves a background process holding stdout open (`(sleep 1000 &)`
+    /// then its answer) is answered as soon as it exits: that process is ended with it.
     static func run(_ executable: String, input: Data, timeout: Duration) async throws -> Output {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
-            let thread = Thread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = ["get"]
-                let stdin = Pipe(), stdout = Pipe()
-                // The input (a host name) is written before the helper starts, while this process still
-                // holds the read end: a helper that exits without reading cannot raise SIGPIPE here.
-                stdin.fileHandleForWriting.write(input)
-                try? stdin.fileHandleForWriting.close()
-                process.standardInput = stdin
-                process.standardOutput = stdout
-                process.standardError = FileHandle.nullDevice
-                // Registered as started by pkgfetch, so the sweep for helpers' orphans leaves it to Foundation.
-                do { try StartedChildren.shared.starting { try process.run(); return process.processIdentifier } } catch {
-                    continuation.resume(throwing: PkgfetchError(.registryUnauthorized, "cannot run credential helper \(executable)"))
-                    return
-                }
-                let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.milliseconds)), execute: killer)
-                let data = stdout.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                StartedChildren.shared.reaped(process.processIdentifier)
-                killer.cancel()
-                continuation.resume(returning: Output(status: process.terminationStatus, stdout: data))
+        let deadline = ContinuousClock.now + timeout
+        return try await BlockingIO.runOnOwnThread(named: "credential-helper") {
+            func failure(_ why: String) -> PkgfetchError {
+                PkgfetchError(.registryUnauthorized, "cannot run credential helper \(executable): \(why)")
             }
-            thread.start()
+            // A host name: it fits a pipe's buffer, so it is written whole before the helper starts.
+            guard input.count <= 4096 else { throw failure("the host name is too long") }
+            guard let stdin = ChildProcess.pipe() else { throw failure(String(cString: strerror(errno))) }
+            guard let stdout = ChildProcess.pipe() else {
+                close(stdin.read)
+                close(stdin.write)
+                throw failure(String(cString: strerror(errno)))
+            }
+            defer { close(stdout.read) }
+            _ = input.withUnsafeBytes { write(stdin.write, $0.baseAddress, $0.count) }
+            close(stdin.write)
+            let child: ChildProcess
+            do {
+                defer { close(stdin.read); close(stdout.write) }
+                child = try ChildProcess(executable: executable, arguments: ["get"], environment: ProcessInfo.processInfo.environment,
+                                         descriptors: [stdin.read, stdout.write, -1], failure: failure)
+            }
+            let late = PkgfetchError(.registryUnauthorized, "credential helper \(executable) did not answer within \(timeout)")
+            var answer = Data()
+            var chunk = [UInt8](repeating: 0, count: 64 << 10)
+            while true {
+                let left = ContinuousClock.now.duration(to: deadline)
+                guard left > .zero else {
+                    child.stop()
+                    throw late
+                }
+                var descriptor = pollfd(fd: stdout.read, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, Int32(min(left.milliseconds + 1, 1000)))
+                if ready < 0, errno != EINTR { throw failure("poll failed: \(String(cString: strerror(errno)))") }
+                guard ready > 0 else { continue }
+                let count = chunk.withUnsafeMutableBytes { read(stdout.read, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                if count <= 0 { break }
+                answer.append(contentsOf: chunk[0..<count])
+                if answer.count > Self.outputLimit {
+                    child.stop()
+                    throw PkgfetchError(.registryUnauthorized, "credential helper \(executable) wrote more than \(Self.outputLimit) bytes")
+                }
+            }
+            guard let status = child.waitForExit(until: deadline) else {
+                child.stop()
+                throw late
+            }
+            // The exit status, as a shell reports it (128 + the signal for a death by signal).
+            let signal = status & 0x7F
+            return Output(status: signal == 0 ? (status >> 8) & 0xFF : 128 + signal, stdout: answer)
         }
     }
 }

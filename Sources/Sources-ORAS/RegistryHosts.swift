@@ -81,7 +81,7 @@ public final class RegistryHosts: @unchecked Sendable {
     /// one `usage` error naming `file`. What `make fuzz` runs on arbitrary bytes.
     public func hosts(parsing bytes: [UInt8], file: String, namespace: String) throws -> [RegistryHost] {
         do {
-            return hosts(from: try HostsFile(parsing: bytes, directory: (file as NSString).deletingLastPathComponent), namespace: namespace)
+            return hosts(from: try HostsFile(parsing: bytes, directory: LexicalPath(file).parent.string), namespace: namespace)
         } catch {
             throw Self.refusal(file, error)
         }

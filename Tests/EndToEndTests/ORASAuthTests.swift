@@ -98,9 +98,8 @@ import TestSupport
         #expect(anonymous.stderr.contains("no credentials are configured"))
     }
 
-    /// pkgfetch sweeps for what a helper left behind when the helper ends, killing every child it did
-    /// not start itself: a credential helper running meanwhile (a Foundation `Process`) was started by
-    /// pkgfetch, and is left alone. The fetch helper ends while the credential helper is still at work.
+    /// What a fetch helper left behind is ended when it exits, and nothing else: a credential helper
+    /// running meanwhile is left alone. The fetch helper ends while the credential helper is still at work.
     @Test func aHelpersSweepLeavesARunningCredentialHelperAlone() throws {
         let work = try TemporaryDirectory("e2e-sweep")
         let (seed, file) = try seeded(work)

@@ -142,7 +142,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// A response head from a CDN or registry (first line the status, then `Name: value` lines) as the
-    /// failure classification reads it: status, `Retry-After`.
+    /// failure classification reads it: status, `Retry-After`; and its validator (`ETag`, `Last-Modified`, `Date`).
     static func http(_ data: Data) {
         var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         let status = lines.isEmpty ? 0 : Int(lines.removeFirst().prefix(4)) ?? 0
@@ -153,6 +153,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
         let head = HTTPResponseHead(status: status, headers: headers, url: "https://packages.aks.azure.com/x.zip?sig=secret")
         _ = head.retryAfter
+        _ = HTTPStream.validator(of: head)
         for classification in [FailureClassification.http, .registry] {
             let failure = classification.error(for: HTTPStatusError(head: head, body: Data()), what: "fuzz")
             checkMessage(failure)

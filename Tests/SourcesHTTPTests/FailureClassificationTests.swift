@@ -55,6 +55,16 @@ import Testing
         #expect(statusError(503, retryAfter: "soon").head.retryAfter == nil)
     }
 
+    /// The header `make fuzz` found (Foundation's DateFormatter trapped on it), as the transport decodes
+    /// it, and the obsolete date forms a server may still send.
+    @Test func retryAfterOfHostileBytesIsNoneAndObsoleteFormsAreRead() throws {
+        let found: [UInt8] = Array("Wed, 21".utf8) + [0xD6, 0xB0, 0x9C, 0x8B] + Array(" 20".utf8) + [0xF6, 0xF6, 0xF6, 0xF6] + Array("429".utf8)
+        #expect(statusError(503, retryAfter: String(decoding: found, as: UTF8.self)).head.retryAfter == nil)
+        #expect(classify(statusError(503, retryAfter: String(decoding: found, as: UTF8.self))).retryAfter == nil)
+        #expect(statusError(503, retryAfter: "Wednesday, 21-Oct-15 07:28:00 GMT").head.retryAfter == .zero)
+        #expect(statusError(503, retryAfter: "Wed Oct 21 07:28:00 2015").head.retryAfter == .zero)
+    }
+
     /// A server's Retry-After is clamped to a day, however far away it points (no trap, no week-long wait).
     @Test func retryAfterIsClamped() throws {
         let day = Duration.seconds(86_400)

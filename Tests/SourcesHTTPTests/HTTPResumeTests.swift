@@ -137,11 +137,20 @@ import TestSupport
         #expect(HTTPStream.answer(to: head(416, "bytes */100"), offset: 100) == (100, 100))
         #expect(HTTPStream.answer(to: head(416, "bytes */100"), offset: 150) == (150, 100))
         #expect(HTTPStream.answer(to: head(416), offset: 50) == (50, 0))
+        // Only a strong validator names the bytes (RFC 9110 §8.8.1): a weak ETag rules out the date too.
         var tagged = HTTPHeaders()
         tagged.add("ETag", "W/\"weak\"")
         tagged.add("Last-Modified", "Tue, 01 Dec 2026 10:00:00 GMT")
-        #expect(HTTPStream.validator(of: HTTPResponseHead(status: 200, headers: tagged, url: "")) == .lastModified("Tue, 01 Dec 2026 10:00:00 GMT"))
+        tagged.add("Date", "Tue, 01 Dec 2026 12:00:00 GMT")
+        #expect(HTTPStream.validator(of: HTTPResponseHead(status: 200, headers: tagged, url: "")) == nil)
         tagged.set("ETag", "\"strong\"")
         #expect(HTTPStream.validator(of: HTTPResponseHead(status: 200, headers: tagged, url: "")) == .entityTag("\"strong\""))
+        var dated = HTTPHeaders()
+        dated.add("Last-Modified", "Tue, 01 Dec 2026 10:00:00 GMT")
+        #expect(HTTPStream.validator(of: HTTPResponseHead(status: 200, headers: dated, url: "")) == nil)
+        dated.add("Date", "Tue, 01 Dec 2026 10:00:00 GMT")
+        #expect(HTTPStream.validator(of: HTTPResponseHead(status: 200, headers: dated, url: "")) == nil)
+        dated.set("Date", "Tue, 01 Dec 2026 10:00:01 GMT")
+        #expect(HTTPStream.validator(of: HTTPResponseHead(status: 200, headers: dated, url: "")) == .lastModified("Tue, 01 Dec 2026 10:00:00 GMT"))
     }
 }

@@ -4,7 +4,8 @@ import TestSupport
 @testable import SourcesHelper
 
 /// A helper that escapes its process group (`setsid`, a double fork) leaves nothing running after
-/// pkgfetch: its orphans become pkgfetch's children (a child subreaper) and are killed and reaped.
+/// pkgfetch: its orphans become its keeper's children (a child subreaper, see `ChildProcess`) and are
+/// killed and reaped when it exits.
 @Suite(.offPool) struct HelperOrphanTests {
     /// How a helper leaves a `sleep` behind, outside its group; the helper waits until the sleep has
     /// escaped (READY exists) before it hangs or exits, so the group kill at its exit cannot win the race.
@@ -89,14 +90,6 @@ import TestSupport
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
         #expect(Self.running(mark).isEmpty, "left running: \(Self.running(mark))")
-    }
-
-    /// The stat line is read after the last `)`: a command name may hold spaces and parentheses.
-    @Test func aStatLineIsReadAfterTheLastParenthesis() {
-        #expect(ProcessStat(Array("4711 (a) b) (c) S 9 12 12 0 -1".utf8)) == ProcessStat(pid: 4711, state: UInt8(ascii: "S"), parent: 9, group: 12))
-        #expect(ProcessStat(Array("12 (x) Z 1 12 12".utf8))?.state == UInt8(ascii: "Z"))
-        #expect(ProcessStat(Array("12 (x".utf8)) == nil)
-        #expect(ProcessStat(Array("12 (x) S -1 2".utf8)) == nil)
     }
 
     /// A sleep length no other process has: its argv is the marker looked for in /proc.

@@ -4,6 +4,7 @@
 
 #include "csystem_thread.h"
 #include "csystem_spawn.h"
+#include "csystem_keeper.h"
 #include <errno.h>
 
 #ifdef __linux__
