@@ -30,20 +30,25 @@ import TestSupport
         let batch = Task { try await offPool { try Processes.run(arguments, environment: environment) } }
         // Meanwhile, in staging: a file unpacked whole while the archive it came from is still arriving.
         var seenAhead = Set<String>()
+        // And downloads side by side: the most archives seen arriving at one moment.
+        var mostArrivingAtOnce = 0
         while seenAhead.count < packages, started.duration(to: .now) < .seconds(30) {
-            for staging in Files.stagingDirectories(in: work.path) where !seenAhead.contains(staging) {
+            var arriving = 0
+            for staging in Files.stagingDirectories(in: work.path) {
                 let directory = work.join(staging)
+                let arrived = (try? FileManager.default.attributesOfItem(atPath: directory + "/source-0"))?[.size] as? Int
+                if let arrived, arrived > 0, arrived < 1_200_000 { arriving += 1 }
+                guard !seenAhead.contains(staging) else { continue }
                 let unpacked = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/tree/bin")) ?? []).filter {
                     (try? FileManager.default.attributesOfItem(atPath: directory + "/tree/bin/" + $0))?[.size] as? Int == 200_000
                 }
-                let arrived = (try? FileManager.default.attributesOfItem(atPath: directory + "/source-0"))?[.size] as? Int
                 // The archives are about 1.6 MB (random data does not compress).
                 if !unpacked.isEmpty, let arrived, arrived < 1_200_000 { seenAhead.insert(staging) }
             }
+            mostArrivingAtOnce = max(mostArrivingAtOnce, arriving)
             usleep(2000)
         }
         let run = try await batch.value
-        let wall = started.duration(to: .now)
         #expect(run.status == 0, "\(run.stderr)")
         for index in 0..<packages {
             for file in 0..<8 {
@@ -57,10 +62,9 @@ import TestSupport
         let fetches = Dictionary(uniqueKeysWithValues: events.task("fetch").compactMap { event in
             (event["operationId"] as? String).map { ($0, event["durationMs"] as? Int ?? 0) }
         })
-        // The downloads ran side by side: the whole batch took less than its downloads one after the
-        // other would have (a relative bound, so a loaded machine does not fail it).
-        let downloading = fetches.values.reduce(0, +)
-        #expect(wall < .milliseconds(downloading), "batch \(wall) against \(downloading) ms of downloads")
+        // The downloads ran side by side, seen in staging rather than timed against the whole run's
+        // wall clock (a loaded machine stretches start-up and unpacking, not the capped link).
+        #expect(mostArrivingAtOnce >= 2, "at most \(mostArrivingAtOnce) archive arriving at once")
         let unpacks = events.task("unpack").filter { $0["outcome"] as? String == "ok" }
         #expect(unpacks.count == packages)
         for unpack in unpacks {
