@@ -2,35 +2,41 @@
 import Glibc
 #endif
 
-/// The fields of `/proc/<pid>/stat` the orphan sweep needs, read as bytes. The command name between
-/// the parentheses is whatever the process chose (spaces, parentheses, any byte), so the fields are
-/// read after the last `)`, never by splitting the whole line.
-struct ProcessStat: Equatable {
-    let pid: pid_t
+/// The fields of `/proc/<pid>/stat` pkgfetch needs (the orphan sweep; whether a staging area's owner
+/// still runs), read as bytes. The command name between the parentheses is whatever the process chose
+/// (spaces, parentheses, any byte), so the fields are read after the last `)`, never by splitting the
+/// whole line.
+package struct ProcessStat: Equatable {
+    package let pid: pid_t
     /// The state letter (`Z` for a zombie).
-    let state: UInt8
-    let parent: pid_t
-    let group: pid_t
+    package let state: UInt8
+    package let parent: pid_t
+    package let group: pid_t
+    /// When the process started, in clock ticks after boot (field 22): with the pid, it names one
+    /// process for the life of the machine, where a pid alone is reused. Nil when the line is cut short.
+    package let startTime: UInt64?
 
     /// Parses one stat line; nil when it is not one.
-    init?(_ bytes: some Collection<UInt8>) {
+    package init?(_ bytes: some Collection<UInt8>) {
         let line = Array(bytes)
         guard let open = line.firstIndex(of: UInt8(ascii: "(")), let close = line.lastIndex(of: UInt8(ascii: ")")),
               open < close, let pid = Self.number(line[..<open].filter { $0 != UInt8(ascii: " ") }[...]) else { return nil }
+        // Field 3 (the state) is the first after the name.
         let fields = line[(close + 1)...].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
         guard fields.count >= 3, fields[0].count == 1, let parent = Self.number(fields[1]), let group = Self.number(fields[2]) else { return nil }
         self.pid = pid
         state = fields[0].first!
         self.parent = parent
         self.group = group
+        startTime = fields.count > 19 ? Self.unsigned(fields[19]) : nil
     }
 
-    init(pid: pid_t, state: UInt8, parent: pid_t, group: pid_t) {
-        (self.pid, self.state, self.parent, self.group) = (pid, state, parent, group)
+    package init(pid: pid_t, state: UInt8, parent: pid_t, group: pid_t, startTime: UInt64? = nil) {
+        (self.pid, self.state, self.parent, self.group, self.startTime) = (pid, state, parent, group, startTime)
     }
 
     /// Every process whose parent is `parent`, from `/proc` as it is now (a process gone meanwhile is skipped).
-    static func children(of parent: pid_t) -> [ProcessStat] {
+    package static func children(of parent: pid_t) -> [ProcessStat] {
         guard let proc = opendir("/proc") else { return [] }
         defer { closedir(proc) }
         var found: [ProcessStat] = []
@@ -40,6 +46,12 @@ struct ProcessStat: Equatable {
             found.append(stat)
         }
         return found
+    }
+
+    /// Process `pid` as it is now; nil when there is none (or /proc cannot say).
+    package static func of(_ pid: pid_t) -> ProcessStat? {
+        guard pid > 0 else { return nil }
+        return read(Array(String(pid).utf8))
     }
 
     /// Reads `/proc/<name>/stat` (a line of a few hundred bytes: 1 KiB is read at most).
@@ -61,7 +73,19 @@ struct ProcessStat: Equatable {
 
     /// A decimal pid, digits only.
     private static func number(_ digits: ArraySlice<UInt8>) -> pid_t? {
-        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
-        return pid_t(exactly: digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) })
+        unsigned(digits).flatMap { $0 <= UInt64(Int32.max) ? pid_t($0) : nil }
+    }
+
+    /// A decimal of at most 20 digits, digits only.
+    private static func unsigned(_ digits: ArraySlice<UInt8>) -> UInt64? {
+        guard !digits.isEmpty, digits.count <= 20, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        var value: UInt64 = 0
+        for digit in digits {
+            let (times, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowB) = times.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            guard !overflowA, !overflowB else { return nil }
+            value = sum
+        }
+        return value
     }
 }
