@@ -108,20 +108,46 @@ import TestSupport
             return beside + inside.map { "bin/" + $0 }
         }
 
-        /// How far a run's install has come: its journal written (the renames begin), or committed.
-        func installStep() -> (journaled: Bool, committed: Bool) {
-            var step = (journaled: false, committed: false)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(".pkgfetch-staging-") {
-                if FileManager.default.fileExists(atPath: parent + "/" + name + "/install-journal") { step.journaled = true }
-                if FileManager.default.fileExists(atPath: parent + "/" + name + "/install-committed") { step.committed = true }
+        /// Whether a run's install has committed (pkgfetch's journal, renamed at its commit point).
+        func committed() -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).contains {
+                $0.hasPrefix(".pkgfetch-staging-") && FileManager.default.fileExists(atPath: parent + "/" + $0 + "/install-committed")
             }
-            return step
+        }
+
+        /// When the destination directory last changed (a rename into it changes it).
+        func destinationChanged() -> timespec {
+            var info = stat()
+            guard lstat(destination, &info) == 0 else { return timespec() }
+            return info.st_mtim
         }
     }
 
-    /// Starts pkgfetch, and sends `signal` after `delay`; when `afterInstallStarts`, the delay counts
-    /// from the moment the install's journal appears. Returns when the process has ended.
-    static func killedRun(_ scene: Scene, signal: Int32, delay: Duration, afterInstallStarts: Bool) throws -> Int32 {
+    /// Where in a run a signal is aimed.
+    enum Step: String {
+        /// Anywhere from the start.
+        case anywhere
+        /// While the archive is unpacked into staging (the tree there has entries, nothing renamed yet).
+        case unpack
+        /// From the first rename into the destination on (which changes the directory's modification time).
+        case install
+    }
+
+    /// Whether `step` has begun in the run installing into `scene`, as seen from outside.
+    static func begun(_ step: Step, _ scene: Scene, destinationBefore: timespec) -> Bool {
+        switch step {
+        case .anywhere:
+            return true
+        case .unpack:
+            return ((try? FileManager.default.contentsOfDirectory(atPath: scene.parent)) ?? []).contains { name in
+                name.hasPrefix(".pkgfetch-staging-") && !((try? FileManager.default.contentsOfDirectory(atPath: scene.parent + "/" + name + "/tree")) ?? []).isEmpty
+            }
+        case .install:
+            return scene.destinationChanged() != destinationBefore
+        }
+    }
+
+    static func start(_ scene: Scene) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try PkgfetchCLI.path)
         process.arguments = scene.arguments
@@ -129,40 +155,43 @@ import TestSupport
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        return process
+    }
+
+    /// Starts pkgfetch, and sends `signal` `delay` after `step` has begun. Returns its exit status once it has ended.
+    static func killedRun(_ scene: Scene, signal: Int32, at step: Step, delay: Duration) throws -> Int32 {
+        let before = scene.destinationChanged()
+        let process = try start(scene)
         var start = ContinuousClock.now
-        if afterInstallStarts {
-            while process.isRunning, !scene.installStep().journaled, start.duration(to: .now) < .seconds(60) { usleep(100) }
-            start = .now
-        }
-        while process.isRunning, start.duration(to: .now) < delay { usleep(200) }
+        while process.isRunning, !begun(step, scene, destinationBefore: before), start.duration(to: .now) < .seconds(60) { usleep(100) }
+        start = .now
+        while process.isRunning, start.duration(to: .now) < delay { usleep(100) }
         if process.isRunning { kill(process.processIdentifier, signal) }
         process.waitUntilExit()
         return process.terminationStatus
     }
 
-    /// How long an uninterrupted run takes, and how long its renames (journal written to committed).
-    static func calibrate(_ scene: Scene) throws -> (total: Duration, renames: Duration) {
+    /// How long each step lasts in an uninterrupted run: until the run's end for `anywhere` and
+    /// `install`, until the first rename for `unpack`.
+    static func calibrate(_ scene: Scene) throws -> [Step: Duration] {
         try scene.resetToOld()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try PkgfetchCLI.path)
-        process.arguments = scene.arguments
-        process.environment = LoopbackCLI.environment()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let start = ContinuousClock.now
-        try process.run()
-        var journaled: ContinuousClock.Instant?, committed: ContinuousClock.Instant?
-        while process.isRunning, committed == nil {
-            let step = scene.installStep()
-            if journaled == nil, step.journaled { journaled = .now }
-            if step.committed { committed = .now }
+        let before = scene.destinationChanged()
+        let begin = ContinuousClock.now
+        let process = try start(scene)
+        var unpacking: ContinuousClock.Instant?, renaming: ContinuousClock.Instant?, committed: ContinuousClock.Instant?
+        while process.isRunning {
+            if unpacking == nil, begun(.unpack, scene, destinationBefore: before) { unpacking = .now }
+            if renaming == nil, begun(.install, scene, destinationBefore: before) { renaming = .now }
+            if committed == nil, scene.committed() { committed = .now }
             usleep(100)
         }
         process.waitUntilExit()
         let end = ContinuousClock.now
         #expect(process.terminationStatus == 0)
         #expect(scene.state() == .new)
-        return (start.duration(to: end), (journaled ?? end).duration(to: committed ?? end))
+        // The install step ends at a merge's commit marker, where there is one (the renames are done).
+        return [.anywhere: begin.duration(to: end), .unpack: (unpacking ?? end).duration(to: renaming ?? end),
+                .install: (renaming ?? end).duration(to: committed ?? end)]
     }
 
     /// Outcomes of one kill loop, for the table.
@@ -184,21 +213,24 @@ import TestSupport
     /// recovers and fails before installing (`--max-entries 1`), and every fifth by a full run.
     static func killLoop(_ mode: Mode, signal: Int32, rounds: Int) throws -> Tally {
         let scene = try Scene(mode)
-        let (total, renames) = try calibrate(scene)
+        let spans = try calibrate(scene)
         var random = SystemRandomNumberGenerator()
         var tally = Tally()
         for round in 0..<rounds {
             try scene.resetToOld()
-            // Three in four kills land in the install step (for a merge: from its journal to a little
-            // after its commit, as long again as the renames took in an uninterrupted run).
-            let inInstall = mode == .merge && round % 4 != 0
-            let span = inInstall ? renames * 1.5 : total
+            // SIGKILL: three in four in a merge's install step (its renames). SIGTERM: half in the
+            // unpack (whose writers must be stopped before staging goes), a quarter in the install.
+            let steps: [Step] = mode != .merge ? [.anywhere] : signal == SIGKILL ? [.anywhere, .install, .install, .install]
+                : [.anywhere, .unpack, .install, .unpack]
+            let step = steps[round % steps.count]
+            // A quarter past the install's commit too: a kill after it must be finished, not undone.
+            let span = spans[step, default: .zero] * (step == .install ? 1.25 : 1)
             let delay = Duration.microseconds(Int64.random(in: 0...max(1, span.microsecondsValue), using: &random))
-            let status = try killedRun(scene, signal: signal, delay: delay, afterInstallStarts: inInstall)
+            let status = try killedRun(scene, signal: signal, at: step, delay: delay)
             let right = scene.state()
             tally.rounds += 1
             tally.rightAfter[right, default: 0] += 1
-            let moment = "round \(round), \(mode) \(signal == SIGKILL ? "SIGKILL" : "SIGTERM") \(inInstall ? "in the install, " : "")after \(delay) (exit \(status))"
+            let moment = "round \(round), \(mode) \(signal == SIGKILL ? "SIGKILL" : "SIGTERM") \(delay) into the \(step) step (exit \(status))"
             if signal == SIGKILL {
                 // A run that touches the destination and fails before installing: it recovers first.
                 let recovering = try PkgfetchCLI.run(scene.arguments + ["--max-entries", "1"], environment: LoopbackCLI.environment())
@@ -253,12 +285,13 @@ import TestSupport
         let chattr = try Tools.path(of: "chattr")
         let scene = try Scene(.merge)
         try scene.resetToOld()
-        let stuck = scene.destination + "/f1000"
+        let name = String(format: "f%04d", Scene.files / 2)
+        let stuck = scene.destination + "/" + name
         try Processes.check([chattr, "+i", stuck])
         defer { _ = try? Processes.run([chattr, "-i", stuck]) }
         let run = try PkgfetchCLI.run(scene.arguments, environment: LoopbackCLI.environment())
         #expect(run.status == 70, "\(run.stderr)")
-        #expect(run.stderr.contains("f1000"), "\(run.stderr)")
+        #expect(run.stderr.contains(name), "\(run.stderr)")
         #expect(scene.state() == .old)
         #expect(scene.debris().isEmpty, "\(scene.debris())")
         try Processes.check([chattr, "-i", stuck])
@@ -272,4 +305,8 @@ extension MergeCrashTests.State: CaseIterable {}
 
 extension Duration {
     var microsecondsValue: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}
+
+extension timespec: @retroactive Equatable {
+    public static func == (a: timespec, b: timespec) -> Bool { a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec }
 }
