@@ -3,12 +3,15 @@ import Foundation
 /// What a run stopped by a signal leaves behind: no staging areas, and no install cut half-way. A
 /// value the program owns and hands to its runners (the CLI makes one and stops it from its signal
 /// handler); the library keeps no process-wide state of its own. Staging areas register as they are
-/// created; installs (and every creation of an entry in staging) run inside `unlessStopped`, so
-/// `stop()` waits for the renames in flight and none starts after it; work that writes into a staging
-/// tree (an unpack) runs inside `whileWriting`, so `stop()` halts it and waits for it to return before
-/// the tree is removed. Another `Interruption` (a later run in the same process) is not affected.
+/// created; installs run inside `unlessStopped` (an entry's creation in staging inside
+/// `shortlyUnlessStopped`), so `stop()` waits for the renames in flight and none starts after it;
+/// work that writes into a staging tree (an unpack) runs inside `whileWriting`, so `stop()` halts it
+/// and waits for it to return before the tree is removed. Another `Interruption` (a later run in the
+/// same process) is not affected.
 public final class Interruption: @unchecked Sendable {
-    // Guards `live`; held for the whole of an `unlessStopped` body, so `stop()` waits for it.
+    // Held for the whole of an `unlessStopped` body, so `stop()` waits for it; taken before `condition`.
+    private let changing = NSLock()
+    // Guards `live`, briefly: a writer or a staging area of another package never waits for an install.
     private let condition = NSCondition()
     private var live = Live()
 
@@ -18,20 +21,31 @@ public final class Interruption: @unchecked Sendable {
     /// A switch not yet stopped.
     public init() {}
 
-    /// Runs `body` (an install's renames, a staging entry's creation) unless this switch was stopped.
+    /// Runs `body` (an install's renames, a staging area's creation) unless this switch was stopped.
     func unlessStopped<T>(_ body: () throws -> T) throws -> T {
-        condition.lock()
-        defer { condition.unlock() }
-        if live.stopping { throw PkgfetchError(.interrupted, "stopped by a signal before this step") }
+        changing.lock()
+        defer { changing.unlock() }
+        if isStopped { throw Self.stopped }
         return try body()
     }
+
+    /// Runs `body`, a short change in staging (an entry created), unless stopped; `stop()` removes
+    /// staging only after it. Not held back by an install in flight, as `unlessStopped` is.
+    func shortlyUnlessStopped<T>(_ body: () throws -> T) throws -> T {
+        try condition.withLock {
+            if live.stopping { throw Self.stopped }
+            return try body()
+        }
+    }
+
+    private static let stopped = PkgfetchError(.interrupted, "stopped by a signal before this step")
 
     /// Runs `create`, which makes a staging directory, unless stopped; the directory is registered
     /// in the same step, so `stop()` either removes it or finds no directory made.
     func creating(_ create: () throws -> StagingDirectory) throws -> StagingDirectory {
         try unlessStopped {
             let directory = try create()
-            live.stagingAreas[ObjectIdentifier(directory)] = directory
+            condition.withLock { live.stagingAreas[ObjectIdentifier(directory)] = directory }
             return directory
         }
     }
@@ -58,7 +72,8 @@ public final class Interruption: @unchecked Sendable {
     }
 
     private func beginWriting(halt: @escaping @Sendable () -> Void) throws -> Int {
-        try unlessStopped {
+        try condition.withLock {
+            if live.stopping { throw Self.stopped }
             live.nextWriter += 1
             live.writers[live.nextWriter] = halt
             return live.nextWriter
@@ -79,10 +94,10 @@ public final class Interruption: @unchecked Sendable {
     /// them (`writersGrace` at most), then removes every staging area registered here. Call it from a
     /// signal handler's queue (not from signal context), then exit.
     public func stop() {
-        let halts = condition.withLock {
-            live.stopping = true
-            return Array(live.writers.values)
-        }
+        condition.withLock { live.stopping = true }
+        // Waits for an install (or a staging area's creation) in flight; none starts after it.
+        changing.withLock {}
+        let halts = condition.withLock { Array(live.writers.values) }
         for halt in halts { halt() }
         let deadline = Date(timeIntervalSinceNow: Self.writersGrace)
         let areas = condition.withLock {

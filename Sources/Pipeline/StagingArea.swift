@@ -113,7 +113,7 @@ public final class StagingArea: @unchecked Sendable {
 
     /// A staging file for one source's download.
     public func file(named name: String) throws -> StagingFile {
-        try interruption.unlessStopped { try StagingFile(path: (path as NSString).appendingPathComponent(name), role: role) }
+        try interruption.shortlyUnlessStopped { try StagingFile(path: (path as NSString).appendingPathComponent(name), role: role) }
     }
 
     /// An empty directory to unpack into (mode 0755 at most: it becomes the destination directory
@@ -121,7 +121,7 @@ public final class StagingArea: @unchecked Sendable {
     public func directory(named name: String) throws -> String {
         let bytes = Array(name.utf8)
         let handle = directory.handle
-        try interruption.unlessStopped {
+        try interruption.shortlyUnlessStopped {
             try handle.removeTree(bytes)
             try handle.makeDirectory(bytes, mode: 0o755)
         }
