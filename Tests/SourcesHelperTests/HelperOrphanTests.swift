@@ -1,5 +1,4 @@
 import Foundation
-import Pipeline
 import Testing
 import TestSupport
 @testable import SourcesHelper
