@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A private directory (mode 0700) beside the destination, on its file system, where a package is
 /// fetched and unpacked before the final rename. Removed whatever happens, so nothing half-made is
