@@ -210,7 +210,7 @@ import TestSupport
     }
 
     /// One kill loop: `rounds` runs of `mode` stopped by `signal`, each followed (SIGKILL) by a run that
-    /// recovers and fails before installing (`--max-entries 1`), and every fifth by a full run.
+    /// recovers and fails before installing (`--max-size 1`), and every fifth by a full run.
     static func killLoop(_ mode: Mode, signal: Int32, rounds: Int) throws -> Tally {
         let scene = try Scene(mode)
         let spans = try calibrate(scene)
@@ -232,8 +232,9 @@ import TestSupport
             tally.rightAfter[right, default: 0] += 1
             let moment = "round \(round), \(mode) \(signal == SIGKILL ? "SIGKILL" : "SIGTERM") \(delay) into the \(step) step (exit \(status))"
             if signal == SIGKILL {
-                // A run that touches the destination and fails before installing: it recovers first.
-                let recovering = try PkgfetchCLI.run(scene.arguments + ["--max-entries", "1"], environment: LoopbackCLI.environment())
+                // A run that touches the destination and fails before installing (every source is
+                // larger than --max-size): it recovers first.
+                let recovering = try PkgfetchCLI.run(scene.arguments + ["--max-size", "1"], environment: LoopbackCLI.environment())
                 #expect(recovering.status != 0, "\(moment): \(recovering.stderr)")
                 let after = scene.state()
                 tally.afterNextRun[after, default: 0] += 1
