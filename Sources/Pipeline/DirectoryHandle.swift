@@ -115,6 +115,73 @@ final class DirectoryHandle {
         throw Self.failure("swap \(child(name)) with", directory.child(other))
     }
 
+    /// Makes `newName` in `directory` a second name of entry `name` (a symlink itself, never its target).
+    /// Returns false when the file system or the hard-link policy refuses one (no hard links, a file
+    /// of another user under `fs.protected_hardlinks`, an immutable file): the caller moves the entry instead.
+    func link(_ name: [UInt8], to directory: DirectoryHandle, as newName: [UInt8]) throws -> Bool {
+        let result = Self.withCName(name) { from in Self.withCName(newName) { to in linkat(descriptor, from, directory.descriptor, to, 0) } }
+        if result == 0 { return true }
+        if [EPERM, EMLINK, EXDEV, EOPNOTSUPP, ENOSYS].contains(errno) { return false }
+        throw Self.failure("link \(child(name)) as", directory.child(newName))
+    }
+
+    /// The content of the regular file `name`, of at most `limit` bytes; nil when there is none. A
+    /// symlink there, or anything that is not a regular file, or a larger file, is an error.
+    func readFile(_ name: [UInt8], limit: Int) throws -> [UInt8]? {
+        guard try status(of: name) != nil else { return nil }
+        let file = try openFile(name)
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0 else { throw Self.failure("stat", child(name)) }
+        guard info.st_mode & S_IFMT == S_IFREG, info.st_size <= limit else {
+            throw PkgfetchError(.destinationIO, "\(child(name)) is not a regular file of at most \(limit) bytes")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(file, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw Self.failure("read", child(name)) }
+            if count == 0 { break }
+            filled += count
+        }
+        return Array(bytes[..<filled])
+    }
+
+    /// Writes `bytes` as the file `name` (mode 0600), whole or not at all: written under a temporary
+    /// name, then renamed over `name`. `durable`: the file and then this directory are forced to disk.
+    func writeFile(_ name: [UInt8], _ bytes: [UInt8], durable: Bool) throws {
+        let temporary = name + Array(".tmp".utf8)
+        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC
+        let file = Self.withCName(temporary) { openat(descriptor, $0, flags, 0o600) }
+        guard file >= 0 else { throw Self.failure("create", child(temporary)) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(file, $0.baseAddress! + written, $0.count - written) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                let failure = Self.failure("write", child(temporary))
+                close(file)
+                throw failure
+            }
+            written += count
+        }
+        let synced = !durable || fsync(file) == 0
+        let failure = synced ? nil : Self.failure("sync", child(temporary))
+        close(file)
+        if let failure { throw failure }
+        try rename(temporary, to: self, as: name)
+        if durable { try sync() }
+    }
+
+    /// Forces entry `name` (a file's content, or a directory's entries) to disk.
+    func sync(_ name: [UInt8]) throws {
+        let entry = Self.withCName(name) { openat(descriptor, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        guard entry >= 0 else { throw Self.failure("open", child(name)) }
+        defer { close(entry) }
+        guard fsync(entry) == 0 else { throw Self.failure("sync", child(name)) }
+    }
+
     /// Removes entry `name`: an empty directory when `directory`, else anything else (a symlink itself).
     func unlink(_ name: [UInt8], directory: Bool) throws {
         let result = Self.withCName(name) { unlinkat(descriptor, $0, directory ? AT_REMOVEDIR : 0) }

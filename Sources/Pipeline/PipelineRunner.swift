@@ -171,7 +171,8 @@ public struct PipelineRunner: Sendable {
               let unpacker = (try? plugins.unpacker(for: format)) as? any StreamingUnpacker, unpacker.streams(format) else { return nil }
         let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
         return StreamedUnpack(unpacker: unpacker, format: format, limits: unpackLimits, tree: tree,
-                              emptyTree: { _ = try staging.directory(named: "tree") }, events: events, clock: clock)
+                              emptyTree: { _ = try staging.directory(named: "tree") }, events: events, clock: clock,
+                              interruption: interruption)
     }
 
     /// The first of the plan's sources that delivers, staged as `stagingName-<source index>`.
@@ -278,9 +279,10 @@ public struct PipelineRunner: Sendable {
                     case .failed(let failure)?:
                         throw failure
                     case .declined?, nil:
-                        // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads.
-                        report = try await BlockingIO.shared.run {
-                            try unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits)
+                        // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads,
+                        // as a writer a signal halts and waits for before removing the tree.
+                        report = try await interruption.whileWriting {
+                            try await BlockingIO.shared.run { try unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits) }
                         }
                     }
                     try fetched.file.confirmUnchanged()

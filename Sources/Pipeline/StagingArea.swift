@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A private directory (mode 0700) beside the destination, on its file system, where a package is
 /// fetched and unpacked before the final rename. Removed whatever happens, so nothing half-made is
@@ -9,21 +8,20 @@ public final class StagingArea: @unchecked Sendable {
     public let path: String
     /// What becomes of the files fetched here.
     public let role: StagingFile.Role
-    // Only read after init; their descriptors go to system calls, which the kernel serialises.
-    private let parent: DirectoryHandle
-    private let handle: DirectoryHandle
-    private let name: [UInt8]
-    private let removed = Atomic(false)
+    private let directory: StagingDirectory
     /// The switch a signal stops; it removes this area then.
-    private let interruption: Interruption?
+    private let interruption: Interruption
 
     static let prefix = ".pkgfetch-staging-"
+    /// The file naming the process this area belongs to (`StagingOwner`).
+    static let ownerName = Array("owner".utf8)
 
     /// Creates the staging directory for an install to `target`, named after this process
-    /// (`.pkgfetch-staging-<pid>-<random>`), after removing the ones there left by a process that is
-    /// gone (killed, or the machine lost power), so debris does not pile up.
+    /// (`.pkgfetch-staging-<pid>-<random>`), after recovering and removing the ones there left by a
+    /// process that is gone (killed, or the machine lost power), so an interrupted install is undone
+    /// before anything else happens to the destination, and debris does not pile up.
     public convenience init(for target: InstallTarget, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil) throws {
-        try self.init(in: Self.placement(for: target), for: target.path, role: role, interruption: interruption)
+        try self.init(in: Self.placement(for: target), for: target.path, role: role, interruption: interruption ?? Interruption())
     }
 
     /// As `init(for:)`, for a file to be installed at `destination`.
@@ -31,21 +29,28 @@ public final class StagingArea: @unchecked Sendable {
         try self.init(for: .file(path: destination), role: role, interruption: interruption)
     }
 
-    private init(in parent: DirectoryHandle, for destination: String, role: StagingFile.Role, interruption: Interruption?) throws {
+    private init(in parent: DirectoryHandle, for destination: String, role: StagingFile.Role, interruption: Interruption) throws {
         self.role = role
         self.interruption = interruption
-        Self.removeAbandoned(in: parent)
-        let name = Array("\(Self.prefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased())".utf8)
-        do {
-            try parent.makeDirectory(name, mode: 0o700)
-        } catch {
-            throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent.path): \(FileSystem.errorText())")
+        // Under the switch: a signal waits for a recovery in progress, and finds the new area registered.
+        directory = try interruption.creating {
+            Self.removeAbandoned(in: parent)
+            let name = Array("\(Self.prefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased())".utf8)
+            do {
+                try parent.makeDirectory(name, mode: 0o700)
+            } catch {
+                throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent.path): \(FileSystem.errorText())")
+            }
+            do {
+                let handle = try parent.openDirectory(name)
+                if let owner = StagingOwner.current { try handle.writeFile(Self.ownerName, owner.encoded, durable: false) }
+                return StagingDirectory(parent: parent, handle: handle, name: name, interruption: interruption)
+            } catch {
+                try? parent.removeTree(name)
+                throw error
+            }
         }
-        self.parent = parent
-        self.name = name
-        handle = try parent.openDirectory(name)
-        path = parent.child(name).string
-        interruption?.register(path)
+        path = parent.child(directory.name).string
     }
 
     /// Where staging goes: on the destination's file system, so the final rename stays atomic. That is
@@ -62,26 +67,35 @@ public final class StagingArea: @unchecked Sendable {
         return try PathWalk.walk(destination.parent).directory
     }
 
-    /// How long a staging directory must have gone unwritten, besides its process being gone, to be
-    /// removed: a process in another pid namespace (a container sharing the directory) is not seen
-    /// by `kill`, but its download keeps writing.
+    /// How long a staging directory whose owner cannot be told (no owner record: made by an older
+    /// pkgfetch, or killed before it was written; or an owner in another pid namespace, a container
+    /// sharing the directory, which `kill` does not see but whose download keeps writing) must have
+    /// gone unwritten, besides the pid in its name being gone, to be removed.
     static let abandonedAfter: TimeInterval = 10 * 60
 
-    /// Removes staging directories in `parent` left by processes that no longer exist and written to
-    /// by none for `abandonedAfter`. Only directories that can be ours are touched: owned by us, mode
-    /// 0700, opened without following a symlink and emptied through that handle, so a name swapped
-    /// meanwhile cannot point the removal elsewhere. Names without a pid, and pids that answer (even
-    /// with EPERM: another user's), are left alone. Best effort: what cannot be removed stays.
+    /// Recovers and removes the staging directories in `parent` whose owner is gone: at once when
+    /// their owner record says so (`StagingOwner`), else when the pid in the name is gone and nothing
+    /// was written for `abandonedAfter`. An install journaled there is rolled back, or finished when
+    /// it had committed (`InstallRecovery`). Only directories that can be ours are touched: owned by
+    /// us, mode 0700, opened without following a symlink and emptied through that handle, so a name
+    /// swapped meanwhile cannot point the removal elsewhere. Names without a pid, and owners that
+    /// still run, are left alone. Best effort: what cannot be recovered or removed stays.
     static func removeAbandoned(in parent: DirectoryHandle) {
         let prefixBytes = Array(prefix.utf8)
         guard let entries = try? parent.entries() else { return }
         for (name, kind) in entries where kind == .directory && name.starts(with: prefixBytes) {
-            let pidText = String(decoding: name.dropFirst(prefixBytes.count).prefix { $0 != UInt8(ascii: "-") }, as: UTF8.self)
-            guard let pid = Int32(pidText), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH,
-                  let directory = try? parent.openDirectory(name), let info = try? directory.status(),
-                  info.st_uid == geteuid(), info.st_mode & 0o7777 == 0o700,
-                  Date().timeIntervalSince(lastWritten(directory, info)) > abandonedAfter else { continue }
-            if (try? directory.removeContents()) != nil { try? parent.unlink(name, directory: true) }
+            guard let directory = try? parent.openDirectory(name), let info = try? directory.status(),
+                  info.st_uid == geteuid(), info.st_mode & 0o7777 == 0o700 else { continue }
+            let record = try? directory.readFile(ownerName, limit: 4096)
+            switch record.flatMap(StagingOwner.init(parsing:))?.liveness {
+            case .alive?: continue
+            case .gone?: break
+            case .unknown?, nil:
+                let pidText = String(decoding: name.dropFirst(prefixBytes.count).prefix { $0 != UInt8(ascii: "-") }, as: UTF8.self)
+                guard let pid = Int32(pidText), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH,
+                      Date().timeIntervalSince(lastWritten(directory, info)) > abandonedAfter else { continue }
+            }
+            try? StagingDirectory(parent: parent, handle: directory, name: name, interruption: nil).remove()
         }
     }
 
@@ -98,31 +112,65 @@ public final class StagingArea: @unchecked Sendable {
 
     /// A staging file for one source's download.
     public func file(named name: String) throws -> StagingFile {
-        try StagingFile(path: (path as NSString).appendingPathComponent(name), role: role)
+        try interruption.shortlyUnlessStopped { try StagingFile(path: (path as NSString).appendingPathComponent(name), role: role) }
     }
 
     /// An empty directory to unpack into (mode 0755 at most: it becomes the destination directory
     /// when there was none, or on `--replace`).
     public func directory(named name: String) throws -> String {
         let bytes = Array(name.utf8)
-        try handle.removeTree(bytes)
-        try handle.makeDirectory(bytes, mode: 0o755)
+        let handle = directory.handle
+        try interruption.shortlyUnlessStopped {
+            try handle.removeTree(bytes)
+            try handle.makeDirectory(bytes, mode: 0o755)
+        }
         return handle.child(bytes).string
     }
 
-    /// Removes the staging directory and everything in it (any depth), relative to directory handles.
-    /// Runs once; a second call does nothing. Throws when something could not be removed.
+    /// Removes the staging directory and everything in it (any depth), relative to directory handles;
+    /// an install journaled here that did not commit is undone first. Runs once; a second call waits
+    /// for the first. Throws when something could not be removed (then an install that could not be
+    /// undone stays, for the next run to recover).
     public func remove() throws {
-        guard !removed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        defer { interruption?.unregister(path) }
-        do {
-            try handle.removeContents()
-            // By name, but only an empty directory: whatever might stand there now loses nothing.
-            if try parent.kind(of: name) != .missing { try parent.unlink(name, directory: true) }
-        } catch {
-            throw PkgfetchError(.destinationIO, "cannot remove the staging directory \(path): \(PkgfetchError.from(error).message)")
-        }
+        try directory.remove()
     }
 
     deinit { try? remove() }
+}
+
+/// One staging directory, as its parent, a handle on it, and its name: what removing it takes, kept
+/// apart from `StagingArea` so that a signal's clean-up can hold it.
+final class StagingDirectory: @unchecked Sendable {
+    let parent: DirectoryHandle
+    let handle: DirectoryHandle
+    let name: [UInt8]
+    private let interruption: Interruption?
+    private let lock = NSLock()
+    private var removed = false
+
+    init(parent: DirectoryHandle, handle: DirectoryHandle, name: [UInt8], interruption: Interruption?) {
+        self.parent = parent
+        self.handle = handle
+        self.name = name
+        self.interruption = interruption
+    }
+
+    /// Recovers an install journaled here, then removes everything, the owner record last: a run
+    /// killed meanwhile leaves an area the next run still knows to be dead.
+    func remove() throws {
+        try lock.withLock {
+            guard !removed else { return }
+            do {
+                try InstallRecovery.recover(handle, in: parent)
+                for (entry, _) in try handle.entries() where entry != StagingArea.ownerName { try handle.removeTree(entry) }
+                try handle.removeTree(StagingArea.ownerName)
+                // By name, but only an empty directory: whatever might stand there now loses nothing.
+                if try parent.kind(of: name) != .missing { try parent.unlink(name, directory: true) }
+            } catch {
+                throw PkgfetchError(.destinationIO, "cannot remove the staging directory \(parent.child(name)): \(PkgfetchError.from(error).message)")
+            }
+            removed = true
+            interruption?.unregister(self)
+        }
+    }
 }

@@ -23,11 +23,13 @@ final class StreamedUnpack: @unchecked Sendable {
     private let emptyTree: @Sendable () throws -> Void
     private let events: EventEmitter
     private let clock: any RetryClock
+    /// A signal halts the unpack through it, and removes the tree only once the unpack has returned.
+    private let interruption: Interruption
     private let lock = NSLock()
     private var following: (file: StagingFile, task: Task<Outcome?, Never>)?
 
     init(unpacker: any StreamingUnpacker, format: ArchiveFormat, limits: UnpackLimits, tree: String,
-         emptyTree: @escaping @Sendable () throws -> Void, events: EventEmitter, clock: any RetryClock) {
+         emptyTree: @escaping @Sendable () throws -> Void, events: EventEmitter, clock: any RetryClock, interruption: Interruption) {
         self.unpacker = unpacker
         self.format = format
         self.limits = limits
@@ -35,14 +37,17 @@ final class StreamedUnpack: @unchecked Sendable {
         self.emptyTree = emptyTree
         self.events = events
         self.clock = clock
+        self.interruption = interruption
     }
 
     /// Starts unpacking `file`, `source`'s staging file, as it lands; an unpack of an earlier source's
-    /// file is given up first.
+    /// file is given up first. A stopped run unpacks nothing (the outcome is nil).
     func follow(_ file: StagingFile, of source: Source) async {
         await abandon()
-        let task = Task { [self] in
-            try? await BlockingIO.runOnOwnThread(named: "unpack") { self.unpackWhileLanding(file, of: source) }
+        let task = Task { [self, interruption] in
+            try? await BlockingIO.runOnOwnThread(named: "unpack") {
+                try interruption.whileWriting(halt: { file.landed.abandon() }) { self.unpackWhileLanding(file, of: source) }
+            }
         }
         lock.withLock { following = (file, task) }
     }
