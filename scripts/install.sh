@@ -31,6 +31,15 @@ install -m 0755 "$BINARY" "$ROOT/bin/pkgfetch"
 "$BINARY" --generate-completion-script fish > "$ROOT/share/fish/vendor_completions.d/pkgfetch.fish"
 date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)
 "$manual" "$BINARY" --date "$date" --output-directory "$ROOT/share/man/man1"
+# EXIT STATUS is the stable table (`pkgfetch exit-codes`), not generate-manual's "0 on success, >0 on
+# error": scripts act on the codes. Passed through the environment, as awk -v would read escapes.
+page=$ROOT/share/man/man1/pkgfetch.1
+exit_table=$("$BINARY" exit-codes | awk '{ code = $1; name = $2; $1 = ""; $2 = ""; sub(/^ +/, ""); gsub(/\\/, "\\e")
+  printf ".It %s\n\\&%s: %s\n", code, name, $0 }')
+EXIT_TABLE=$exit_table awk '$0 == ".Ex -std" {
+    print "The exit codes are stable; \\fBpkgfetch exit-codes\\fR prints this table (\\fB--json\\fR as JSON)."
+    print ".Bl -tag -width 4n -compact"; print ENVIRON["EXIT_TABLE"]; print ".El"; next } { print }' "$page" > "$page.tmp"
+mv "$page.tmp" "$page"
 chmod 0644 "$ROOT"/share/bash-completion/completions/pkgfetch "$ROOT"/share/zsh/site-functions/_pkgfetch \
   "$ROOT"/share/fish/vendor_completions.d/pkgfetch.fish "$ROOT"/share/man/man1/pkgfetch.1
 echo "installed pkgfetch into $ROOT"

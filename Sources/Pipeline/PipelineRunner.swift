@@ -33,6 +33,8 @@ public struct PipelineRunner: Sendable {
     public var connections: ConnectionBudget?
     /// Stopped by the program (on a signal) to end runs cleanly: staging removed, no install started.
     public var interruption = Interruption()
+    /// Told of each retry before its wait starts (the program shows it on stderr); nil: nobody is told.
+    public var onRetry: (@Sendable (RetryNotice) -> Void)?
 
     /// A runner over `plugins`.
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
@@ -209,6 +211,7 @@ public struct PipelineRunner: Sendable {
         let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events,
                               connections: connections)
         defer { copy.finishProgress() }
+        let firstAttemptStart = clock.now
         var attempt = 0
         while true {
             attempt += 1
@@ -236,11 +239,16 @@ public struct PipelineRunner: Sendable {
                 guard case .wait(let wait) = decision else {
                     events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "failed",
                                 error: failure, attempt: attempt, status: failure.status)
-                    throw failure
+                    // A failure that was, or could have been, retried says how long it was tried.
+                    guard attempt > 1 || decision == .stop(.attemptsSpent) else { throw failure }
+                    var final = failure
+                    final.message += " (gave up after \(attempt) attempt\(attempt == 1 ? "" : "s") in \(firstAttemptStart.duration(to: clock.now).spoken))"
+                    throw final
                 }
                 events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "retry",
                             error: failure, attempt: attempt, status: failure.status, retryReason: failure.message)
-                logger.info("attempt \(attempt) of \(source) failed (\(failure.message)); retrying in \(wait)")
+                logger.info("attempt \(attempt) of \(source) failed (\(failure.message)); retrying in \(wait.spoken)")
+                onRetry?(RetryNotice(source: source, failure: failure, attempt: attempt, attempts: retry.attempts, wait: wait))
                 try await clock.sleep(until: clock.now + wait)
             }
         }

@@ -44,15 +44,14 @@ struct FetchCommand: AsyncParsableCommand {
     var options: PipelineOptions
 
     func validate() throws {
-        switch (dest, output) {
-        case (nil, nil): throw ValidationError("give --dest DIR (unpack) or --output FILE (save the file)")
-        case (.some, .some): throw ValidationError("--dest and --output cannot be used together")
-        default: break
-        }
+        if dest != nil, output != nil { throw ValidationError("--dest and --output cannot be used together") }
         if output != nil, noUnpack { throw ValidationError("--no-unpack goes with --dest; --output never unpacks") }
     }
 
     func run() async throws {
+        // Checked here, not in validate(): ArgumentParser validates before it looks for unknown options,
+        // so a mistyped `--dset x` was reported as a missing --dest instead of as the typo it is.
+        if dest == nil, output == nil { throw ValidationError("give --dest DIR (unpack) or --output FILE (save the file)") }
         let started = ContinuousClock.now
         let target: InstallTarget = if let output { .file(path: output) } else {
             .directory(path: dest!, mode: mode, unpack: !noUnpack)
@@ -60,7 +59,8 @@ struct FetchCommand: AsyncParsableCommand {
         let emitter = try options.eventEmitter()
         do {
             let request = try options.resolution.request(url: url, target: target, sha256: sha256)
-            let runner = try options.runner(for: [request], events: emitter, progress: progressReporter())
+            var runner = try options.runner(for: [request], events: emitter, progress: progressReporter())
+            if !options.quiet { runner.onRetry = RetryLine.print }
             let result = try await runner.run(request)
             ResultReport.success(result, json: options.json, quiet: options.quiet)
         } catch {

@@ -54,6 +54,14 @@ import TestSupport
         #expect(manual.contains(".Dt PKGFETCH 1"))
         for subcommand in ["fetch", "batch", "resolve", "exit-codes"] { #expect(manual.contains(".It Em \(subcommand)"), "\(subcommand)") }
         #expect(manual.contains("agent-events-dir"))
+        // EXIT STATUS is the stable table, every row of it, not generate-manual's "0 on success, >0 on error".
+        #expect(!manual.contains(".Ex -std"))
+        let table = try #require(try JSONSerialization.jsonObject(with: Data(try PkgfetchCLI.run(["exit-codes", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(table.count > 10)
+        for row in table {
+            let code = try #require(row["code"] as? Int), name = try #require(row["name"] as? String)
+            #expect(manual.contains(".It \(code)\n\\&\(name): "), "\(code) \(name)")
+        }
         let modes = try [root + "/bin/pkgfetch", root + "/share/man/man1/pkgfetch.1"].map {
             (try FileManager.default.attributesOfItem(atPath: $0)[.posixPermissions] as? Int) ?? 0
         }

@@ -170,3 +170,15 @@ import TestSupport
         #expect(policy.decide(attempt: 1, error: PkgfetchError(.unavailable, "503"), timeLeft: .seconds(3), unit: 0) == .wait(.seconds(2)))
     }
 }
+
+/// Durations as people read them in retry lines and final errors: rounded to what matters.
+@Suite struct SpokenDurationTests {
+    @Test func roundsToWhatMattersAtEachSize() {
+        #expect(Duration.milliseconds(249).spoken == "249 ms")
+        #expect(Duration.nanoseconds(249_571_474).spoken == "249 ms")
+        #expect(Duration.milliseconds(9_849).spoken == "9.8 s")
+        #expect(Duration.milliseconds(42_400).spoken == "42 s")
+        #expect(Duration.seconds(125).spoken == "2 min 5 s")
+        #expect(Duration.seconds(120).spoken == "2 min")
+    }
+}
