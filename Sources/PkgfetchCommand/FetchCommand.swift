@@ -59,8 +59,7 @@ struct FetchCommand: AsyncParsableCommand {
         let emitter = try options.eventEmitter()
         do {
             let request = try options.resolution.request(url: url, target: target, sha256: sha256)
-            var runner = try options.runner(for: [request], events: emitter, progress: progressReporter())
-            if !options.quiet { runner.onRetry = RetryLine.print }
+            let runner = try options.runner(for: [request], events: emitter, progress: progressReporter())
             let result = try await runner.run(request)
             ResultReport.success(result, json: options.json, quiet: options.quiet)
         } catch {

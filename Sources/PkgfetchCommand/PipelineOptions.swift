@@ -93,6 +93,8 @@ struct PipelineOptions: ParsableArguments {
         runner.durableInstall = fsync
         runner.maxFileSize = maxSize.bytes
         runner.connections = ConnectionBudget(total: transport.connections)
+        // fetch, batch and components alike: a line per retry on stderr, unless --quiet.
+        if !quiet { runner.onRetry = RetryLine.print }
         return runner
     }
 

@@ -40,4 +40,20 @@ import TestSupport
         #expect(!run.stderr.contains("retrying in"), "\(run.stderr)")
         #expect(run.stderr.contains("(gave up after 3 attempts in "), "\(run.stderr)")
     }
+
+    /// A batch's runner is built as fetch's is: its retries are lines too.
+    @Test func aBatchEntryRetriesAreLinesToo() async throws {
+        let server = try FaultServer()
+        server.serve("/pkg.zip", body: body, faults: Array(repeating: .status(503), count: 3))
+        let dir = try TemporaryDirectory("e2e-retry-lines-batch")
+        let list = dir.join("list.json")
+        try JSONSerialization.data(withJSONObject: [["url": server.url("/pkg.zip"), "output": dir.join("pkg.zip")]])
+            .write(to: URL(fileURLWithPath: list))
+        let environment = LoopbackCLI.environment()
+        let run = try await offPool {
+            try PkgfetchCLI.run(["batch", list, "--retries", "2", "--retry-delay", "20ms"], environment: environment)
+        }
+        #expect(run.status != 0)
+        #expect(run.stderr.split(separator: "\n").filter { $0.contains("retrying in") }.count == 2, "\(run.stderr)")
+    }
 }
