@@ -138,13 +138,15 @@ import TestSupport
         for i in range(0, len(m), mmap.PAGESIZE):
             m[i] = m[i]
         p = subprocess.Popen(sys.argv[3:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        swapped = False
+        swapped, seen = False, False
         while p.poll() is None and not swapped:
             try:
+                open_now = False
                 for fd in os.listdir(f"/proc/{p.pid}/fd"):
                     try:
                         if os.readlink(f"/proc/{p.pid}/fd/{fd}") != cached:
                             continue
+                        open_now = seen = True
                         with open(f"/proc/{p.pid}/fdinfo/{fd}") as info:
                             position = int(info.readline().split()[1])
                         if position >= len(m):
@@ -153,6 +155,11 @@ import TestSupport
                             break
                     except (OSError, ValueError, IndexError):
                         pass
+                # Read and closed between two looks (a loaded machine polls slowly): pkgfetch is
+                # past its read of the copy, which is as late as the rewrite needs to be.
+                if seen and not open_now and not swapped and p.poll() is None:
+                    m[:] = evil
+                    swapped = True
             except OSError:
                 pass
             time.sleep(0.0002)
