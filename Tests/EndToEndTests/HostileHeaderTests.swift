@@ -16,7 +16,9 @@ import TestSupport
                                                     "--retries", "1", "--retry-delay", "10ms"])
         #expect(run.status == 20, "\(run.status): \(run.stderr)")
         #expect(run.stderr.contains("error[http-download-failed]"), "\(run.stderr)")
-        #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        // The retry's line, then the error: nothing else (no trap report, no backtrace).
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].contains("attempt 1 of 2 failed") && lines[1].hasPrefix("pkgfetch: error["), "\(run.stderr)")
         #expect(server.requestCount == 2)
         #expect(!FileManager.default.fileExists(atPath: dir.join("pkg.zip")))
     }
