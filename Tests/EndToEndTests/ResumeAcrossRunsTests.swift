@@ -34,39 +34,43 @@ import TestSupport
 
         var arguments: [String] { ["fetch", url, "--output", output, "--progress", "none"] }
 
-        /// The bytes staged so far by a running pkgfetch (its staging file under `out`).
-        func stagedBytes() -> Int {
-            let out = work.join("out")
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where entry.hasPrefix(".pkgfetch-staging-") {
-                let file = out + "/" + entry + "/source-0"
-                if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int { return size }
-            }
-            return 0
-        }
-
-        /// Starts pkgfetch and kills it with SIGKILL once its staging file holds more than 40% of the
-        /// file; returns the bytes it had staged then.
         func killedMidDownload() throws -> Int {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try PkgfetchCLI.path)
-            process.arguments = arguments
-            process.environment = LoopbackCLI.environment()
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let start = ContinuousClock.now
-            while process.isRunning, stagedBytes() * 10 < ResumeAcrossRunsTests.size * 4, start.duration(to: .now) < .seconds(120) {
-                usleep(5_000)
-            }
-            let running = process.isRunning
-            if running { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            #expect(running, "pkgfetch ended before it was killed")
-            return stagedBytes()
+            try ResumeAcrossRunsTests.killedMidDownload(arguments, environment: LoopbackCLI.environment(), out: work.join("out"))
         }
 
         /// Request lines nginx logged after the first `skipping`.
         func requests(after skipping: Int) -> [String] { Array(server.accessLog.dropFirst(skipping)) }
+    }
+
+    /// The bytes staged so far by a running pkgfetch (its staging file in `out`).
+    static func stagedBytes(in out: String) -> Int {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where entry.hasPrefix(".pkgfetch-staging-") {
+            let file = out + "/" + entry + "/source-0"
+            if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int { return size }
+        }
+        return 0
+    }
+
+    /// Starts pkgfetch with `arguments` and kills it with SIGKILL once its staging file in `out` holds
+    /// more than 40% of the file; returns the bytes it had staged then.
+    static func killedMidDownload(_ arguments: [String], environment: [String: String], out: String) throws -> Int {
+        func stagedBytes() -> Int { Self.stagedBytes(in: out) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try PkgfetchCLI.path)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = ContinuousClock.now
+        while process.isRunning, stagedBytes() * 10 < ResumeAcrossRunsTests.size * 4, start.duration(to: .now) < .seconds(120) {
+            usleep(5_000)
+        }
+        let running = process.isRunning
+        if running { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(running, "pkgfetch ended before it was killed")
+        return stagedBytes()
     }
 
     /// The first byte a logged `"bytes=N-…"` range asks for.
@@ -111,5 +115,31 @@ import TestSupport
         let first = try #require(second.first, "the second run made no request")
         #expect(first.contains(" 200 "), "\(second)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: scene.work.join("out")) == ["big.bin"])
+    }
+
+    @Test func killedRegistryPullContinuesFromStagedBytes() async throws {
+        let work = try TemporaryDirectory("resume-runs-oras")
+        try FileManager.default.createDirectory(atPath: work.join("out"), withIntermediateDirectories: true)
+        let registry = try TestRegistry()
+        let file = try ORASEndToEnd.packageFile(size: Self.size, seed: 7, in: work)
+        try registry.pushWithORAS(file, repository: ORASEndToEnd.cniRepository, tag: "v1.6.20")
+        // The registry behind a paced nginx, so the pull lasts long enough to be killed halfway.
+        let front = try Nginx(pacing: 12_000_000, registryPort: registry.port)
+        let output = work.join("out/cni.zip")
+        let arguments = ["fetch", ORASEndToEnd.cniURL, "--bootstrap-registry", "127.0.0.1:\(front.port)", "--output", output,
+                         "--progress", "none"]
+        let environment = ORASEndToEnd.environment(home: work.path)
+        let staged = try Self.killedMidDownload(arguments, environment: environment, out: work.join("out"))
+        #expect(staged * 10 >= Self.size * 4)
+        let logged = front.accessLog.count
+        let run = try PkgfetchCLI.run(arguments, environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(output) == Files.sha256(file))
+        let blobs = front.accessLog.dropFirst(logged).filter { $0.contains("/blobs/sha256:") }
+        // The blob is asked from where the killed run's bytes end, never from 0.
+        let first = try #require(blobs.first, "the second run asked for no blob")
+        let start = try #require(Self.rangeStart(first), "the second run asked without a Range: \(first)")
+        #expect(start >= staged && start < Self.size, "\(first)")
+        print("resume across runs (registry): killed at \(staged) of \(Self.size) bytes staged; the second run asked from \(start)")
     }
 }
