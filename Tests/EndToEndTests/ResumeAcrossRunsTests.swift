@@ -142,4 +142,21 @@ import TestSupport
         #expect(start >= staged && start < Self.size, "\(first)")
         print("resume across runs (registry): killed at \(staged) of \(Self.size) bytes staged; the second run asked from \(start)")
     }
+
+    @Test func killedDownloadOfAnArchiveContinuesAndUnpacks() async throws {
+        let scene = try Scene()
+        // A tar.gz of the random file: incompressible, so about as large, and unpacked as it arrives.
+        try FileManager.default.createDirectory(atPath: scene.work.join("tree"), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: scene.server.file("big.bin"), toPath: scene.work.join("tree/big.bin"))
+        try Processes.check(["tar", "-czf", scene.server.file("big.tgz"), "-C", scene.work.join("tree"), "big.bin"])
+        let arguments = ["fetch", scene.server.url("/big.tgz"), "--dest", scene.work.join("out/opt"), "--progress", "none"]
+        let staged = try Self.killedMidDownload(arguments, environment: LoopbackCLI.environment(), out: scene.work.join("out"))
+        let logged = scene.server.accessLog.count
+        let run = try PkgfetchCLI.run(arguments, environment: LoopbackCLI.environment())
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Files.sha256(scene.work.join("out/opt/big.bin")) == Files.sha256(scene.work.join("tree/big.bin")))
+        let first = try #require(scene.requests(after: logged).first, "the second run made no request")
+        let start = try #require(Self.rangeStart(first), "the second run asked without a Range: \(first)")
+        #expect(start >= staged, "\(first)")
+    }
 }
