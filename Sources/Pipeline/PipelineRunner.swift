@@ -92,8 +92,10 @@ public struct PipelineRunner: Sendable {
 
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
         let unpacks = request.target.unpacks && plan.format != nil
+        let sources = plan.sources
         let staging = try await BlockingIO.shared.run {
-            try StagingArea(for: request.target, role: unpacks ? .unpacked : .installed, interruption: interruption)
+            try StagingArea(for: request.target, role: unpacks ? .unpacked : .installed, interruption: interruption,
+                            resuming: sources)
         }
         // Removed before the run returns, whatever happens.
         let outcome: Result<RunResult, PkgfetchError>
@@ -206,10 +208,10 @@ public struct PipelineRunner: Sendable {
     /// under its own deadline, enforced here whatever the fetcher does.
     private func fetchWithRetries(_ source: Source, with fetcher: any Fetcher, plan: Plan, staging: StagingArea, streamed: StreamedUnpack?,
                                   stagingName: String, deadline: ContinuousClock.Instant?) async throws -> Fetched {
-        let file = try await BlockingIO.shared.run { try staging.file(named: stagingName) }
+        let (file, stagedVersion) = try await BlockingIO.shared.run { try staging.file(named: stagingName, for: source) }
         await streamed?.follow(file, of: source)
         let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events,
-                              connections: connections)
+                              connections: connections, stagedVersion: stagedVersion)
         defer { copy.finishProgress() }
         let firstAttemptStart = clock.now
         var attempt = 0

@@ -30,8 +30,18 @@ final class SourceCopy: @unchecked Sendable {
     private var progressStarted = false
     private var current: (gate: AttemptGate, body: FetchedBody?)?
 
+    /// The version the resume record beside the file names (`ResumeRecord`); nil: none written.
+    private var recorded: Validator?
+    /// Set until the first stream opens after a killed run's bytes were adopted: that open is told as a resume.
+    private var adopting = false
+
+    /// `stagedVersion`: the version of the bytes `file` already holds (a killed run's, adopted), which
+    /// the first attempt continues like any other staged bytes, or drops when the source changed.
     init(source: Source, fetcher: any Fetcher, file: StagingFile, sizeLimit: Int64?, progress: any ProgressReporter,
-         events: EventEmitter, connections: ConnectionBudget? = nil) {
+         events: EventEmitter, connections: ConnectionBudget? = nil, stagedVersion: Validator? = nil) {
+        validator = stagedVersion
+        recorded = stagedVersion
+        adopting = stagedVersion != nil
         self.connections = connections
         self.source = source
         self.fetcher = fetcher
@@ -88,6 +98,10 @@ final class SourceCopy: @unchecked Sendable {
                 if file.byteCount > 0, known == nil { try file.reset() }
                 return (file.byteCount, known)
             }
+            if lock.withLock({ () -> Bool in defer { adopting = false }; return adopting }), offset > 0 {
+                events.emit(task: "resume", source: source, bytes: offset, outcome: "resume", attempt: context.attempt,
+                            retryReason: "continuing the bytes a killed run staged")
+            }
             if let reopen = reopenBecause {
                 // Not a retry of the attempt, but worth a record.
                 events.emit(task: "resume", source: source, bytes: offset, outcome: "resume", attempt: context.attempt,
@@ -113,6 +127,7 @@ final class SourceCopy: @unchecked Sendable {
             try await onFile(gate) { [self] in
                 if stream.offset == 0, file.byteCount > 0 { try file.reset() }
                 lock.withLock { validator = stream.validator }
+                recordResumable(stream)
             }
             startProgress(total: stream.size)
             let sink = ContentSink(file: file, gate: gate, source: source, progress: progress, sizeLimit: sizeLimit,
@@ -165,6 +180,15 @@ final class SourceCopy: @unchecked Sendable {
             }
             return Delivered(digest: digest, size: size, format: stream.format, status: stream.status, servedBy: stream.servedBy)
         }
+    }
+
+    /// Writes the resume record for the version `stream` is, once per version (a reset removed the old one).
+    private func recordResumable(_ stream: FetchedStream) {
+        if stream.offset == 0 { recorded = nil }
+        guard let version = stream.validator, version != recorded, let size = stream.size,
+              let record = ResumeRecord(source: source, validator: version, totalSize: size) else { return }
+        file.recordResumable(record)
+        recorded = version
     }
 
     /// A copy over several connections, when `stream` suits one and the run may open more than one.

@@ -20,8 +20,12 @@ public final class StagingArea: @unchecked Sendable {
     /// (`.pkgfetch-staging-<pid>-<random>`), after recovering and removing the ones there left by a
     /// process that is gone (killed, or the machine lost power), so an interrupted install is undone
     /// before anything else happens to the destination, and debris does not pile up.
-    public convenience init(for target: InstallTarget, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil) throws {
-        try self.init(in: Self.placement(for: target), for: target.path, role: role, interruption: interruption ?? Interruption())
+    /// A partial download of one of `resuming` that such a process left is moved here instead, for
+    /// `file(named:for:)` to continue.
+    public convenience init(for target: InstallTarget, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil,
+                            resuming: [Source] = []) throws {
+        try self.init(in: Self.placement(for: target), for: target.path, role: role, interruption: interruption ?? Interruption(),
+                      resuming: Set(resuming.map(ResumeRecord.identity(of:))))
     }
 
     /// As `init(for:)`, for a file to be installed at `destination`.
@@ -29,12 +33,13 @@ public final class StagingArea: @unchecked Sendable {
         try self.init(for: .file(path: destination), role: role, interruption: interruption)
     }
 
-    private init(in parent: DirectoryHandle, for destination: String, role: StagingFile.Role, interruption: Interruption) throws {
+    private init(in parent: DirectoryHandle, for destination: String, role: StagingFile.Role, interruption: Interruption,
+                 resuming: Set<String>) throws {
         self.role = role
         self.interruption = interruption
         // Under the switch: a signal waits for a recovery in progress, and finds the new area registered.
+        var adopted: [String: Adopted] = [:]
         directory = try interruption.creating {
-            Self.removeAbandoned(in: parent)
             let name = Array("\(Self.prefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased())".utf8)
             do {
                 try parent.makeDirectory(name, mode: 0o700)
@@ -44,6 +49,8 @@ public final class StagingArea: @unchecked Sendable {
             do {
                 let handle = try parent.openDirectory(name)
                 if let owner = StagingOwner.current { try handle.writeFile(Self.ownerName, owner.encoded, durable: false) }
+                // Once this area is there and owned: a dead run's partial downloads can move into it.
+                adopted = Self.removeAbandoned(in: parent, adopting: resuming, into: handle)
                 return StagingDirectory(parent: parent, handle: handle, name: name, interruption: interruption)
             } catch {
                 try? parent.removeTree(name)
@@ -51,7 +58,16 @@ public final class StagingArea: @unchecked Sendable {
             }
         }
         path = parent.child(directory.name).string
+        self.adopted = adopted
     }
+
+    /// A dead run's partial download moved into this area, waiting for the download of its source.
+    struct Adopted {
+        var name: [UInt8]
+        var record: ResumeRecord
+    }
+    private var adopted: [String: Adopted]
+    private let adoptedLock = NSLock()
 
     /// Where staging goes: on the destination's file system, so the final rename stays atomic. That is
     /// the closest existing ancestor of the destination; for a merge into an existing directory (through
@@ -80,9 +96,12 @@ public final class StagingArea: @unchecked Sendable {
     /// us, mode 0700, opened without following a symlink and emptied through that handle, so a name
     /// swapped meanwhile cannot point the removal elsewhere. Names without a pid, and owners that
     /// still run, are left alone. Best effort: what cannot be recovered or removed stays.
-    static func removeAbandoned(in parent: DirectoryHandle) {
+    @discardableResult
+    static func removeAbandoned(in parent: DirectoryHandle, adopting identities: Set<String> = [],
+                                into target: DirectoryHandle? = nil) -> [String: Adopted] {
+        var adopted: [String: Adopted] = [:]
         let prefixBytes = Array(prefix.utf8)
-        guard let entries = try? parent.entries() else { return }
+        guard let entries = try? parent.entries() else { return adopted }
         for (name, kind) in entries where kind == .directory && name.starts(with: prefixBytes) {
             guard let directory = try? parent.openDirectory(name), let info = try? directory.status(),
                   info.st_uid == geteuid(), info.st_mode & 0o7777 == 0o700 else { continue }
@@ -95,7 +114,42 @@ public final class StagingArea: @unchecked Sendable {
                 guard let pid = Int32(pidText), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH,
                       Date().timeIntervalSince(lastWritten(directory, info)) > abandonedAfter else { continue }
             }
+            if let target, !identities.isEmpty {
+                adoptPartialDownloads(from: directory, of: identities, into: target, adopted: &adopted)
+            }
             try? StagingDirectory(parent: parent, handle: directory, name: name, interruption: nil).remove()
+        }
+        return adopted
+    }
+
+    /// Moves the partial downloads of a dead area that have a resume record (`ResumeRecord`) naming one
+    /// of `identities` into `target`, one per source (the longest), as `adopted-<n>` and its record.
+    /// Only regular files of ours no larger than the recorded size; whatever is not moved is removed
+    /// with the dead area.
+    private static func adoptPartialDownloads(from dead: DirectoryHandle, of identities: Set<String>, into target: DirectoryHandle,
+                                              adopted: inout [String: Adopted]) {
+        for (name, kind) in (try? dead.entries()) ?? [] where kind == .file && name.count > ResumeRecord.suffix.count
+            && name.suffix(ResumeRecord.suffix.count).elementsEqual(ResumeRecord.suffix) {
+            let partial = Array(name.dropLast(ResumeRecord.suffix.count))
+            guard let bytes = try? dead.readFile(name, limit: ResumeRecord.sizeLimit), let record = ResumeRecord(parsing: bytes), identities.contains(record.identity),
+                  let info = try? dead.status(of: partial), info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(),
+                  info.st_size > 0, info.st_size <= record.totalSize else { continue }
+            if let held = adopted[record.identity] {
+                // The longer of two copies of one source stays; the other goes.
+                guard let heldInfo = try? target.status(of: held.name), heldInfo.st_size < info.st_size else { continue }
+                try? target.unlink(held.name, directory: false)
+                try? target.unlink(held.name + ResumeRecord.suffix, directory: false)
+                adopted[record.identity] = nil
+            }
+            let newName = Array("adopted-\(adopted.count)-\(UUID().uuidString.prefix(8).lowercased())".utf8)
+            do {
+                try dead.rename(partial, to: target, as: newName)
+                try dead.rename(name, to: target, as: newName + ResumeRecord.suffix)
+            } catch {
+                try? target.unlink(newName, directory: false)
+                continue
+            }
+            adopted[record.identity] = Adopted(name: newName, record: record)
         }
     }
 
@@ -113,6 +167,26 @@ public final class StagingArea: @unchecked Sendable {
     /// A staging file for one source's download.
     public func file(named name: String) throws -> StagingFile {
         try interruption.shortlyUnlessStopped { try StagingFile(path: (path as NSString).appendingPathComponent(name), role: role) }
+    }
+
+    /// A staging file for downloading `source`: when a killed run left a partial download of it (moved
+    /// here when this area was made), that file, holding those bytes, and the version they are of, for
+    /// the download to continue only if the source is still that version; else an empty file and nil.
+    func file(named name: String, for source: Source) throws -> (file: StagingFile, stagedVersion: Validator?) {
+        let identity = ResumeRecord.identity(of: source)
+        guard let found = adoptedLock.withLock({ adopted.removeValue(forKey: identity) }) else { return (try file(named: name), nil) }
+        let bytes = Array(name.utf8)
+        let handle = directory.handle
+        return try interruption.shortlyUnlessStopped {
+            do {
+                try handle.rename(found.name + ResumeRecord.suffix, to: handle, as: bytes + ResumeRecord.suffix)
+                try handle.rename(found.name, to: handle, as: bytes)
+            } catch {
+                try? handle.unlink(bytes + ResumeRecord.suffix, directory: false)
+                return (try StagingFile(path: handle.child(bytes).string, role: role), nil)
+            }
+            return (try StagingFile(path: handle.child(bytes).string, role: role, adopting: true), found.record.validator)
+        }
     }
 
     /// An empty directory to unpack into (mode 0755 at most: it becomes the destination directory

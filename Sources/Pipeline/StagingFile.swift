@@ -38,16 +38,37 @@ public final class StagingFile: @unchecked Sendable {
         case unpacked
     }
 
-    /// Creates (or truncates) the file at `path`.
-    public init(path: String, role: Role = .unpacked) throws {
+    /// Creates (or truncates) the file at `path`. `adopting`: keeps the bytes already there (a killed
+    /// run's partial download, handed over by `StagingArea`) as the first bytes of the content; they are
+    /// read and hashed now, so the digest checked at the end covers them as much as the bytes fetched.
+    public init(path: String, role: Role = .unpacked, adopting: Bool = false) throws {
         stagingPath = path
         self.role = role
-        let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_CREAT | (adopting ? 0 : O_TRUNC) | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.destinationIO, "cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
         writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, streamToDisk: role == .installed,
                              landed: landed)
+        if adopting {
+            byteCount = try writer.takeOverExisting()
+            landed.advance(by: Int(byteCount))
+        }
+    }
+
+    /// Where `recordResumable` writes: beside the staging file.
+    var resumeRecordPath: String { stagingPath + ".resume" }
+
+    /// Records, beside the file, which source and version its bytes are, so a run that finds this one
+    /// killed can continue them (`StagingArea`). Written whole (a temporary file renamed), best effort.
+    func recordResumable(_ record: ResumeRecord) {
+        let temporary = resumeRecordPath + ".tmp"
+        let descriptor = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        let bytes = record.encoded
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        Glibc.close(descriptor)
+        if written != bytes.count || rename(temporary, resumeRecordPath) != 0 { unlink(temporary) }
     }
 
     /// For an `.unpacked` file: takes the open local file `descriptor` at `name` (whose bytes the caller
@@ -99,6 +120,10 @@ public final class StagingFile: @unchecked Sendable {
 
     /// Drops everything written (or borrowed) so far: the next byte written is byte 0 again.
     public func reset() throws {
+        // The record goes first: bytes of no recorded version are never continued by a later run.
+        if unlink(resumeRecordPath) != 0, errno != ENOENT {
+            throw PkgfetchError(.destinationIO, "cannot remove \(resumeRecordPath): \(String(cString: strerror(errno)))")
+        }
         try submitCurrent()
         try writer.restart()
         if borrowed != nil {
@@ -209,6 +234,33 @@ private final class BlockWriter: @unchecked Sendable {
     func digest() throws -> SHA256Digest {
         try drain()
         return condition.withLock { SHA256Digest(hasher.finalize()) }
+    }
+
+    /// Takes the bytes already in the file as written: hashes them from byte 0 and appends after them.
+    /// Returns their count.
+    func takeOverExisting() throws -> Int64 {
+        try drain()
+        return try condition.withLock {
+            var offset: Int64 = 0
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+            defer { buffer.deallocate() }
+            while true {
+                let count = pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset))
+                if count < 0, errno == EINTR { continue }
+                guard count >= 0 else {
+                    throw PkgfetchError(.destinationIO, "cannot read staging file \(path): \(String(cString: strerror(errno)))")
+                }
+                if count == 0 { break }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                offset += Int64(count)
+            }
+            guard lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset) else {
+                throw PkgfetchError(.destinationIO, "cannot seek in staging file \(path): \(String(cString: strerror(errno)))")
+            }
+            written = offset
+            dropped = 0
+            return offset
+        }
     }
 
     func restart() throws {
