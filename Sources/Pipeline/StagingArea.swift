@@ -106,13 +106,17 @@ public final class StagingArea: @unchecked Sendable {
             guard let directory = try? parent.openDirectory(name), let info = try? directory.status(),
                   info.st_uid == geteuid(), info.st_mode & 0o7777 == 0o700 else { continue }
             let record = try? directory.readFile(ownerName, limit: 4096)
-            switch record.flatMap(StagingOwner.init(parsing:))?.liveness {
+            let owner = record.flatMap(StagingOwner.init(parsing:))
+            switch owner?.liveness {
             case .alive?: continue
             case .gone?: break
             case .unknown?, nil:
                 let pidText = String(decoding: name.dropFirst(prefixBytes.count).prefix { $0 != UInt8(ascii: "-") }, as: UTF8.self)
-                guard let pid = Int32(pidText), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH,
-                      Date().timeIntervalSince(lastWritten(directory, info)) > abandonedAfter else { continue }
+                guard let pid = Int32(pidText), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                // Killed between making the area and writing its owner record: nothing was staged in
+                // it yet, so it goes at once. Otherwise, only once nothing was written for a while.
+                let bornEmpty = owner == nil && ((try? directory.entries())?.allSatisfy { $0.name == ownerName } ?? false)
+                guard bornEmpty || Date().timeIntervalSince(lastWritten(directory, info)) > abandonedAfter else { continue }
             }
             if let target, !identities.isEmpty {
                 adoptPartialDownloads(from: directory, of: identities, into: target, adopted: &adopted)

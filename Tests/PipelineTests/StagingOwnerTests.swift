@@ -62,4 +62,27 @@ import TestSupport
         try next.remove()
         #expect(Files.stagingDirectories(in: out).isEmpty)
     }
+
+    /// Killed between making its area and writing the owner record: an area of a gone pid holding
+    /// nothing (or a cut record) goes at once; one holding staged bytes but no record keeps the
+    /// 10-minute rule, since its owner cannot be told.
+    @Test func anAreaKilledBeforeItsOwnerRecordGoesAtOnceOnlyWhileEmpty() throws {
+        let dir = try TemporaryDirectory("owner-unborn")
+        let out = dir.join("out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let pid = try Self.endedProcess()
+        let empty = ".pkgfetch-staging-\(pid)-0e0e0e0e", cut = ".pkgfetch-staging-\(pid)-0c0c0c0c", full = ".pkgfetch-staging-\(pid)-0f0f0f0f"
+        for name in [empty, cut, full] {
+            try FileManager.default.createDirectory(atPath: out + "/" + name, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+        try Data("pid ".utf8).write(to: URL(fileURLWithPath: out + "/" + cut + "/owner"))
+        try Files.writeRandom(out + "/" + full + "/source-0", size: 1000)
+
+        let next = try StagingArea(near: out + "/k.tgz")
+        let names = [full, (next.path as NSString).lastPathComponent].sorted()
+        #expect(Files.stagingDirectories(in: out).sorted() == names)
+        try next.remove()
+        try FileManager.default.removeItem(atPath: out + "/" + full)
+    }
 }
