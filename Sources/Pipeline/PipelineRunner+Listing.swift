@@ -13,38 +13,13 @@ extension PipelineRunner {
             let schemes = Set(plan.sources.map(\.scheme)).sorted().joined(separator: ", ")
             throw PkgfetchError(.noSource, "no registered fetcher can list what the plan's sources (\(schemes)) hold")
         }
-        var attempt = 0
-        while true {
-            attempt += 1
-            let attemptStart = clock.now
-            var attemptDeadline = attemptStart + retry.perAttemptTimeout
-            if let deadline { attemptDeadline = min(attemptDeadline, deadline) }
-            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events)
-            do {
-                try Task.checkCancellation()
-                let listing = try await AttemptDeadline.run(
-                    within: attemptStart.duration(to: attemptDeadline),
-                    timeoutError: PkgfetchError(.timeout, "\(source.redacted): listing its files did not finish in time", scheme: source.scheme),
-                    expire: { _ in }, { try await lister.list(source, context: context) })
-                guard !listing.files.isEmpty else {
-                    throw PkgfetchError(.noMatchingContent, "\(source.redacted) holds no file")
-                }
-                events.emit(task: "list", source: source, since: attemptStart, outcome: "ok", attempt: attempt)
-                return listing
-            } catch {
-                let failure = PkgfetchError.from(error).about(scheme: source.scheme)
-                let decision = Task.isCancelled ? .stop(.deadline)
-                    : retry.decide(attempt: attempt, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
-                                   unit: clock.randomUnit())
-                guard case .wait(let wait) = decision else {
-                    events.emit(task: "list", source: source, since: attemptStart, outcome: "failed", error: failure, attempt: attempt,
-                                status: failure.status)
-                    throw failure
-                }
-                events.emit(task: "list", source: source, since: attemptStart, outcome: "retry", error: failure, attempt: attempt,
-                            status: failure.status, retryReason: failure.message)
-                try await clock.sleep(until: clock.now + wait)
+        return try await withRetries(task: "list", source: source, plan: plan, deadline: deadline) { context, attemptStart in
+            let listing = try await lister.list(source, context: context)
+            guard !listing.files.isEmpty else {
+                throw PkgfetchError(.noMatchingContent, "\(source.redacted) holds no file")
             }
+            self.events.emit(task: "list", source: source, since: attemptStart, outcome: "ok", attempt: context.attempt)
+            return listing
         }
     }
 

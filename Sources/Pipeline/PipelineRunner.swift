@@ -213,44 +213,56 @@ public struct PipelineRunner: Sendable {
         let copy = SourceCopy(source: source, fetcher: fetcher, file: file, sizeLimit: maxFileSize, progress: progress, events: events,
                               connections: connections, stagedVersion: stagedVersion)
         defer { copy.finishProgress() }
+        return try await withRetries(task: "fetch", source: source, plan: plan, deadline: deadline, bytesSoFar: { file.byteCount },
+                                     expire: { await copy.expire(because: $0) }) { context, attemptStart in
+            let delivered = try await copy.attempt(context)
+            try ExpectedContent(digest: plan.expectedDigest, size: plan.expectedSize)
+                .verify(digest: delivered.digest, size: delivered.size, of: source.redacted)
+            events.emit(task: "fetch", source: source, bytes: delivered.size, since: attemptStart, outcome: "ok", attempt: context.attempt,
+                        status: delivered.status, servedBy: delivered.servedBy)
+            return Fetched(source: source, file: file, format: delivered.format, digest: delivered.digest, size: delivered.size)
+        }
+    }
+
+    /// Runs `attempt` against `source` until it succeeds, `retry` says stop, or the deadline passes: each
+    /// attempt under its own deadline (enforced here whatever the backend does; `expire` is told first),
+    /// each failure a `task` event, each retry a line for the caller (`onRetry`), and a failure that was
+    /// or could have been retried says how long it was tried. One loop for every step that reaches a source.
+    func withRetries<T: Sendable>(task: String, source: Source, plan: Plan, deadline: ContinuousClock.Instant?,
+                                  bytesSoFar: @escaping @Sendable () -> Int64? = { nil },
+                                  expire: @escaping @Sendable (PkgfetchError) async -> Void = { _ in },
+                                  _ attempt: @escaping @Sendable (FetchContext, ContinuousClock.Instant) async throws -> T) async throws -> T {
         let firstAttemptStart = clock.now
-        var attempt = 0
+        var number = 0
         while true {
-            attempt += 1
+            number += 1
             let attemptStart = clock.now
             var attemptDeadline = attemptStart + retry.perAttemptTimeout
             if let deadline { attemptDeadline = min(attemptDeadline, deadline) }
-            let context = FetchContext(plan: plan, attempt: attempt, deadline: attemptDeadline, events: events)
+            let context = FetchContext(plan: plan, attempt: number, deadline: attemptDeadline, events: events)
             do {
                 try Task.checkCancellation()
-                let delivered = try await AttemptDeadline.run(
+                return try await AttemptDeadline.run(
                     within: attemptStart.duration(to: attemptDeadline),
-                    timeoutError: timeoutError(source, attempt: attempt, endsWithRun: attemptDeadline == deadline),
-                    expire: { await copy.expire(because: $0) },
-                    { try await copy.attempt(context) })
-                try ExpectedContent(digest: plan.expectedDigest, size: plan.expectedSize)
-                    .verify(digest: delivered.digest, size: delivered.size, of: source.redacted)
-                events.emit(task: "fetch", source: source, bytes: delivered.size, since: attemptStart, outcome: "ok", attempt: attempt,
-                            status: delivered.status, servedBy: delivered.servedBy)
-                return Fetched(source: source, file: file, format: delivered.format, digest: delivered.digest, size: delivered.size)
+                    timeoutError: timeoutError(source, attempt: number, endsWithRun: attemptDeadline == deadline),
+                    expire: expire, { try await attempt(context, attemptStart) })
             } catch {
                 let failure = PkgfetchError.from(error).about(scheme: source.scheme)
                 let decision = Task.isCancelled ? .stop(.deadline)
-                    : retry.decide(attempt: attempt, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
+                    : retry.decide(attempt: number, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
                                    unit: clock.randomUnit())
                 guard case .wait(let wait) = decision else {
-                    events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "failed",
-                                error: failure, attempt: attempt, status: failure.status)
-                    // A failure that was, or could have been, retried says how long it was tried.
-                    guard attempt > 1 || decision == .stop(.attemptsSpent) else { throw failure }
+                    events.emit(task: task, source: source, bytes: bytesSoFar(), since: attemptStart, outcome: "failed",
+                                error: failure, attempt: number, status: failure.status)
+                    guard number > 1 || decision == .stop(.attemptsSpent) else { throw failure }
                     var final = failure
-                    final.message += " (gave up after \(attempt) attempt\(attempt == 1 ? "" : "s") in \(firstAttemptStart.duration(to: clock.now).spoken))"
+                    final.message += " (gave up after \(number) attempt\(number == 1 ? "" : "s") in \(firstAttemptStart.duration(to: clock.now).spoken))"
                     throw final
                 }
-                events.emit(task: "fetch", source: source, bytes: file.byteCount, since: attemptStart, outcome: "retry",
-                            error: failure, attempt: attempt, status: failure.status, retryReason: failure.message)
-                logger.info("attempt \(attempt) of \(source) failed (\(failure.message)); retrying in \(wait.spoken)")
-                onRetry?(RetryNotice(source: source, failure: failure, attempt: attempt, attempts: retry.attempts, wait: wait))
+                events.emit(task: task, source: source, bytes: bytesSoFar(), since: attemptStart, outcome: "retry",
+                            error: failure, attempt: number, status: failure.status, retryReason: failure.message)
+                logger.info("attempt \(number) of \(source) failed (\(failure.message)); retrying in \(wait.spoken)")
+                onRetry?(RetryNotice(source: source, failure: failure, attempt: number, attempts: retry.attempts, wait: wait))
                 try await clock.sleep(until: clock.now + wait)
             }
         }
