@@ -5,6 +5,8 @@ import Pipeline
 struct StepRetry: Sendable {
     var policy: RetryPolicy
     var clock: any RetryClock = SystemRetryClock()
+    /// The least time a try must have before the deadline to be started.
+    static let lastTryMargin = Duration.milliseconds(250)
 
     /// How a step ended when it did not succeed.
     struct Exhausted: Error {
@@ -39,7 +41,10 @@ struct StepRetry: Sendable {
                 failure = PkgfetchError.from(error)
             }
             // The same decision, and the same table of what is retryable, as the runner's.
-            let decision = policy.decide(attempt: tries, error: failure, timeLeft: deadline.map { clock.now.duration(to: $0) },
+            // A try that could only start in the deadline's last moment is not made: its answer would race
+            // the attempt's own deadline, which would then report a timeout instead of this step's failure.
+            let decision = policy.decide(attempt: tries, error: failure,
+                                         timeLeft: deadline.map { clock.now.duration(to: $0) - Self.lastTryMargin },
                                          unit: clock.randomUnit())
             guard case .wait(let wait) = decision else {
                 throw Exhausted(last: failure, tries: tries, deadlineReached: decision == .stop(.deadline))
