@@ -55,13 +55,17 @@ let package = Package(
         ], path: "Sources/PkgfetchCommand"),
         .executableTarget(name: "pkgfetch", dependencies: ["PkgfetchCommand"], path: "Sources/pkgfetch"),
 
-        // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests.
+        // Tests: one target per source target, shared real-server helpers, end-to-end CLI tests. Each names
+        // every module it imports: SwiftPM rebuilds a target only when a module it declares changes, and a
+        // test compiled against an older Pipeline layout (reached only through Unpackers) crashed at run time.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AKSRules", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "PipelineTesting", "TestSupport"]),
-        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "PipelineTesting", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AKSRules", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "Pipeline", "CCurl", "PipelineTesting", "TestSupport"]),
+        .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "Pipeline", "PipelineTesting", "TestSupport",
+                                                     .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SourcesHelperTests", dependencies: ["SourcesHelper", "Pipeline", "PipelineTesting", "TestSupport"]),
-        .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "TestSupport"]),
+        .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "Pipeline", "TestSupport"]),
         .testTarget(name: "ComponentListTests", dependencies: ["ComponentList", "Pipeline"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
