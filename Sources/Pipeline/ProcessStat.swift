@@ -27,19 +27,9 @@ struct ProcessStat: Equatable {
     /// Process `pid` as it is now; nil when there is none (or /proc cannot say).
     static func of(_ pid: pid_t) -> ProcessStat? {
         guard pid > 0 else { return nil }
-        let descriptor = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
         // A line of a few hundred bytes: 1 KiB is read at most.
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        var count = 0
-        while count < buffer.count {
-            let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + count, $0.count - count) }
-            if got < 0, errno == EINTR { continue }
-            if got <= 0 { break }
-            count += got
-        }
-        return ProcessStat(buffer[..<count])
+        guard let line = readSmallFile("/proc/\(pid)/stat", limit: 1024) else { return nil }
+        return ProcessStat(line)
     }
 
     /// A decimal of at most 20 digits, digits only.
@@ -47,4 +37,21 @@ struct ProcessStat: Equatable {
         guard !digits.isEmpty, digits.count <= 20, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
         return UInt64(String(decoding: digits, as: UTF8.self))
     }
+}
+
+/// The first `limit` bytes of a small file such as one of /proc's (read to its end or to `limit`);
+/// nil when it cannot be opened.
+func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var buffer = [UInt8](repeating: 0, count: limit)
+    var count = 0
+    while count < buffer.count {
+        let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + count, $0.count - count) }
+        if got < 0, errno == EINTR { continue }
+        if got <= 0 { break }
+        count += got
+    }
+    return Array(buffer[..<count])
 }

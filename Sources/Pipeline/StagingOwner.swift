@@ -75,14 +75,8 @@ struct StagingOwner: Equatable {
 
     /// A small file's content without its trailing newline (256 bytes at most).
     private static func readSmall(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let text = buffer[..<count].filter { $0 != 0x0A }
-        return text.isEmpty ? nil : Array(text)
+        guard let text = readSmallFile(path, limit: 256)?.filter({ $0 != 0x0A }) else { return nil }
+        return text.isEmpty ? nil : text
     }
 
     private static func readLink(_ path: String) -> [UInt8]? {
