@@ -44,11 +44,13 @@ fi
 
 # The man page tool: built once from this checkout's argument-parser (the same version).
 (cd "$WORK/src" && TOOLS_FROM=$ROOT bash scripts/install.sh "$WORK/stage/$name" "$binary" >/dev/null)
-# Debug info out (93 MB -> 78 MB, and no build paths), symbols kept for backtraces. Also out: the
-# .swift_modhash section, 16 bytes per Swift object that swiftc fills differently on every compile
-# (it serves incremental builds only); it was all that differed between two builds of one commit,
-# with the GNU build ID computed over it, which is why the build ID is the commit's instead.
-strip --strip-debug --remove-section=.swift_modhash "$WORK/stage/$name/bin/pkgfetch"
+# Debug info and symbols out (51 MB -> 22 MB, and no build paths): a node image carries the binary.
+# A crash address is read against the unstripped build, $WORK/scratch/release/pkgfetch, which the same
+# commit rebuilds byte for byte; its GNU build ID is the commit, so a core file names what to rebuild.
+# Also out: the .swift_modhash section, 16 bytes per Swift object that swiftc fills differently on
+# every compile (it serves incremental builds only); it was all that differed between two builds of
+# one commit, with the GNU build ID computed over it, which is why the build ID is the commit's instead.
+strip --strip-all --remove-section=.swift_modhash "$WORK/stage/$name/bin/pkgfetch"
 install -d "$WORK/stage/$name/share/doc/pkgfetch"
 install -m 0644 "$WORK/src/README.md" "$WORK/stage/$name/share/doc/pkgfetch/README.md"
 

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Pipeline
 
 /// AgentBaker's `components.json`, the part pkgfetch reads: the `Packages` array. Everything else in
 /// the file (container images, `renovateTag`, comments) is ignored, so a newer file still decodes.
@@ -36,14 +41,10 @@ public struct ComponentsFile: Decodable, Sendable {
     /// Reads and decodes the file at `path`, refusing one larger than `limit` before holding more of it.
     /// Blocking: call it off the cooperative pool.
     public static func load(path: String, limit: Int = maxBytes) throws(ComponentListError) -> ComponentsFile {
-        let data: Data
-        do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            data = try handle.read(upToCount: limit + 1) ?? Data()
-        } catch {
+        guard let bytes = readSmallFile(path, limit: limit + 1) else {
             throw ComponentListError("cannot read the components file \(path)")
         }
+        let data = Data(bytes)
         if data.count > limit { throw ComponentListError("the components file \(path) is larger than \(limit) bytes") }
         return try ComponentsFile(json: data)
     }

@@ -33,7 +33,7 @@ public struct NodeTarget: Sendable, Equatable {
     /// for Linux; for Windows the release's key, `windows.default`, then `default.current` (whose
     /// `windowsDownloadURL` serves Windows, as for kubernetes-binaries).
     public var entryChain: [(os: String, release: String)] {
-        let withoutDots = release.replacingOccurrences(of: ".", with: "")
+        let withoutDots = release.replacing(".", with: "")
         let specific: [String]
         switch os {
         case "flatcar", "acl":

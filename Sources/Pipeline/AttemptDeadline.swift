@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Runs one attempt against its deadline, whatever the fetcher does: at the deadline the attempt's
 /// gate is closed (so nothing the attempt does afterwards reaches the staging file), its body is told
@@ -40,7 +44,7 @@ enum AttemptDeadline {
 
     /// Whichever of the attempt, the timer or a cancellation claims it first decides how the attempt ends.
     private final class Outcome<T: Sendable>: @unchecked Sendable {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var continuation: CheckedContinuation<T, any Error>?
         private var claimed = false
         private var work: Task<Void, Never>?
@@ -85,7 +89,7 @@ enum AttemptDeadline {
 /// The one door to an attempt's staging file: every change the attempt makes (a reset, a write) passes
 /// through it, and once it is closed none does.
 final class AttemptGate: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var closedBecause: PkgfetchError?
 
     /// Runs `body` unless the gate is closed; a close waits for it.

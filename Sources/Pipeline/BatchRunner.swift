@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Runs several packages with one `PipelineRunner`, so they share its connections, registry
 /// credentials and tokens: at most `parallel` at once, under one deadline for the whole batch.

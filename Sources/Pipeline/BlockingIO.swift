@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A few threads of its own for work that blocks (file I/O, unpacking, syncs, directory walks), so that
 /// Swift's cooperative pool — two threads on a two-core node — keeps running timers, transfers and
@@ -12,7 +16,7 @@ public final class BlockingIO: @unchecked Sendable {
     /// The prefix of the pool's thread names (`pkgfetch-blocking-io-0`, …), and of `runOnOwnThread`'s.
     public static let threadNamePrefix = "pkgfetch-blocking-io"
 
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var queue: [@Sendable () -> Void] = []
     private var head = 0
 
@@ -25,22 +29,17 @@ public final class BlockingIO: @unchecked Sendable {
 
     /// The name of the blocking-I/O thread running the caller (`pkgfetch-blocking-io-…`), or nil on any
     /// other thread. Kept by the thread itself: on Linux a thread starts with its creator's kernel
-    /// name, Foundation's `Thread.name` reads that back, and a kernel name holds 15 bytes at most.
-    public static var currentThreadName: String? {
-        Thread.current.threadDictionary[threadNameKey] as? String
-    }
+    /// name, and a kernel name holds 15 bytes at most.
+    public static var currentThreadName: String? { threadName.value }
 
-    private static let threadNameKey = "pkgfetch.blocking-io.thread-name"
+    private static let threadName = ThreadLocal<String>()
 
     private static func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
         let fullName = "\(threadNamePrefix)-\(name)"
-        let thread = Thread {
-            Thread.current.threadDictionary[threadNameKey] = fullName
+        DetachedThread.start(name: fullName, stackSize: 1 << 20) {
+            threadName.value = fullName
             body()
         }
-        thread.name = fullName
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     /// Runs `work` on one of the pool's threads and returns its result. The calling task suspends
@@ -64,7 +63,7 @@ public final class BlockingIO: @unchecked Sendable {
     /// Throws `CancellationError` when the task waiting for the work this thread is running was
     /// cancelled. Long blocking work (an unpack) calls it between steps; elsewhere it does nothing.
     public static func checkCancellation() throws {
-        if (Thread.current.threadDictionary[WorkCancellation.key] as? WorkCancellation)?.isCancelled == true {
+        if WorkCancellation.current.value?.isCancelled == true {
             throw CancellationError()
         }
     }
@@ -99,10 +98,11 @@ public final class BlockingIO: @unchecked Sendable {
 }
 
 /// Whether the task that handed a piece of work to a blocking thread was cancelled; the thread
-/// running the work finds it in its thread dictionary (`BlockingIO.checkCancellation()`).
+/// running the work finds it in a thread-local (`BlockingIO.checkCancellation()`).
 private final class WorkCancellation: @unchecked Sendable {
-    static let key = "pkgfetch.blocking-io.cancellation"
-    private let lock = NSLock()
+    /// The running work's, on a thread running work.
+    static let current = ThreadLocal<WorkCancellation>()
+    private let lock = Lock()
     private var cancelled = false
 
     var isCancelled: Bool { lock.withLock { cancelled } }
@@ -110,10 +110,9 @@ private final class WorkCancellation: @unchecked Sendable {
     func cancel() { lock.withLock { cancelled = true } }
 
     func whileCurrent<T>(_ work: () throws -> T) rethrows -> T {
-        let dictionary = Thread.current.threadDictionary
-        let outer = dictionary[Self.key]
-        dictionary[Self.key] = self
-        defer { dictionary[Self.key] = outer }
+        let outer = Self.current.value
+        Self.current.value = self
+        defer { Self.current.value = outer }
         return try work()
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One family of CDN URLs and where its packages live in a bootstrap registry. `path` is a regular
 /// expression over the URL's path with named groups (`package`, `version`, `os`, `arch`, `ext`, …);
@@ -94,7 +98,7 @@ struct CompiledRule: @unchecked Sendable {
         if let sources = rule.sources {
             guard !sources.isEmpty else { throw problem("sources is empty") }
             for template in sources {
-                guard template == "{url}" || template.range(of: "^[A-Za-z][A-Za-z0-9+.-]*://", options: .regularExpression) != nil else {
+                guard template == "{url}" || template.prefixMatch(of: /[A-Za-z][A-Za-z0-9+.-]*:\/\//) != nil else {
                     throw problem("source template '\(template)' is not '{url}' and does not start with a scheme (scheme://…)")
                 }
                 for name in CompiledRule.placeholders(in: template) where !groups.contains(name) && !CompiledRule.urlParts.contains(name) {
@@ -134,7 +138,7 @@ struct CompiledRule: @unchecked Sendable {
 
     func fill(_ values: [String: String], template: String? = nil) -> String {
         var text = template ?? rule.reference
-        for (name, value) in values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
+        for (name, value) in values { text = text.replacing("{\(name)}", with: value) }
         return text
     }
 
@@ -150,7 +154,7 @@ struct CompiledRule: @unchecked Sendable {
         return templates.map { template in
             // The URL is not a template: filled last, so braces in it stay as they are.
             if template == "{url}" { return Source.url(url) }
-            return Source.url(fill(values, template: template).replacingOccurrences(of: "{url}", with: url))
+            return Source.url(fill(values, template: template).replacing("{url}", with: url))
         }
     }
 }
@@ -160,7 +164,7 @@ extension Regex where Output == AnyRegexOutput {
     func regexOutput(names source: String) -> [String] {
         var names: [String] = []
         var rest = Substring(source)
-        while let range = rest.range(of: "(?<") {
+        while let range = rest.firstRange(of: "(?<") {
             let after = rest[range.upperBound...]
             if let close = after.firstIndex(of: ">") {
                 let name = String(after[..<close])

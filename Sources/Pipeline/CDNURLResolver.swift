@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Resolves a package's CDN URL with a table of rules. With a bootstrap registry, the first matching
 /// rule maps the URL to an OCI reference; without one, any http(s) URL is fetched as it is, and a
@@ -70,7 +74,7 @@ public struct CDNURLResolver: Resolver {
             throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' is not an http(s) URL")
         }
         let path = components.percentEncodedPath
-        let fileName = path.removingPercentEncoding?.lastPathComponent ?? ""
+        let fileName = PercentEncoding.decoding(path)?.lastPathComponent ?? ""
         guard !fileName.isEmpty else {
             throw PkgfetchError(.resolveFailed, "'\(Redaction.url(request.url))' names no file")
         }

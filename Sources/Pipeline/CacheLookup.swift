@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Finds a pre-cached copy of a package: node images keep packages under cache directories, in
 /// sub-folders of their own choosing, so each directory is searched recursively by file name.
@@ -12,9 +16,9 @@ public enum CacheLookup {
     /// directory the shallowest, then alphabetically first, path wins.
     public static func findCopy(_ fileName: String, in directories: [String]) -> CachedCopy? {
         for directory in directories {
-            guard let walker = FileManager.default.enumerator(atPath: directory) else { continue }
+            guard let relatives = try? FileManager.default.subpathsOfDirectory(atPath: directory) else { continue }
             var hits: [String] = []
-            while let relative = walker.nextObject() as? String {
+            for relative in relatives {
                 // Bytes, not Characters: a canonically equivalent name is another file on Linux.
                 // NSString's path methods trap on some names (see `lastPathComponent`).
                 if relative.lastPathComponent.utf8.elementsEqual(fileName.utf8),

@@ -1,5 +1,10 @@
 import CSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +28,7 @@ public final class ChildProcess: @unchecked Sendable {
     public static let grace: Duration = .seconds(2)
 
     private let keeper: pid_t
-    private let lock = NSLock()
+    private let lock = Lock()
     private var status: Int32?
     private var stopping = false
     private var waiters: [CheckedContinuation<Int32, Never>] = []
@@ -49,7 +54,7 @@ public final class ChildProcess: @unchecked Sendable {
         guard result == 0 else { throw failure(String(cString: strerror(result))) }
         self.keeper = keeper
         pid = child
-        Thread.detachNewThread { [self, report] in
+        DetachedThread.start { [self, report] in
             var status: Int32 = 0
             _ = csystem_kept_wait(self.keeper, report, &status)
             close(report)
@@ -99,7 +104,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Whether a wait's deadline passed with the process still running.
     private final class Expiry: @unchecked Sendable {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var value = false
         func set() { lock.withLock { value = true } }
         var isSet: Bool { lock.withLock { value } }

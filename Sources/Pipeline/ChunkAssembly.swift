@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Puts the chunks of a `RangedCopy` back in order. The frontier chunk's bytes go straight to the sink
 /// (the staging file, which hashes what it is given, in order); a chunk ahead of the frontier is kept
@@ -6,7 +10,7 @@ import Foundation
 /// while fewer than `waiting` are claimed but not yet in the file: that bounds the buffers (and so the
 /// memory) whatever the file size, and makes a connection wait rather than run ahead.
 final class ChunkAssembly: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private let chunks: Int
     private let chunkSize: Int
     private let lastChunkSize: Int

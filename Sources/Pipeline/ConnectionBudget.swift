@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The connections a runner may have open at once, shared by every package of a batch (the runner is
 /// shared, and so is this object): each attempt waits for one connection before it opens its source,
@@ -14,7 +18,7 @@ public final class ConnectionBudget: @unchecked Sendable {
     /// load, and ranges there took up to 2.4× as long; 250 MiB/s misjudged them in 2 runs of 5. A link
     /// capped at 200 MiB/s per connection therefore stays one stream too.
     public let oneStreamAbove: Int64?
-    private let lock = NSLock()
+    private let lock = Lock()
     private var inUse = 0
     private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextWaiter: UInt64 = 0

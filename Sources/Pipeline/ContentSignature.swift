@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What a file is, told by its first bytes (its magic number), whatever it is called: the archive
 /// format to unpack it as, or the name of what it is when it is something else.
@@ -24,9 +28,7 @@ public struct ContentSignature: Sendable, Equatable {
 
     /// The first `bytesNeeded` bytes of a file (fewer when it is shorter; none when it cannot be read).
     public static func leadingBytes(ofFileAt path: String) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        return [UInt8]((try? handle.read(upToCount: bytesNeeded)) ?? Data())
+        readSmallFile(path, limit: bytesNeeded) ?? []
     }
 
     /// The format of a file that starts with `bytes`; nil when none is known.

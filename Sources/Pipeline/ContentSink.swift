@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where a body's bytes go. Written from any thread, one write at a time, in order; a write that
 /// throws ends the delivery (the runner wants no more bytes).
@@ -24,7 +28,7 @@ final class ContentSink: ByteSink, @unchecked Sendable {
     /// The most bytes the file may hold, and why (`--max-size` or the announced size).
     private let limit: (bytes: Int64, tooLarge: Bool)?
     private let gate: AttemptGate
-    private let lock = NSLock()
+    private let lock = Lock()
     private var written: Int64 = 0
 
     init(file: StagingFile, gate: AttemptGate, source: Source, progress: any ProgressReporter, sizeLimit: Int64?,

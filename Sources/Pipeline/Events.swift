@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One step's record: what was tried, from where, how much, how long, and how it ended.
 public struct Event: Sendable, Codable, Equatable {
@@ -98,7 +105,7 @@ public struct EventEmitter: Sendable {
 /// What one run's events are about; set once its URL is resolved, read by every emit.
 private final class EventSubject: @unchecked Sendable {
     // Guarded by lock: set from the run, read from fetchers on other tasks.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var stored: (package: String, version: String?, reference: String?)?
 
     func set(_ plan: Plan) { lock.withLock { stored = (plan.package, plan.version, plan.reference) } }
@@ -125,7 +132,7 @@ public struct DiscardingEventSink: EventSink {
 
 /// Keeps events in memory; for tests and for callers that inspect a run afterwards.
 public final class CollectingEventSink: EventSink, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var stored: [Event] = []
     /// An empty record.
     public init() {}
@@ -138,7 +145,7 @@ public final class CollectingEventSink: EventSink, @unchecked Sendable {
 /// Writes one JSON object per line to a file (`--events FILE`), appending. The file may be a pipe or a
 /// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked.
 public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private let descriptor: Int32
     private let encoder: JSONEncoder
 

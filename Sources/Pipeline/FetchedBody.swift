@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -104,7 +108,7 @@ final class OwnedDescriptor: @unchecked Sendable {
     let descriptor: Int32
     /// What it is, for messages.
     let name: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var open = true
 
     init(_ descriptor: Int32, name: String) {

@@ -1,5 +1,9 @@
 import CSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +25,7 @@ public final class GuestAgentEventSink: EventSink, @unchecked Sendable {
     private let directory: String
     private let warn: @Sendable (String) -> Void
     // Guarded by lock: the directory handle, the last name used, whether a failure was reported.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var descriptor: Int32 = -1
     private var lastMillisecond: Int64 = 0
     private var warned = false

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Moves a staged result into place so that the destination holds either its old content or the
 /// complete new content. Every check happens before the first rename, and a signal waits for the

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What a run stopped by a signal leaves behind: no staging areas, and no install cut half-way. A
 /// value the program owns and hands to its runners (the CLI makes one and stops it from its signal
@@ -10,9 +14,9 @@ import Foundation
 /// same process) is not affected.
 public final class Interruption: @unchecked Sendable {
     // Held for the whole of an `unlessStopped` body, so `stop()` waits for it; taken before `condition`.
-    private let changing = NSLock()
+    private let changing = Lock()
     // Guards `live`, briefly: a writer or a staging area of another package never waits for an install.
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var live = Live()
 
     /// How long `stop()` waits for writers to return after halting them, at most.
@@ -117,7 +121,7 @@ public final class Interruption: @unchecked Sendable {
 
 /// A task that can be cancelled before it has started: it then starts cancelled.
 private final class HaltableTask<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var task: Task<T, any Error>?
     private var cancelled = false
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The in-order prefix of a staging file's content that is hashed and written: the one place where
 /// bytes become part of what the digest covers (`StagingFile`'s writer reports here, and nowhere
@@ -9,7 +13,7 @@ import Foundation
 /// a write after the content was complete (the content grew after a reader may have seen its end);
 /// readers of an older generation are told to start over.
 public final class LandedBytes: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var generation = 0
     private var count: Int64 = 0
     private var complete = false

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Plans whose source names the files (`Plan.fileNamedBySource`): the source is asked what it holds
 /// (`ListingFetcher`) before anything is fetched. One file is then fetched as any plan's file is; several
@@ -77,7 +81,7 @@ extension PipelineRunner {
                 let filePlan = self.plan(plan, narrowedTo: file, cacheDirectories: request.cacheDirectories)
                 let fetched = try await fetchFirstAvailable(filePlan, staging: staging, streamed: nil, deadline: deadline,
                                                             stagingName: "file-\(index)")
-                let placed = (tree as NSString).appendingPathComponent(file.name)
+                let placed = tree.appendingPath(file.name)
                 try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
                 bytes += fetched.size
                 last = fetched.source

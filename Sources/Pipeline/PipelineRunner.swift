@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// Runs the flow: resolve → for each source in order: fetch with retries → verify → then unpack (or
@@ -316,7 +320,7 @@ public struct PipelineRunner: Sendable {
                     throw failure
                 }
             } else {
-                let placed = (tree as NSString).appendingPathComponent(plan.fileName)
+                let placed = tree.appendingPath(plan.fileName)
                 try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
             }
             let (durable, interruption) = (durableInstall, interruption)

@@ -40,17 +40,19 @@ struct ProcessStat: Equatable {
 }
 
 /// The first `limit` bytes of a small file such as one of /proc's (read to its end or to `limit`);
-/// nil when it cannot be opened.
-func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
+/// nil when it cannot be opened or read. Memory grows with what is read, not with `limit`.
+package func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }
-    var buffer = [UInt8](repeating: 0, count: limit)
+    var buffer = [UInt8](repeating: 0, count: min(limit, 64 << 10))
     var count = 0
-    while count < buffer.count {
+    while count < limit {
+        if count == buffer.count { buffer += repeatElement(0, count: min(buffer.count, limit - buffer.count)) }
         let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + count, $0.count - count) }
         if got < 0, errno == EINTR { continue }
-        if got <= 0 { break }
+        if got < 0 { return nil }
+        if got == 0 { break }
         count += got
     }
     return Array(buffer[..<count])

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Told how a transfer advances. Called on the hot path, so implementations must be cheap. The runner
 /// calls, for each source: `started` once, when its first stream opens; `advanced` as bytes land (the

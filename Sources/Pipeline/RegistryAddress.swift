@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A bootstrap registry as the node scripts pass it: `myacr.azurecr.io`, `https://myacr.azurecr.io/`,
 /// or with a repository prefix, `myacr.azurecr.io/aks-managed-repository`.
@@ -12,7 +16,7 @@ public struct RegistryAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `host[:port][/prefix]`, with or without `http(s)://`; throws a usage error otherwise.
     public init(parsing raw: String) throws {
-        var text = raw.trimmingCharacters(in: .whitespaces)
+        var text = raw.trimmingWhitespace
         var scheme: String?
         if text.lowercased().hasPrefix("https://") {
             text.removeFirst(8)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One retry about to happen, as the runner tells its caller (`PipelineRunner.onRetry`): the library
 /// draws nothing; the program decides whether and how to show it.
@@ -30,7 +34,7 @@ extension Duration {
         let milliseconds = max(0, self.milliseconds)
         if milliseconds < 1000 { return "\(milliseconds) ms" }
         let seconds = Double(milliseconds) / 1000
-        if seconds < 10 { return String(format: "%.1f s", seconds) }
+        if seconds < 10 { return String(fixedPoint: seconds, places: 1) + " s" }
         let whole = Int64(seconds.rounded())
         if whole < 120 { return "\(whole) s" }
         return whole % 60 == 0 ? "\(whole / 60) min" : "\(whole / 60) min \(whole % 60) s"

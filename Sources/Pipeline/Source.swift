@@ -39,7 +39,7 @@ public enum Redaction {
     public static func url(_ text: String) -> String {
         var out = text
         if let cut = out.firstIndex(where: { $0 == "?" || $0 == "#" }) { out = String(out[..<cut]) }
-        if let schemeEnd = out.range(of: "://") {
+        if let schemeEnd = out.firstRange(of: "://") {
             let rest = out[schemeEnd.upperBound...]
             let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
             if let at = rest[..<authorityEnd].lastIndex(of: "@") {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +28,7 @@ final class SourceCopy: @unchecked Sendable {
     /// Streams opened again within one attempt after one ended early, each only after the previous made progress.
     let maxResumes = 5
 
-    private let lock = NSLock()
+    private let lock = Lock()
     /// The version of the staged bytes; nil: unknown, so they cannot be resumed.
     private var validator: Validator?
     private var progressStarted = false

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A private directory (mode 0700) beside the destination, on its file system, where a package is
 /// fetched and unpacked before the final rename. Removed whatever happens, so nothing half-made is
@@ -67,7 +74,7 @@ public final class StagingArea: @unchecked Sendable {
         var record: ResumeRecord
     }
     private var adopted: [String: Adopted]
-    private let adoptedLock = NSLock()
+    private let adoptedLock = Lock()
 
     /// Where staging goes: on the destination's file system, so the final rename stays atomic. That is
     /// the closest existing ancestor of the destination; for a merge into an existing directory (through
@@ -170,7 +177,7 @@ public final class StagingArea: @unchecked Sendable {
 
     /// A staging file for one source's download.
     public func file(named name: String) throws -> StagingFile {
-        try interruption.shortlyUnlessStopped { try StagingFile(path: (path as NSString).appendingPathComponent(name), role: role) }
+        try interruption.shortlyUnlessStopped { try StagingFile(path: path.appendingPath(name), role: role) }
     }
 
     /// A staging file for downloading `source`: when a killed run left a partial download of it (moved
@@ -223,7 +230,7 @@ final class StagingDirectory: @unchecked Sendable {
     let handle: DirectoryHandle
     let name: [UInt8]
     private let interruption: Interruption?
-    private let lock = NSLock()
+    private let lock = Lock()
     private var removed = false
 
     init(parent: DirectoryHandle, handle: DirectoryHandle, name: [UInt8], interruption: Interruption?) {

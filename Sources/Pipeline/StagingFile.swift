@@ -1,6 +1,10 @@
 import CSystem
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -164,7 +168,7 @@ public final class StagingFile: @unchecked Sendable {
 private final class BlockWriter: @unchecked Sendable {
     private let descriptor: Int32
     private let path: String
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var free: [UnsafeMutableRawBufferPointer]
     private var queue: [(UnsafeMutableRawBufferPointer, Int)] = []
     private var busy = false
@@ -172,7 +176,7 @@ private final class BlockWriter: @unchecked Sendable {
     private var hasher = SHA256()
     private var written: Int64 = 0
     private var closed = false
-    private var thread: Thread?
+    private var threadStarted = false
 
     private let streamToDisk: Bool
     private let landed: LandedBytes
@@ -214,11 +218,9 @@ private final class BlockWriter: @unchecked Sendable {
             throw failure
         }
         queue.append((block, count))
-        if thread == nil {
-            let worker = Thread { [self] in self.run() }  // the thread keeps the writer alive until it ends
-            worker.stackSize = 256 * 1024
-            thread = worker
-            worker.start()
+        if !threadStarted {
+            threadStarted = true
+            DetachedThread.start(stackSize: 256 * 1024) { [self] in self.run() }  // the thread keeps the writer alive until it ends
         }
         condition.broadcast()
     }
@@ -293,7 +295,7 @@ private final class BlockWriter: @unchecked Sendable {
         condition.lock()
         closed = true
         condition.broadcast()
-        while busy || (!queue.isEmpty && thread != nil) { condition.wait() }
+        while busy || (!queue.isEmpty && threadStarted) { condition.wait() }
         condition.unlock()
         Glibc.close(descriptor)
         for block in free { block.deallocate() }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One package unpacked while its bytes arrive: follows a source's staging file (`LandedBytes`) on a
 /// thread of its own, into the staging tree, and starts over when the download does (a reset, a
@@ -25,7 +29,7 @@ final class StreamedUnpack: @unchecked Sendable {
     private let clock: any RetryClock
     /// A signal halts the unpack through it, and removes the tree only once the unpack has returned.
     private let interruption: Interruption
-    private let lock = NSLock()
+    private let lock = Lock()
     private var following: (file: StagingFile, task: Task<Outcome?, Never>)?
 
     init(unpacker: any StreamingUnpacker, format: ArchiveFormat, limits: UnpackLimits, tree: String,

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension Validator {
     /// The validator of an HTTP answer that names one exact sequence of bytes (RFC 9110 §8.8.1), the

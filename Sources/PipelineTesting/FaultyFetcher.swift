@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Wraps the fetcher under test and bends its streams the way networks do (a cut, a stall, stale
@@ -16,7 +20,7 @@ final class FaultyFetcher: Fetcher, @unchecked Sendable {
 
     let inner: any Fetcher
     private let plan: @Sendable (Int, FetchRequest) async throws -> Fault?
-    private let lock = NSLock()
+    private let lock = Lock()
     private var log: [(request: FetchRequest, answeredFrom: Int64?)] = []
     private var cancels = 0
     private var stalled = false
@@ -107,7 +111,7 @@ private final class CuttingSink: ByteSink, @unchecked Sendable {
 
 /// A latch the runner's cancel opens.
 private final class StallRelease: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var isOpen = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 

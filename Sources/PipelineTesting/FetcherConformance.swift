@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// What a fetcher's author provides to run `FetcherConformance`: the fetcher, and a way to put content
@@ -220,7 +224,7 @@ struct Workspace {
     let root: String
 
     init() throws {
-        root = NSTemporaryDirectory() + "pkgfetch-conformance-" + UUID().uuidString.prefix(8).lowercased()
+        root = (ProcessInfo.processInfo.environment["TMPDIR"].map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? "/tmp/") + "pkgfetch-conformance-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 

@@ -1,10 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// A progress reporter that records every call, in order: `started <source> <total>`,
 /// `advanced <bytes>`, `finished`.
 public final class RecordingProgress: ProgressReporter, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var recorded: [String] = []
 
     /// An empty record.

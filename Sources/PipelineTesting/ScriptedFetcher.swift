@@ -1,10 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// A fetcher that plays a script: each open either throws the next scripted error or delivers
 /// `content` whole, promising `promise` (a digest, a size).
 public final class ScriptedFetcher: Fetcher, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var script: [PkgfetchError?]
     private var opened = 0
     /// The bytes every successful open delivers.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// The conformance checks against one source of known content (`pkgfetch conformance URL --sha256 HEX`),

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// One stream of a source fetched through a real runner, as its fetcher announced it against what its
@@ -29,7 +33,7 @@ struct StreamAnnouncement {
 /// Passes the fetcher's streams on, noting the first one's announced size and the bytes its body delivered.
 private final class AnnouncementRecorder: Fetcher, @unchecked Sendable {
     private let inner: any Fetcher
-    private let lock = NSLock()
+    private let lock = Lock()
     private var announced: Int64??
     private var offset: Int64 = 0
     private var delivered: Int64 = 0
@@ -92,7 +96,7 @@ enum RangeRead {
 
 /// Keeps what it is given, up to `limit` bytes (then refuses more).
 private final class CollectingSink: ByteSink, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var kept = Data()
     private let limit: Int
 

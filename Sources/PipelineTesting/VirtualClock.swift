@@ -1,10 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// A clock for tests of retry schedules: it records each sleep and moves its time on instead of
 /// waiting, and gives a fixed jitter unit.
 public final class VirtualClock: RetryClock, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var offset: Duration = .zero
     private var recorded: [Duration] = []
     private let origin = ContinuousClock.now

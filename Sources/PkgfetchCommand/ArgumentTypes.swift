@@ -6,7 +6,7 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     let duration: Duration
 
     init?(argument: String) {
-        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        let text = argument.trimmingWhitespace.lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         var number = text
         var scale = 1.0
@@ -42,4 +42,8 @@ extension Platform: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// `pkgfetch batch LIST`: many packages in one process, sharing connections and registry tokens.
@@ -60,7 +64,7 @@ final class BatchReporter: Sendable {
     private let exitCodes: [Int32?]
     private let json: Bool
     private let quiet: Bool
-    private let lock = NSLock()
+    private let lock = Lock()
 
     init(urls: [String], exitCodes: [Int32?], json: Bool, quiet: Bool) {
         self.urls = urls

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// The packages of a `batch` run, read from a JSON array such as
@@ -25,7 +29,7 @@ struct BatchList {
     static func load(from path: String) throws -> BatchList {
         let data: Data
         if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
+            data = StandardStream.input.readDataToEndOfFile()
         } else {
             guard let contents = FileManager.default.contents(atPath: path) else {
                 throw PkgfetchError(.usage, "cannot read the batch list \(path)")

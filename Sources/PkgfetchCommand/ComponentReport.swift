@@ -1,5 +1,9 @@
 import ComponentList
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// What `components` prints: failures on stderr as they happen, then one line per package on stdout
@@ -32,7 +36,7 @@ struct ComponentReport: Sendable {
                 ResultReport.printJSON(object(package, outcome))
             } else if !quiet || isFailure(outcome) {
                 for line in lines(package, outcome) {
-                    FileHandle.standardOutput.write(Data((PrintableLine.escaping(line) + "\n").utf8))
+                    StandardStream.output.write(Data((PrintableLine.escaping(line) + "\n").utf8))
                 }
             }
         }

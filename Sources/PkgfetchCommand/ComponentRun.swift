@@ -1,5 +1,9 @@
 import ComponentList
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// A component plan turned into ordinary batch requests: each planned file is a request that saves

@@ -1,6 +1,10 @@
 import ArgumentParser
 import ComponentList
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// `pkgfetch components FILE --os NAME --release X.Y`: the packages AgentBaker's components.json

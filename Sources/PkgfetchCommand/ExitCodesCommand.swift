@@ -15,7 +15,7 @@ struct ExitCodesCommand: ParsableCommand {
             return
         }
         for kind in ErrorKind.allCases {
-            print("\(String(kind.exitCode).padding(toLength: 4, withPad: " ", startingAt: 0))\(kind.name.padding(toLength: 24, withPad: " ", startingAt: 0))\(kind.summary)")
+            print("\(String(kind.exitCode).padded(toLength: 4))\(kind.name.padded(toLength: 24))\(kind.summary)")
         }
     }
 }

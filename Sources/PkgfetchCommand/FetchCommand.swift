@@ -1,5 +1,12 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 import SourcesHTTP
 
@@ -109,7 +116,7 @@ struct ByteCountArgument: ExpressibleByArgument, Sendable {
     let bytes: Int64
     init(_ bytes: Int64) { self.bytes = bytes }
     init?(argument: String) {
-        let text = argument.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        let text = argument.uppercased().replacing("IB", with: "").replacing("B", with: "")
         let scales: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
         if let last = text.last, let scale = scales[last], let value = Int64(text.dropLast()), value >= 0 {
             bytes = value * scale

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHelper
 import Synchronization
@@ -15,7 +19,7 @@ struct HelperOptions: ParsableArguments {
 
     func validate() throws {
         for name in helperEnvironment {
-            guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+            guard name.wholeMatch(of: /[A-Za-z_][A-Za-z0-9_]*/) != nil else {
                 throw ValidationError("--helper-env takes a variable name, not '\(PrintableLine.escaping(name))'")
             }
             // A helper's PATH is fixed (no relative entries), its HOME is the effective user's own, and the

@@ -1,6 +1,14 @@
 import ArgumentParser
 import CSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 import SourcesHelper
 
@@ -105,16 +113,16 @@ enum ErrorReport {
         // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).
         if Pkgfetch.exitCode(for: error) == .success { Pkgfetch.exit(withError: error) }
         let text = Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
-        printLine(PkgfetchError(.usage, text.replacingOccurrences(of: "Error: ", with: "") + " (see 'pkgfetch help')"))
+        printLine(PkgfetchError(.usage, text.replacing("Error: ", with: "") + " (see 'pkgfetch help')"))
         return ErrorKind.usage.exitCode
     }
 
     static func printLine(_ failure: PkgfetchError) {
-        printRaw("pkgfetch: \(failure.description)".replacingOccurrences(of: "\n", with: " "))
+        printRaw("pkgfetch: \(failure.description)".replacing("\n", with: " "))
     }
 
     /// Writes one line on stderr as it is (a helper's line, already made printable).
     static func printRaw(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStream.error.write(Data((line + "\n").utf8))
     }
 }

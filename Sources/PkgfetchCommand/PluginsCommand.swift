@@ -19,7 +19,7 @@ struct PluginsCommand: ParsableCommand {
                               ("helpers (by scheme; --helpers-dir, then PATH)", found.map { ($0.scheme, $0.path) }),
                               ("unpackers (by format)", described.unpackers)] {
             print("\(title):")
-            for (key, type) in rows { print("  \(key.padding(toLength: 10, withPad: " ", startingAt: 0)) \(type)") }
+            for (key, type) in rows { print("  \(key.padded(toLength: 10)) \(type)") }
         }
         // What each backend declares beyond its schemes: the options `--backend-option` takes.
         let options = backends.flatMap { backend in backend.descriptor.options.map { (backend.descriptor.name, $0) } }

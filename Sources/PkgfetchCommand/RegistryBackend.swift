@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHTTP
 import SourcesORAS
@@ -78,7 +82,7 @@ struct RegistryBackend: BuiltInBackend {
     /// The first two are for `registry` only; a Docker config names its registries itself.
     func registryCredentials(for registry: RegistryAddress?, pullsByReference: Bool = false, transport: CurlTransport? = nil,
                              schemes: RegistrySchemePolicy = RegistrySchemePolicy(), events: EventEmitter = EventEmitter(),
-                             readStdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
+                             readStdin: () -> Data = { StandardStream.input.readDataToEndOfFile() })
         throws -> any CredentialStore {
         guard let registry else {
             // Without a registry nothing is pulled from one: do not read stdin or config files for nothing.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// What `fetch` prints when it ends: a line for people, or one JSON object with `--json`.
@@ -19,7 +23,7 @@ enum ResultReport {
         } else if !quiet {
             let version = result.plan.version.map { " \($0)" } ?? ""
             // Written at once, not buffered: a batch's lines appear as packages land.
-            FileHandle.standardOutput.write(Data("installed \(result.plan.package)\(version) from \(result.source) -> \(result.destination) (\(result.bytes) bytes, \(result.digest), \(result.durationMs) ms)\n".utf8))
+            StandardStream.output.write(Data("installed \(result.plan.package)\(version) from \(result.source) -> \(result.destination) (\(result.bytes) bytes, \(result.digest), \(result.durationMs) ms)\n".utf8))
         }
     }
 
@@ -31,7 +35,7 @@ enum ResultReport {
 
     /// One JSON value (an object or an array) on one line of stdout.
     static func printJSON(_ value: Any) {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        guard let text = JSONAny.text(value) else { return }
+        StandardStream.output.write(Data((text + "\n").utf8))
     }
 }

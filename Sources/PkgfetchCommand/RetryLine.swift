@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 
 /// The line `fetch` prints on stderr before each retry, so that a run waiting on a server that is down
@@ -12,6 +19,6 @@ enum RetryLine {
     /// Prints the line; on a terminal it first clears a progress line being redrawn in place.
     @Sendable static func print(_ notice: RetryNotice) {
         let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
-        FileHandle.standardError.write(Data((clear + text(notice) + "\n").utf8))
+        StandardStream.error.write(Data((clear + text(notice) + "\n").utf8))
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Draws progress on stderr: `.terminal` redraws one line in place, `.plain` prints a line every few seconds.
@@ -8,7 +12,7 @@ final class StderrProgress: ProgressReporter, @unchecked Sendable {
 
     private let style: Style
     private let interval: Duration
-    private let lock = NSLock()
+    private let lock = Lock()
     private var label = ""
     private var total: Int64?
     private var start = ContinuousClock.now
@@ -69,7 +73,7 @@ final class StderrProgress: ProgressReporter, @unchecked Sendable {
         case .terminal: text = "\r\u{1B}[K" + line + (final ? "\n" : "")
         case .plain: text = line + "\n"
         }
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStream.error.write(Data(text.utf8))
     }
 
     static func size(_ bytes: Int64) -> String {
@@ -77,6 +81,6 @@ final class StderrProgress: ProgressReporter, @unchecked Sendable {
         var value = Double(bytes)
         var unit = 0
         while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+        return unit == 0 ? "\(bytes) B" : String(fixedPoint: value, places: 1) + " " + units[unit]
     }
 }

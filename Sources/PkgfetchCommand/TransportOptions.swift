@@ -1,5 +1,10 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Pipeline
 import SourcesHTTP
 
 /// How pkgfetch talks to servers: TLS and timeouts of the transport every backend shares.
@@ -29,7 +34,7 @@ struct TransportOptions: ParsableArguments {
 
     func transport() -> CurlTransport {
         if insecure {
-            FileHandle.standardError.write(Data("pkgfetch: warning: --insecure: TLS certificates are not verified\n".utf8))
+            StandardStream.error.write(Data("pkgfetch: warning: --insecure: TLS certificates are not verified\n".utf8))
         }
         return CurlTransport(options: .init(caFile: caFile, insecure: insecure, connectTimeout: connectTimeout.duration))
     }

@@ -1,5 +1,9 @@
 import CCurl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// The one HTTP client pkgfetch has: libcurl, shared by the HTTP fetcher and the registry client.
@@ -34,7 +38,7 @@ public final class CurlTransport: @unchecked Sendable {
     public let options: Options
     /// The system bundle plus `options.caFile` and `options.moreCAFiles`, read once.
     private let trusted: TrustedCertificates?
-    private let lock = NSLock()
+    private let lock = Lock()
     private var idle: [UnsafeMutableRawPointer] = []
 
     public init(options: Options = Options()) {
@@ -58,11 +62,9 @@ public final class CurlTransport: @unchecked Sendable {
         let transfer = Transfer(request: request, destination: destination)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
-                let thread = Thread { [self] in
+                DetachedThread.start(stackSize: 1 << 20) { [self] in
                     continuation.resume(with: Result { try self.perform(transfer) })
                 }
-                thread.stackSize = 1 << 20
-                thread.start()
             }
         } onCancel: {
             transfer.cancel()
@@ -228,7 +230,7 @@ final class Transfer: @unchecked Sendable {
     var collected = Data()
     var streamed: Int64 = 0
     var sinkError: (any Error)?
-    private let cancelLock = NSLock()
+    private let cancelLock = Lock()
     private var cancelled = false
 
     init(request: HTTPRequest, destination: @escaping @Sendable (HTTPResponseHead) -> HTTPBodyDestination) {
@@ -280,15 +282,15 @@ final class Transfer: @unchecked Sendable {
     }
 
     func header(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = line.trimmingWhitespace
         if trimmed.hasPrefix("HTTP/") {
             // A new response in a redirect chain (or after 100 Continue): only the last one counts.
             headers = HTTPHeaders()
             let parts = trimmed.split(separator: " ", maxSplits: 2)
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         } else if let colon = trimmed.firstIndex(of: ":") {
-            let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-            let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            let name = String(trimmed[..<colon]).trimmingWhitespace
+            let value = String(trimmed[trimmed.index(after: colon)...]).trimmingWhitespace
             headers.add(name, value)
         }
     }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Header fields in order, looked up without regard to case.
@@ -11,13 +15,13 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     public subscript(name: String) -> String? {
-        fields.last { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        fields.last { $0.name.lowercased() == name.lowercased() }?.value
     }
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
 
     public mutating func set(_ name: String, _ value: String) {
-        fields.removeAll { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        fields.removeAll { $0.name.lowercased() == name.lowercased() }
         fields.append((name, value))
     }
 
@@ -125,7 +129,7 @@ extension HTTPResponseHead {
     /// At most a day: a server's number is clamped, never trusted to fit.
     public var retryAfter: Duration? {
         let day = 86_400
-        guard let value = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces) else { return nil }
+        guard let value = headers["Retry-After"]?.trimmingWhitespace else { return nil }
         if let seconds = Int(value) { return .seconds(min(max(0, seconds), day)) }
         guard let date = HTTPDate.parse(value) else { return nil }
         return ServerNumber.clamped(date.timeIntervalSinceNow * 1000, to: 0...(day * 1000)).map { .milliseconds($0) }

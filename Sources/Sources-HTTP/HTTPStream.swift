@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Opens an HTTP GET as a `FetchedStream`: returns once the final response head is known (after
@@ -94,14 +98,14 @@ public enum HTTPStream {
         guard let value = head.headers["Content-Range"], value.lowercased().hasPrefix("bytes ") else { return nil }
         let range = value.dropFirst(6)
         guard let dash = range.firstIndex(of: "-") else { return nil }
-        return Int64(range[..<dash].trimmingCharacters(in: .whitespaces))
+        return Int64(range[..<dash].trimmingWhitespace)
     }
 
     /// M - N + 1 in `Content-Range: bytes N-M/T`: the bytes a 206 holds.
     static func contentRangeLength(_ head: HTTPResponseHead) -> Int64? {
         guard let start = contentRangeStart(head), let value = head.headers["Content-Range"],
               let dash = value.firstIndex(of: "-"), let slash = value.lastIndex(of: "/"), dash < slash,
-              let end = Int64(value[value.index(after: dash)..<slash].trimmingCharacters(in: .whitespaces)), end >= start
+              let end = Int64(value[value.index(after: dash)..<slash].trimmingWhitespace), end >= start
         else { return nil }
         return end - start + 1
     }
@@ -109,7 +113,7 @@ public enum HTTPStream {
     /// T in `Content-Range: bytes N-M/T` or `bytes */T`.
     static func contentRangeTotal(_ head: HTTPResponseHead) -> Int64? {
         guard let value = head.headers["Content-Range"], let slash = value.lastIndex(of: "/") else { return nil }
-        return Int64(value[value.index(after: slash)...].trimmingCharacters(in: .whitespaces))
+        return Int64(value[value.index(after: slash)...].trimmingWhitespace)
     }
 
     /// Thrown by a body sink to stop reading a body nobody wants.
@@ -120,7 +124,7 @@ public enum HTTPStream {
 /// to be abandoned). One response; the head is awaited once.
 private final class PendingResponse: @unchecked Sendable {
     private let offset: Int64
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var waiter: CheckedContinuation<HTTPResponseHead, any Error>?
     private var head: HTTPResponseHead?
     private var rejected = false

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Proxies come from the environment, as libcurl reads it: `https_proxy`/`HTTPS_PROXY` for https://,
 /// `all_proxy`, and `no_proxy`/`NO_PROXY` for exceptions. For http:// URLs libcurl reads only the

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A number a server sent — a token's `expires_in` or `exp`, a `Retry-After` — read into a range
 /// before any arithmetic: it is never trusted to fit (`Int64(1e300 * 1000)` traps).
@@ -8,9 +12,9 @@ public enum ServerNumber {
     public static func finite(_ value: Any?) -> Double? {
         let number: Double?
         switch value {
-        case let text as String: number = Double(text.trimmingCharacters(in: .whitespaces))
+        case let text as String: number = Double(text.trimmingWhitespace)
         case let exact as Int: number = Double(exact)
-        case let other as NSNumber: number = other.doubleValue
+        case let real as Double: number = real
         default: number = nil
         }
         guard let number, number.isFinite else { return nil }

@@ -1,5 +1,9 @@
 import CCurl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The certificates a transport trusts when `--ca-file` is given: the system's bundle plus that file.
 /// libcurl's `CURLOPT_CAINFO` would replace the system bundle rather than add to it, so the two are

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 
 /// What a helper says it can do, asked with `pkgfetch-fetch-<scheme> --pkgfetch-capabilities`: one

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Where helper executables are looked for: the helpers directory (`--helpers-dir`), then each

@@ -1,5 +1,10 @@
 import CSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 import Pipeline
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +23,7 @@ final class HelperProcess: @unchecked Sendable {
     /// What the helper is called in messages (`pkgfetch-fetch-<scheme>`).
     var name: String { child.name }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var lastLine = ""
     private var relayDone = false
     private var announcementOpen = true
@@ -46,8 +51,8 @@ final class HelperProcess: @unchecked Sendable {
         announcement = announce.read
         LiveHelpers.shared.add(self)
         let errRead = err.read
-        Thread.detachNewThread { [self] in relayStandardError(errRead, relay) }
-        Thread.detachNewThread { [self] in
+        DetachedThread.start { [self] in relayStandardError(errRead, relay) }
+        DetachedThread.start { [self] in
             // A process that left the group (setsid) may hold stderr open until the keeper ends it; the
             // exit is not kept waiting for the relay past a second after it.
             _ = child.waitForExit(until: .now + .seconds(86_400 * 365))
@@ -168,7 +173,7 @@ final class HelperProcess: @unchecked Sendable {
 public final class LiveHelpers: @unchecked Sendable {
     /// The process's helpers.
     public static let shared = LiveHelpers()
-    private let lock = NSLock()
+    private let lock = Lock()
     private var helpers: [ObjectIdentifier: HelperProcess] = [:]
 
     func add(_ helper: HelperProcess) { lock.withLock { helpers[ObjectIdentifier(helper)] = helper } }

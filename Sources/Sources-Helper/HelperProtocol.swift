@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 #if canImport(Glibc)
 import Glibc
@@ -83,8 +87,8 @@ public enum HelperProtocol {
         environment[fileNameVariable] = context.plan.fileName
         let left = context.remaining
         let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
-        environment[timeoutVariable] = String(format: "%.3f", seconds)
-        environment[deadlineVariable] = String(format: "%.3f", Date().timeIntervalSince1970 + seconds)
+        environment[timeoutVariable] = String(fixedPoint: seconds, places: 3)
+        environment[deadlineVariable] = String(fixedPoint: Date().timeIntervalSince1970 + seconds, places: 3)
         if request.offset > 0, case .token(let version)? = request.validator {
             environment[offsetVariable] = String(request.offset)
             environment[versionVariable] = version

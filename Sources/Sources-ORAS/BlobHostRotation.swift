@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Which hosts a blob was already opened from in this process. A blob is opened again only when the
@@ -8,7 +12,7 @@ import Pipeline
 /// keeps hosts.toml's order, as containerd tries them.
 final class BlobHostRotation: @unchecked Sendable {
     // Guarded by lock.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var opened: [Pipeline.SHA256Digest: [String: Int]] = [:]
 
     /// `hosts` in the order to try for `digest`: fewest earlier opens first, file order among equals.

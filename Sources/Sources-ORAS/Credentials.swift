@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// What a registry login needs. `description` never shows the secret.
@@ -138,7 +142,7 @@ public actor CachingCredentialStore: CredentialStore {
 /// (the host contacted) are one registry, so a credential for docker.io is offered there.
 extension RegistryHost {
     static func normalize(_ text: String) -> String {
-        var host = Substring(text.trimmingCharacters(in: .whitespaces))
+        var host = Substring(text.trimmingWhitespace)
         for prefix in ["https://", "http://"] where host.lowercased().hasPrefix(prefix) {
             host = host.dropFirst(prefix.count)
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Credentials from a Docker `config.json`, as `docker login` and `oras login` write it:
@@ -28,7 +32,7 @@ public struct DockerConfigCredentialStore: CredentialStore {
     /// nil when neither exists.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         var candidates: [String] = []
-        if let dir = environment["DOCKER_CONFIG"], !dir.isEmpty { candidates.append((dir as NSString).appendingPathComponent("config.json")) }
+        if let dir = environment["DOCKER_CONFIG"], !dir.isEmpty { candidates.append(dir.appendingPath("config.json")) }
         if let home = environment["HOME"], !home.isEmpty { candidates.append(home + "/.docker/config.json") }
         return candidates.first { FileManager.default.isReadableFile(atPath: $0) }
     }

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Pipeline
 import SourcesHTTP
 
 /// The libcurl transport for each host's TLS settings: the shared one for a host whose entry says
@@ -7,7 +12,7 @@ import SourcesHTTP
 final class HostTransports: @unchecked Sendable {
     let shared: CurlTransport
     // Guarded by lock.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var made: [RegistryHost.TLS: CurlTransport] = [:]
 
     init(shared: CurlTransport) { self.shared = shared }

@@ -121,7 +121,7 @@ public struct HostsFile: Sendable, Equatable {
     /// or fragment, no `..` in the path.
     static func parseURL(_ text: String, overridePath: Bool, name: String) throws -> (String, String, String) {
         let full = text.hasPrefix("http") ? text : "https://" + text
-        guard let separator = full.range(of: "://") else { throw Problem("\(name): not a URL") }
+        guard let separator = full.firstRange(of: "://") else { throw Problem("\(name): not a URL") }
         let scheme = full[..<separator.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else { throw Problem("\(name): scheme must be http or https") }
         let rest = full[separator.upperBound...]

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// The manifest media types pkgfetch asks for and understands.
@@ -108,7 +112,7 @@ public enum ManifestDocument: Sendable, Equatable {
             throw malformed(Self.describe(error))
         }
         let header = contentType.map { $0.split(separator: ";").first.map(String.init) ?? $0 }?
-            .trimmingCharacters(in: .whitespaces).lowercased()
+            .trimmingWhitespace.lowercased()
         var type = header
         if type == nil || !(MediaType.isIndex(type!) || MediaType.isManifest(type!)) {
             type = probe.mediaType ?? (probe.manifests != nil ? MediaType.ociIndex : probe.layers != nil ? MediaType.ociManifest : header)

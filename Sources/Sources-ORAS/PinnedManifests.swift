@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// The manifests this process fetched, by digest: a digest is the content's address, so the same
@@ -9,7 +13,7 @@ final class PinnedManifests: @unchecked Sendable {
     /// At most this many bytes of manifests are kept (each is at most `RegistryClient.manifestLimit`).
     static let byteLimit = 8 << 20
     // Guarded by lock.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var known: [String: FetchedManifest] = [:]
     private var bytes = 0
 

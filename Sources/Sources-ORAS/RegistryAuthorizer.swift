@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHTTP
 
@@ -122,7 +126,7 @@ public struct RegistryAuthorizer: Sendable {
                                     "\(what): HTTP \(head.status) from \(Self.origin(of: head.url)) after a redirect; \(target.host)'s credentials are offered to no other host",
                                     status: head.status)
             }
-            let values = head.headers.filter { $0.name.caseInsensitiveCompare("WWW-Authenticate") == .orderedSame }.map(\.value)
+            let values = head.headers.filter { $0.name.lowercased() == "www-authenticate" }.map(\.value)
             // A 403 carries no challenge; to an anonymous token it is answered as its 401 would be.
             let anonymousTokenRefused = credentials.anonymousFirst && origin.isFreshAnonymousToken
             guard let challenge = AuthChallenge.preferred(AuthChallenge.parse(values)) ?? (anonymousTokenRefused ? call.challenge : nil) else {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHTTP
 #if canImport(Glibc)
@@ -20,7 +24,7 @@ public final class RegistryHosts: @unchecked Sendable {
     /// The scheme for the registry itself when no `server` names one.
     public let schemes: RegistrySchemePolicy
     // Guarded by lock: filled from concurrent pulls.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var known: [String: [RegistryHost]] = [:]
 
     public init(directory: String?, schemes: RegistrySchemePolicy = RegistrySchemePolicy()) {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHTTP
 
@@ -46,12 +50,12 @@ extension RegistryClient {
     /// The target of `rel="next"` in a `Link` header (RFC 8288): `<url>; rel="next"`.
     static func nextLink(_ header: String) -> String? {
         for link in header.split(separator: ",") {
-            let parts = link.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = link.split(separator: ";").map { $0.trimmingWhitespace }
             guard let target = parts.first, target.hasPrefix("<"), target.hasSuffix(">"), target.count > 2 else { continue }
             let isNext = parts.dropFirst().contains { parameter in
-                let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingWhitespace }
                 return pair.count == 2 && pair[0].lowercased() == "rel"
-                    && pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: " ").contains("next")
+                    && pair[1].trimming(while: { $0 == "\"" }).split(separator: " ").contains("next")
             }
             if isNext { return String(target.dropFirst().dropLast()) }
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHTTP
 
@@ -82,7 +86,7 @@ public struct TokenService: Sendable {
             throw FailureClassification.registry.error(for: HTTPStatusError(head: response.head, body: Data()),
                                                        what: "\(what): token request to \(realmHost)")
         }
-        guard let answer = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any],
+        guard let answer = JSONAny.parse(response.body) as? [String: Any],
               let token = [answer["token"], answer["access_token"]].compactMap({ $0 as? String }).first(where: { !$0.isEmpty }) else {
             throw PkgfetchError(.registryUnauthorized, "\(what): token service \(realmHost) answered without a token")
         }
@@ -97,7 +101,6 @@ public struct TokenService: Sendable {
 
     /// Percent-encodes everything but unreserved characters (so `:` `/` `+` ` ` in scopes survive).
     static func queryEncode(_ text: String) -> String {
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        PercentEncoding.encodingAllButUnreserved(text)
     }
 }

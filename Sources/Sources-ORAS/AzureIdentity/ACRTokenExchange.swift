@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHTTP
 
@@ -61,7 +65,7 @@ public struct ACRTokenExchange: Sendable {
         default:
             throw FailureClassification.registry.error(for: HTTPStatusError(head: response.head, body: Data()), what: what)
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any],
+        guard let object = JSONAny.parse(response.body) as? [String: Any],
               let token = object["refresh_token"] as? String, !token.isEmpty else {
             throw PkgfetchError(.registryUnauthorized, "\(what): answered without a refresh_token")
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 import SourcesHTTP
 
@@ -76,7 +80,7 @@ public struct IMDSClient: Sendable {
                                 retryable: Self.retryableStatuses.contains(response.status) || response.status >= 500,
                                 retryAfter: response.head.retryAfter, status: response.status)
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any],
+        guard let object = JSONAny.parse(response.body) as? [String: Any],
               let token = object["access_token"] as? String, !token.isEmpty else {
             throw PkgfetchError(.identityTokenFailed, "HTTP \(response.status) without an access_token")
         }
@@ -85,7 +89,7 @@ public struct IMDSClient: Sendable {
 
     /// ` (invalid_request: Identity not found)` from an IMDS error body, on one short line; nothing else of the body.
     static func errorDetail(_ body: Data) -> String {
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return "" }
+        guard let object = JSONAny.parse(body) as? [String: Any] else { return "" }
         let parts = [object["error"], object["error_description"]].compactMap { $0 as? String }.filter { !$0.isEmpty }
         guard !parts.isEmpty else { return "" }
         let text = parts.joined(separator: ": ").split(whereSeparator: \.isNewline).joined(separator: " ")

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Pipeline
 import SourcesHTTP
 
 /// What can be read from an ACR refresh token without trusting it: it is a JWT, and its payload
@@ -20,7 +25,7 @@ public struct RefreshTokenClaims: Sendable, Equatable {
     public init?(jwt token: String) {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let payload = Self.base64URLDecode(parts[1]),
-              let object = (try? JSONSerialization.jsonObject(with: payload)) as? [String: Any] else { return nil }
+              let object = JSONAny.parse(payload) as? [String: Any] else { return nil }
         // Any finite number (1e300 included) is a date; `renewAt` clamps what is left of it.
         expires = ServerNumber.finite(object["exp"]).map { Date(timeIntervalSince1970: $0) }
         if let permissions = object["permissions"] as? [String: Any] {
@@ -35,7 +40,7 @@ public struct RefreshTokenClaims: Sendable, Equatable {
     }
 
     static func base64URLDecode(_ text: Substring) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = String(text).replacing("-", with: "+").replacing("_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         return Data(base64Encoded: base64)
     }
