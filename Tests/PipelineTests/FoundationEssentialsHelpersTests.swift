@@ -76,12 +76,19 @@ import Testing
 
     @Test func aThreadLocalIsEachThreadsOwn() async throws {
         let local = ThreadLocal<String>()
-        local.value = "caller"
-        let seen: String? = try await BlockingIO.runOnOwnThread(named: "local") { local.value }
-        #expect(seen == nil)
-        #expect(local.value == "caller")
-        local.value = nil
-        #expect(local.value == nil)
+        let first: [String?] = try await BlockingIO.runOnOwnThread(named: "local-a") {
+            local.value = "a"
+            let set = local.value
+            local.value = nil
+            return [set, local.value]
+        }
+        let second: String? = try await BlockingIO.runOnOwnThread(named: "local-b") {
+            let before = local.value
+            local.value = "b"
+            return before
+        }
+        #expect(first == ["a", nil])
+        #expect(second == nil, "a new thread starts without a value")
     }
 }
 
