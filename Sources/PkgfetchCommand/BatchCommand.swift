@@ -9,7 +9,8 @@ struct BatchCommand: AsyncParsableCommand {
         abstract: "Fetch, verify and install every package of a JSON list in one run.",
         discussion: """
             LIST is a JSON array; each entry has "url" (a CDN URL or an OCI reference) and one of "dest" or "output", and may add \
-            "sha256", "platform", and with "dest", "replace" and "unpack" (true/false). Packages share \
+            "sha256", "platform", "exitCode", and with "dest", "replace" and "unpack" (true/false), "include" (array of globs), \
+            "stripComponents", "renameSuffix" and "rename" (as fetch's flags). Packages share \
             one connection pool and one set of registry tokens; packages that install to the same \
             directory run in list order. Every package is tried; the exit code is the first failed \
             package's (in list order: its "exitCode", else its error's), or 0.
@@ -35,7 +36,9 @@ struct BatchCommand: AsyncParsableCommand {
     func run() async throws {
         let packages = try BatchList.load(from: list).entries
         let requests = try packages.map { entry in
-            try options.resolution.request(url: entry.url, target: entry.target, sha256: entry.sha256, platform: entry.platform)
+            var request = try options.resolution.request(url: entry.url, target: entry.target, sha256: entry.sha256, platform: entry.platform)
+            request.shaping = entry.shaping
+            return request
         }
         try BatchRunner.checkDestinations(requests)
         let batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)

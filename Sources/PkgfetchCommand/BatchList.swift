@@ -8,7 +8,9 @@ import Pipeline
 ///
 /// Each entry names its URL and exactly one of `dest` or `output`, and may add `sha256`, `platform`,
 /// `exitCode` (1–255: the code to exit with when this package is the first to fail), and with `dest`,
-/// `replace` (bool) and `unpack` (bool, default true). Unknown fields are errors, so
+/// `replace` (bool), `unpack` (bool, default true) and the shaping fields `include` (array of globs),
+/// `stripComponents` (number), `renameSuffix` and `rename` (strings), as `fetch`'s flags of those
+/// names (`Shaping`). Unknown fields are errors, so
 /// a misspelt `sha256` cannot silently skip a check.
 struct BatchList {
     struct Entry {
@@ -17,6 +19,7 @@ struct BatchList {
         var sha256: SHA256Digest?
         var platform: Platform?
         var exitCode: Int32?
+        var shaping: Shaping = .none
     }
 
     let entries: [Entry]
@@ -80,9 +83,13 @@ private struct RawEntry: Decodable {
     var replace: Bool?
     var unpack: Bool?
     var exitCode: Int?
+    var include: [String]?
+    var stripComponents: Int?
+    var renameSuffix: String?
+    var rename: String?
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case url, dest, output, sha256, platform, replace, unpack, exitCode
+        case url, dest, output, sha256, platform, replace, unpack, exitCode, include, stripComponents, renameSuffix, rename
     }
 
     private struct AnyKey: CodingKey {
@@ -107,6 +114,10 @@ private struct RawEntry: Decodable {
         replace = try container.decodeIfPresent(Bool.self, forKey: .replace)
         unpack = try container.decodeIfPresent(Bool.self, forKey: .unpack)
         exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
+        include = try container.decodeIfPresent([String].self, forKey: .include)
+        stripComponents = try container.decodeIfPresent(Int.self, forKey: .stripComponents)
+        renameSuffix = try container.decodeIfPresent(String.self, forKey: .renameSuffix)
+        rename = try container.decodeIfPresent(String.self, forKey: .rename)
     }
 
     func resolved() throws -> BatchList.Entry {
@@ -116,8 +127,9 @@ private struct RawEntry: Decodable {
         case (let dest?, nil):
             target = .directory(path: dest, mode: replace == true ? .replace : .merge, unpack: unpack ?? true)
         case (nil, let output?):
-            if replace != nil || unpack != nil {
-                throw PkgfetchError(.usage, "\"replace\" and \"unpack\" go with \"dest\"; \"output\" saves the file as it is")
+            if replace != nil || unpack != nil || include != nil || stripComponents != nil || renameSuffix != nil || rename != nil {
+                throw PkgfetchError(.usage, "\"replace\", \"unpack\", \"include\", \"stripComponents\", \"renameSuffix\" and \"rename\" "
+                                        + "go with \"dest\"; \"output\" saves the file as it is")
             }
             target = .file(path: output)
         case (nil, nil): throw PkgfetchError(.usage, "give \"dest\" (unpack into a directory) or \"output\" (save the file)")
@@ -136,6 +148,8 @@ private struct RawEntry: Decodable {
             guard (1...255).contains(code) else { throw PkgfetchError(.usage, "\"exitCode\" must be from 1 to 255") }
             return Int32(code)
         }
-        return BatchList.Entry(url: url, target: target, sha256: digest, platform: parsedPlatform, exitCode: code)
+        let shaping = try Shaping(include: include ?? [], stripComponents: stripComponents ?? 0, renameSuffix: renameSuffix,
+                                  rename: rename, names: .fields)
+        return BatchList.Entry(url: url, target: target, sha256: digest, platform: parsedPlatform, exitCode: code, shaping: shaping)
     }
 }

@@ -14,6 +14,8 @@ struct ComponentsCommand: AsyncParsableCommand {
             "pkgfetch components"); templates are expanded without a shell, and one that needs more than \
             ${version}, ${CPU_ARCH} and ${SYSTEMD_ARCH} is refused. Each file is saved as it is into its \
             package's downloadLocation (windowsDownloadLocation with --os windows), under --root if given. \
+            With --recipes, a package the file names is installed as its recipe says instead (destination, \
+            include, stripComponents, renameSuffix, rename; README "Recipes"). \
             Every package is tried; the exit code is the first failed package's, or 0.
             """
     )
@@ -48,6 +50,9 @@ struct ComponentsCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory every download location is placed under (a mounted image root).", valueName: "dir"))
     var root: String?
 
+    @Option(name: .long, help: ArgumentHelp("JSON recipes: per package, the destination and shaping to install with instead of saving the file (README \"Recipes\").", valueName: "file"))
+    var recipes: String?
+
     @Flag(name: .long, help: "Print the plan (files, skipped and refused packages) and fetch nothing.")
     var dryRun = false
 
@@ -77,13 +82,19 @@ struct ComponentsCommand: AsyncParsableCommand {
         if let unknown = exitCode.first(where: { !names.contains($0.name) }) {
             throw PkgfetchError(.usage, "--exit-code \(unknown.name): no package of that name in the components file")
         }
+        let recipesPath = recipes
+        let loadedRecipes = try await usage { try await BlockingIO.shared.run { try recipesPath.map { path throws(ComponentListError) in try Recipes.load(path: path) } ?? Recipes() } }
+        if let unknown = loadedRecipes.byPackage.keys.sorted().first(where: { !names.contains($0) }) {
+            throw PkgfetchError(.usage, "--recipes: recipe \"\(unknown)\" names no package of the components file")
+        }
         let target = NodeTarget(os: os, release: release, variant: variant, arch: arch)
         let plan = try await usage {
             try ComponentPlan.select(components, for: target, options: .init(kubernetes: kubernetes, allVersions: allVersions, only: only))
         }
         let run = try await ComponentRun(plan: plan, root: root, platform: Platform(os: target.isWindows ? "windows" : "linux", architecture: arch.rawValue),
                                          resolution: options.resolution,
-                                         exitCodes: Dictionary(exitCode.map { ($0.name, $0.code) }) { _, last in last })
+                                         exitCodes: Dictionary(exitCode.map { ($0.name, $0.code) }) { _, last in last },
+                                         recipes: loadedRecipes, target: target)
         let report = ComponentReport(run: run, json: options.json, quiet: options.quiet)
         if dryRun {
             let outcomes = run.outcomes(of: nil)

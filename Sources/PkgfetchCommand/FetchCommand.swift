@@ -11,7 +11,9 @@ struct FetchCommand: AsyncParsableCommand {
         discussion: """
             Exactly one of --dest (unpack into a directory) or --output (save the file) is required. A reference \
             ([oci://]registry/repository:tag, @sha256:…, or both) is pulled as `oras pull` does; an artifact of several \
-            titled files needs --dest, which gets each file under its title.
+            titled files needs --dest, which gets each file under its title. With --dest, --include, --strip-components, \
+            --rename-suffix and --rename choose and rename what is installed (as tar's members and --strip-components); \
+            a file that is not an archive is shaped as the one member of an archive holding it.
             """
     )
 
@@ -40,11 +42,17 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Progress display on stderr: auto (terminal only), terminal, plain (a line every few seconds), none.")
     var progress: Progress = .auto
 
+    @OptionGroup(title: "Shaping (with --dest)")
+    var shaping: ShapingOptions
+
     @OptionGroup
     var options: PipelineOptions
 
     func validate() throws {
         if dest != nil, output != nil { throw ValidationError("--dest and --output cannot be used together") }
+        if output != nil, try !shaping.shaping().isNone {
+            throw ValidationError("--include, --strip-components, --rename-suffix and --rename go with --dest; --output names the file itself")
+        }
         if output != nil, noUnpack { throw ValidationError("--no-unpack goes with --dest; --output never unpacks") }
     }
 
@@ -58,7 +66,8 @@ struct FetchCommand: AsyncParsableCommand {
         }
         let emitter = try options.eventEmitter()
         do {
-            let request = try options.resolution.request(url: url, target: target, sha256: sha256)
+            var request = try options.resolution.request(url: url, target: target, sha256: sha256)
+            request.shaping = try shaping.shaping()
             let runner = try options.runner(for: [request], events: emitter, progress: progressReporter())
             let result = try await runner.run(request)
             ResultReport.success(result, json: options.json, quiet: options.quiet)
