@@ -11,7 +11,8 @@ struct ShapingOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("With --dest: drop N leading path components of every member, as tar does; members with N or fewer are not installed.", valueName: "n"))
     var stripComponents = 0
 
-    @Option(name: .long, help: ArgumentHelp("With --dest: append SUFFIX to the name of every installed file (e.g. -1.34.1: kubelet becomes kubelet-1.34.1).", valueName: "suffix"))
+    // Taken as it is even when it starts with '-' (a suffix such as -1.34.1 usually does).
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("With --dest: append SUFFIX to the name of every installed file (e.g. -1.34.1: kubelet becomes kubelet-1.34.1).", valueName: "suffix"))
     var renameSuffix: String?
 
     @Option(name: .long, help: ArgumentHelp("With --dest: install the package's one file as NAME (more than one file is an error, exit 33).", valueName: "name"))
