@@ -87,7 +87,7 @@ import TestSupport
         let noCross = try packages.fetch([packages.cdn.url(Packages.kubernetes), "--dest", packages.work.join("none"), "--include", "*/kubelet"])
         #expect(noCross.status == 33, "\(noCross.stderr)")
         let sets = try packages.fetch([packages.cdn.url(Packages.kubernetes), "--dest", packages.work.join("sets"),
-                                       "--include", "kubernetes/node/bin/kube[!a]?[cl]*", "--strip-components", "3"])
+                                       "--include", "kubernetes/node/bin/kube[cl]?[!x]*", "--strip-components", "3"])
         #expect(sets.status == 0, "\(sets.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: packages.work.join("sets")).sorted() == ["kubectl", "kubelet"])
     }
@@ -113,7 +113,7 @@ import TestSupport
     /// staging left in it either).
     @Test(arguments: [
         (["--rename", "bin/kubelet"], Int32(2), "path separator"),
-        (["--rename", "../kubelet"], Int32(2), "\"..\""),
+        (["--rename", ".."], Int32(2), "contains \"..\""),
         (["--rename-suffix", "/x"], Int32(2), "path separator"),
         (["--strip-components", "4"], Int32(33), "left no file"),
         (["--include", "kubernetes/node/bin/kubelet", "--strip-components", "3", "--include", "nope/*"], Int32(33), "\"nope/*\" matched no member"),
