@@ -1,4 +1,7 @@
 @testable import Pipeline
+import Foundation
+import PipelineTesting
+import TestSupport
 import Testing
 
 /// `Shaping` and `ShapingPass`: which members a glob keeps, where stripping and renaming put them,
@@ -74,5 +77,30 @@ struct ShapingPassTests {
         #expect(throws: PkgfetchError.self) { try Shaping(include: [""]) }
         #expect(throws: PkgfetchError.self) { try Shaping(renameSuffix: "-1", rename: "x") }
         #expect(throws: PkgfetchError.self) { try Shaping(renameSuffix: "/x") }
+    }
+}
+
+/// The runner with shaping: an unpacker that does not shape refuses rather than install everything,
+/// and the destination is left as it was.
+@Suite(.offPool) struct ShapingRunnerTests {
+    @Test func anUnpackerThatCannotShapeRefusesAndInstallsNothing() async throws {
+        let dir = try TemporaryDirectory()
+        let runner = makeRunner(sources: [.url("https://cdn/pkg.tar.gz")], fetchers: ["https": ScriptedFetcher()],
+                                unpacker: FakeUnpacker(files: ["kubelet": "new", "kubeadm": "new"]))
+        var request = PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .merge, unpack: true))
+        request.shaping = try Shaping(include: ["kubelet"])
+        let error = await #expect(throws: PkgfetchError.self) { try await runner.run(request) }
+        #expect(error?.kind == .usage)
+        #expect(error?.message.contains("cannot choose, strip or rename") == true)
+        #expect(!FileManager.default.fileExists(atPath: dir.join("bin")))
+    }
+
+    @Test func aFileThatIsNoArchiveIsRenamedAsItIsPlaced() async throws {
+        let dir = try TemporaryDirectory()
+        let runner = makeRunner(sources: [.url("https://cdn/crictl")], fetchers: ["https": ScriptedFetcher()], fileName: "crictl")
+        var request = PackageRequest(url: "x", target: .directory(path: dir.join("bin"), mode: .merge, unpack: false))
+        request.shaping = try Shaping(rename: "crictl-1.31")
+        _ = try await runner.run(request)
+        #expect(dir.listing() == ["bin", "bin/crictl-1.31"])
     }
 }
