@@ -77,21 +77,17 @@ import TestSupport
         }
     }
 
-    /// The README's example recipes, as a node image build would use them.
-    static let recipes = """
-        {"recipes": {
-          "kubernetes-binaries": {"destination": "/usr/local/bin",
-                                  "include": ["kubernetes/node/bin/kubelet", "kubernetes/node/bin/kubectl"],
-                                  "stripComponents": 3, "renameSuffix": "-${version}"},
-          "cni-plugins": {"destination": "/opt/cni/bin", "include": ["bin"], "stripComponents": 1},
-          "azure-acr-credential-provider": {"destination": "/var/lib/kubelet/credential-provider",
-                                            "rename": "acr-credential-provider"}
-        }}
-        """
+    /// README's example recipes ("Recipes: what the scripts do after the download"), as written there.
+    static func readmeRecipes() throws -> String {
+        let readme = try String(contentsOfFile: ReadmeExampleTests.readme, encoding: .utf8)
+        let start = try #require(readme.range(of: "```json\n{\"recipes\""))
+        let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+        return String(readme[readme.index(start.lowerBound, offsetBy: 8)..<end.lowerBound])
+    }
 
     @Test func recipesShapeEveryVersionSideBySideUnderTheRoot() throws {
         let setup = try Setup("e2e-recipes")
-        let recipes = try setup.writeRecipes(Self.recipes)
+        let recipes = try setup.writeRecipes(try Self.readmeRecipes())
         // /usr/local/bin already holds a file of someone else's: merged, never replaced.
         try FileManager.default.createDirectory(atPath: setup.root + "/usr/local/bin", withIntermediateDirectories: true)
         try Data("mine".utf8).write(to: URL(fileURLWithPath: setup.root + "/usr/local/bin/other-tool"))
