@@ -200,4 +200,37 @@ import TestSupport
         #expect(output.status == 2, "\(output.stderr)")
         #expect(output.stderr.contains("go with \"dest\""), "\(output.stderr)")
     }
+
+    /// From a real registry: a tarball layer pulled by reference (`oras pull` + `tar -x
+    /// --strip-components`), and an artifact of several titled files whose names get a suffix and
+    /// whose choice is a glob over the titles.
+    @Test func aReferencePullIsShapedAsACDNDownloadIs() throws {
+        typealias E = ORASEndToEnd
+        let packages = try Packages("e2e-shape-registry")
+        let registry = try TestRegistry()
+        try registry.pushWithORAS(packages.cdn.file(Packages.kubernetes), repository: "oss/kubernetes-node", tag: "v1.34.1")
+        let bin = try packages.existingDirectory("usr/local/bin")
+        let tarball = try PkgfetchCLI.run(["fetch", "\(registry.host)/oss/kubernetes-node:v1.34.1", "--dest", bin,
+                                           "--include", "kubernetes/node/bin/kubelet", "--strip-components", "3", "--rename-suffix", "-1.34.1"],
+                                          environment: E.environment(home: packages.work.path))
+        #expect(tarball.status == 0, "\(tarball.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: bin).sorted() == ["keep", "kubelet-1.34.1"])
+        #expect(try Processes.run([bin + "/kubelet-1.34.1"]).stdout == "kubelet-1.34.1\n")
+
+        let push = packages.work.join("push")
+        try FileManager.default.createDirectory(atPath: push, withIntermediateDirectories: true)
+        let names = ["sysext.raw", "SHA256SUMS", "notes.txt"]
+        for (index, name) in names.enumerated() { try Files.writeRandom(push + "/" + name, size: 20_000 + index, seed: 40 + UInt64(index)) }
+        try registry.pushWithORAS(files: names, in: push, repository: "flatcar/sysext", tag: "v1")
+        let set = try PkgfetchCLI.run(["fetch", "\(registry.host)/flatcar/sysext:v1", "--dest", packages.work.join("sysext"),
+                                       "--include", "[sS]*", "--rename-suffix", ".v1"], environment: E.environment(home: packages.work.path))
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: packages.work.join("sysext")).sorted() == ["SHA256SUMS.v1", "sysext.raw.v1"])
+        #expect(try Files.sha256(packages.work.join("sysext/sysext.raw.v1")) == (try Files.sha256(push + "/sysext.raw")))
+        // --rename names one file, and this artifact has three: refused before a layer is fetched, nothing written.
+        let many = try PkgfetchCLI.run(["fetch", "\(registry.host)/flatcar/sysext:v1", "--dest", packages.work.join("many"), "--rename", "x"],
+                                       environment: E.environment(home: packages.work.path))
+        #expect(many.status == 33, "\(many.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: packages.work.join("many")))
+    }
 }
