@@ -58,7 +58,8 @@ struct BatchList {
     /// One line naming the entry and the field, instead of the decoder's coding-path dump.
     private static func describe(_ error: DecodingError) -> PkgfetchError {
         let (context, problem): (DecodingError.Context?, String) = switch error {
-        case .typeMismatch(let type, let context): (context, "must be \(type == Bool.self ? "true or false" : type == Int.self ? "a number" : "a string")")
+        case .typeMismatch(let type, let context):
+            (context, "must be \(type == Bool.self ? "true or false" : type == Int.self ? "a number" : type is [Any].Type ? "an array of strings" : "a string")")
         case .valueNotFound(_, let context): (context, "must not be null")
         case .keyNotFound(let key, let context): (context, "\"\(key.stringValue)\" is missing")
         case .dataCorrupted(let context): (context, context.debugDescription)
