@@ -36,16 +36,7 @@ public struct ComponentsFile: Decodable, Sendable {
     /// Reads and decodes the file at `path`, refusing one larger than `limit` before holding more of it.
     /// Blocking: call it off the cooperative pool.
     public static func load(path: String, limit: Int = maxBytes) throws(ComponentListError) -> ComponentsFile {
-        let data: Data
-        do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            data = try handle.read(upToCount: limit + 1) ?? Data()
-        } catch {
-            throw ComponentListError("cannot read the components file \(path)")
-        }
-        if data.count > limit { throw ComponentListError("the components file \(path) is larger than \(limit) bytes") }
-        return try ComponentsFile(json: data)
+        try ComponentsFile(json: BoundedRead.contents(of: path, limit: limit, what: "the components file"))
     }
 
     private static func describe(_ error: DecodingError) -> String {

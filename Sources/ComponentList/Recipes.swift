@@ -73,16 +73,7 @@ public struct Recipes: Sendable {
 
     /// Reads the file at `path`, refusing one larger than `limit` before holding more of it. Blocking.
     public static func load(path: String, limit: Int = maxBytes) throws(ComponentListError) -> Recipes {
-        let data: Data
-        do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            data = try handle.read(upToCount: limit + 1) ?? Data()
-        } catch {
-            throw ComponentListError("cannot read the recipes file \(path)")
-        }
-        if data.count > limit { throw ComponentListError("the recipes file \(path) is larger than \(limit) bytes") }
-        return try Recipes(json: data, named: path)
+        try Recipes(json: BoundedRead.contents(of: path, limit: limit, what: "the recipes file"), named: path)
     }
 
     /// Decodes and checks the file; a problem is one line naming the file, the line and column where
@@ -94,7 +85,7 @@ public struct Recipes: Sendable {
         } catch {
             // Foundation says "around character N" (a byte offset); the line and column are counted from it.
             let description = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
-            let place = Self.offset(in: description).map { Self.place(ofOffset: $0, in: text) } ?? ""
+            let place = JSONTextPlace.offset(inFoundationError: description).map { JSONTextPlace.lineAndColumn(ofOffset: $0, in: text) } ?? ""
             throw ComponentListError("\(path)\(place): not JSON (\(description.isEmpty ? "malformed" : description))")
         }
         let file: RawFile
@@ -149,11 +140,11 @@ public struct Recipes: Sendable {
         var offset: Int?
         var from = 0
         for key in problem.path {
-            guard let found = keyOffset(key, in: text, from: from) else { break }
+            guard let found = JSONTextPlace.offset(ofKey: key, in: text, from: from) else { break }
             offset = found
             from = found + 1
         }
-        let place = offset.map { Self.place(ofOffset: $0, in: text) } ?? ""
+        let place = offset.map { JSONTextPlace.lineAndColumn(ofOffset: $0, in: text) } ?? ""
         let named = problem.path.count >= 2 ? "recipe \"\(problem.path[1])\"" + problem.path.dropFirst(2).map { " \"\($0)\"" }.joined()
             : problem.path.first.map { "\"\($0)\"" } ?? "the file"
         return ComponentListError("\(path)\(place): \(named) \(problem.problem)")
@@ -212,35 +203,5 @@ public struct Recipes: Sendable {
                                    problem: "is an unknown field (known: \(known.joined(separator: ", ")))")
             }
         }
-    }
-
-    // MARK: - Where in the text
-
-    /// N of "… around character N." (Foundation's JSON error).
-    private static func offset(in description: String) -> Int? {
-        guard let range = description.range(of: "character ") else { return nil }
-        return Int(description[range.upperBound...].prefix(while: \.isNumber))
-    }
-
-    /// ":LINE:COLUMN" of byte `offset` (both from 1; the column counts bytes).
-    private static func place(ofOffset offset: Int, in text: [UInt8]) -> String {
-        let before = text.prefix(max(0, min(offset, text.count)))
-        let line = before.filter { $0 == UInt8(ascii: "\n") }.count + 1
-        let column = before.count - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
-        return ":\(line):\(column)"
-    }
-
-    private static func keyOffset(_ key: String, in text: [UInt8], from start: Int) -> Int? {
-        let quoted = Array("\"\(key)\"".utf8)
-        var index = start
-        while index + quoted.count <= text.count {
-            if text[index..<index + quoted.count].elementsEqual(quoted) {
-                var after = index + quoted.count
-                while after < text.count, [0x20, 0x09, 0x0a, 0x0d].contains(text[after]) { after += 1 }
-                if after < text.count, text[after] == UInt8(ascii: ":") { return index }
-            }
-            index += 1
-        }
-        return nil
     }
 }
