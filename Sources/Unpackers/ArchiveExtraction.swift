@@ -36,6 +36,8 @@ final class ArchiveExtraction {
     private var budget: ExtractionBudget
     private var tree = ExtractedTree()
     private var shaping: ShapingPass
+    /// Entries the shaping left out: read past, counted against the limits, not reported as unpacked.
+    private var leftOut = 0
     /// libarchive names a zip's format per entry ("ZIP 2.0 (deflation)", "(uncompressed)" for a
     /// directory), so the name reported is the first regular file's, or else the first entry's.
     private var formatName: String?
@@ -95,6 +97,7 @@ final class ArchiveExtraction {
             try BlockingIO.checkCancellation()
             try budget.admitEntry(entry.name)
             let written = try extract(entry)
+            if !written { leftOut += 1 }
             // Data the entry carries and nobody read is decompressed to be skipped: count it first.
             let unread = entry.kind == .file && written ? 0 : entry.declaredSize ?? 0
             try budget.admitStream(consumed: reader.decompressedBytes, toSkip: unread, of: entry.name)
@@ -111,7 +114,7 @@ final class ArchiveExtraction {
         }
         let format = formatName ?? reader.formatName ?? "empty archive"
         let filters = reader.filterNames
-        return UnpackReport(entries: budget.entries, bytes: budget.bytes,
+        return UnpackReport(entries: budget.entries - leftOut, bytes: budget.bytes,
                             detectedFormat: filters.isEmpty ? format : "\(format), \(filters.joined(separator: ", "))")
     }
 

@@ -66,8 +66,11 @@ import TestSupport
         let bin = try packages.existingDirectory("usr/local/bin")
         let run = try packages.fetch([packages.cdn.url(Packages.kubernetes), "--dest", bin,
                                       "--include", "kubernetes/node/bin/kubelet", "--include", "kubernetes/node/bin/kubectl",
-                                      "--strip-components", "3", "--rename-suffix", "-1.34.1"])
+                                      "--strip-components", "3", "--rename-suffix", "-1.34.1", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
+        // The entries reported are the ones installed, not every one read past.
+        let result = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(result?["entries"] as? Int == 2, "\(run.stdout)")
         // Only the chosen members, stripped and renamed; what was there and is not in the package stays.
         #expect(try FileManager.default.contentsOfDirectory(atPath: bin).sorted() == ["keep", "kubectl-1.34.1", "kubelet-1.34.1"])
         #expect(try Processes.run([bin + "/kubelet-1.34.1"]).stdout == "kubelet-1.34.1\n")
