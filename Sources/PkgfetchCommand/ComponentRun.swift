@@ -27,10 +27,10 @@ struct ComponentRun {
     /// (nothing vouches for its bytes but where it is); for a reference the directory, searched by the
     /// layer's title, each copy checked against the layer's digest.
     /// A package with a recipe in `recipes` is installed as the recipe says instead (templates expanded
-    /// per version; its destination under `--root` too), and is never taken as present: only its
-    /// archive would be, and that is not kept.
-    init(plan: ComponentPlan, root: String?, platform: Platform, resolution: ResolutionOptions, exitCodes: [String: Int32] = [:],
-         recipes: Recipes = Recipes(), target: NodeTarget? = nil) async throws {
+    /// per version for `target`; its destination under `--root` too), and is never taken as present:
+    /// only its archive would be, and that is not kept.
+    init(plan: ComponentPlan, target: NodeTarget, root: String?, platform: Platform, resolution: ResolutionOptions,
+         exitCodes: [String: Int32] = [:], recipes: Recipes = Recipes()) async throws {
         self.plan = plan
         self.exitCodes = exitCodes
         // Absolute, so that a copy found in place (its path absolute) is recognised as this file's.
@@ -39,7 +39,7 @@ struct ComponentRun {
         for (index, package) in plan.packages.enumerated() {
             guard case .fetch(let files) = package.outcome else { continue }
             for file in files {
-                if let recipe = recipes.byPackage[package.name], let target {
+                if let recipe = recipes.byPackage[package.name] {
                     let applied: Recipes.Applied
                     do {
                         applied = try Recipes.apply(recipe, location: file.directory, version: file.version, target: target)

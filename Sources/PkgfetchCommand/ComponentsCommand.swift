@@ -83,7 +83,9 @@ struct ComponentsCommand: AsyncParsableCommand {
             throw PkgfetchError(.usage, "--exit-code \(unknown.name): no package of that name in the components file")
         }
         let recipesPath = recipes
-        let loadedRecipes = try await usage { try await BlockingIO.shared.run { try recipesPath.map { path throws(ComponentListError) in try Recipes.load(path: path) } ?? Recipes() } }
+        let loadedRecipes = try await usage {
+            try await BlockingIO.shared.run { try recipesPath.map { path throws(ComponentListError) in try Recipes.load(path: path) } ?? Recipes() }
+        }
         if let unknown = loadedRecipes.byPackage.keys.sorted().first(where: { !names.contains($0) }) {
             throw PkgfetchError(.usage, "--recipes: recipe \"\(unknown)\" names no package of the components file")
         }
@@ -91,10 +93,10 @@ struct ComponentsCommand: AsyncParsableCommand {
         let plan = try await usage {
             try ComponentPlan.select(components, for: target, options: .init(kubernetes: kubernetes, allVersions: allVersions, only: only))
         }
-        let run = try await ComponentRun(plan: plan, root: root, platform: Platform(os: target.isWindows ? "windows" : "linux", architecture: arch.rawValue),
+        let run = try await ComponentRun(plan: plan, target: target, root: root, platform: Platform(os: target.isWindows ? "windows" : "linux", architecture: arch.rawValue),
                                          resolution: options.resolution,
                                          exitCodes: Dictionary(exitCode.map { ($0.name, $0.code) }) { _, last in last },
-                                         recipes: loadedRecipes, target: target)
+                                         recipes: loadedRecipes)
         let report = ComponentReport(run: run, json: options.json, quiet: options.quiet)
         if dryRun {
             let outcomes = run.outcomes(of: nil)
