@@ -17,8 +17,8 @@ public struct Shaping: Sendable, Equatable {
     /// No shaping: every member, under its own name.
     public static let none = Shaping(unchecked: [], 0, nil, nil)
 
-    /// Shaping as asked; throws `usage` for a glob, count or name that cannot be right. `what` names the
-    /// fields in the message (`--include`/`include`), so a flag and a list field read as typed.
+    /// Shaping as asked; throws `usage` for a glob, count or name that cannot be right. `names` are the
+    /// fields' names in the message (`--include` or `"include"`), so a flag and a list field read as typed.
     public init(include: [String] = [], stripComponents: Int = 0, renameSuffix: String? = nil, rename: String? = nil,
                 names: FieldNames = .flags) throws {
         if include.contains(where: \.isEmpty) { throw PkgfetchError(.usage, "\(names.include) is empty") }
@@ -56,14 +56,14 @@ public struct Shaping: Sendable, Equatable {
     }
 
     /// Why a new name (or suffix) cannot be used; nil when it can. A name is one path component, so
-    /// no separator (`/`, `\`), no NUL, no `..` anywhere (a suffix ending a name in `.` must not make
-    /// `..`), not `.`; at most NAME_MAX bytes.
+    /// no separator (`/`, `\`), no NUL, not `.`, at most NAME_MAX bytes; and no `..` anywhere, as bytes
+    /// (no package needs one, and a rule on the text is simpler to trust than one on where it lands).
     static func refusal(ofName name: String, suffix: Bool) -> String? {
         let bytes = Array(name.utf8)
         if bytes.isEmpty { return "it is empty" }
         if bytes.contains(0) { return "it contains a NUL byte" }
         if bytes.contains(UInt8(ascii: "/")) || bytes.contains(UInt8(ascii: "\\")) { return "it contains a path separator ('/' or '\\')" }
-        if name.contains("..") { return "it contains \"..\"" }
+        if zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == UInt8(ascii: ".") }) { return "it contains \"..\"" }
         if !suffix, name == "." { return "it is \".\"" }
         if bytes.count > 255 { return "it is \(bytes.count) bytes long, more than 255 (NAME_MAX)" }
         return nil
