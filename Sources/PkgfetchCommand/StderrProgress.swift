@@ -15,6 +15,7 @@ final class ProgressDisplay: @unchecked Sendable {
     private let lock = NSLock()
     private var rate = RateWindow()
     private var lastDraw: ContinuousClock.Instant?
+    private var start: ContinuousClock.Instant?
 
     /// A display drawing in `style` on `line`, `width()` columns wide, timed by `now()`.
     init(style: Style, line: StderrLine = .shared, width: @escaping @Sendable () -> Int = StderrLine.terminalWidth,
@@ -31,6 +32,7 @@ final class ProgressDisplay: @unchecked Sendable {
         lock.withLock {
             rate = RateWindow()
             lastDraw = nil
+            start = nil
         }
     }
 
@@ -39,11 +41,17 @@ final class ProgressDisplay: @unchecked Sendable {
         let instant = now()
         let text: String? = lock.withLock {
             rate.add(bytes: bytes, at: instant)
+            let start = self.start ?? instant
+            self.start = start
+            // A terminal shows the line at once; a log waits for the first interval.
             if !final, let lastDraw, instant - lastDraw < interval { return nil }
-            if lastDraw == nil, !final { lastDraw = instant; return nil }
+            if lastDraw == nil, !final, style == .plain { lastDraw = instant; return nil }
             lastDraw = instant
             let columns = style == .terminal ? width() : Int.max / 2
-            return ProgressLine.text(label: label, bytes: bytes, total: total, rate: rate.perSecond, width: columns)
+            // The last line of a transfer too short for a window says its average.
+            let elapsed = Double((instant - start).milliseconds) / 1000
+            let shown = rate.perSecond ?? (final && bytes > 0 ? Double(bytes) / max(elapsed, 0.001) : nil)
+            return ProgressLine.text(label: label, bytes: bytes, total: total, rate: shown, width: columns)
         }
         guard let text else { return }
         switch style {
