@@ -31,7 +31,7 @@ public enum PkgfetchMain {
         do {
             // The extra backends are the command's for this task: parsed, validated and registered as the built-in ones.
             try await Backends.$extra.withValue(extraBackends) {
-                if let unknown = ErrorReport.unknownSubcommand(CommandLine.arguments) { throw unknown }
+                if let unknown = UsageHints.unknownSubcommand(CommandLine.arguments) { throw unknown }
                 var command = try Pkgfetch.parseAsRoot()
                 if var asyncCommand = command as? any AsyncParsableCommand {
                     try await asyncCommand.run()
@@ -110,51 +110,8 @@ enum ErrorReport {
         // A value that is not a duration or a size: say which forms are.
         if text.hasSuffix("<duration>'") { text += "; give \(DurationText.forms)" }
         if text.hasSuffix("<size>'") { text += "; give \(ByteSizeText.forms)" }
-        printLine(PkgfetchError(.usage, text + " (see '\(helpCommand(CommandLine.arguments))')"))
+        printLine(PkgfetchError(.usage, text + " (see '\(UsageHints.helpCommand(CommandLine.arguments))')"))
         return ErrorKind.usage.exitCode
-    }
-
-    /// The subcommands' names, in --help's order.
-    static var subcommandNames: [String] {
-        var names: [String] = []
-        for command in Pkgfetch.configuration.subcommands {
-            if let name = command.configuration.commandName { names.append(name) }
-        }
-        return names
-    }
-
-    /// `pkgfetch help fetch` when the arguments name a subcommand, else `pkgfetch help`.
-    static func helpCommand(_ arguments: [String]) -> String {
-        let names = subcommandNames
-        guard arguments.count > 1, names.contains(arguments[1]) else { return "pkgfetch help" }
-        return "pkgfetch help \(arguments[1])"
-    }
-
-    /// A first argument that is not an option and names no subcommand (`pkgfetch fecth URL`): named,
-    /// with the closest subcommand when one is near, instead of ArgumentParser's "2 unexpected arguments".
-    static func unknownSubcommand(_ arguments: [String]) -> PkgfetchError? {
-        let names = subcommandNames
-        guard arguments.count > 1, let typed = arguments.dropFirst().first, !typed.hasPrefix("-"),
-              typed != "help", !names.contains(typed) else { return nil }
-        let closest = names.map { ($0, editDistance($0, typed)) }.min { $0.1 < $1.1 }
-        let hint = closest.flatMap { $0.1 <= 2 ? " (did you mean '\($0.0)'?)" : nil } ?? ""
-        return PkgfetchError(.usage, "unknown command '\(PrintableLine.escaping(typed))'\(hint); the commands are \(names.joined(separator: ", ")) (see 'pkgfetch help')")
-    }
-
-    /// Levenshtein distance, on characters.
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in 1...max(1, a.count) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let current = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = current
-            }
-        }
-        return a.isEmpty ? b.count : row[b.count]
     }
 
     /// Prints the failure on a line of its own: a progress line being redrawn is ended first, its last

@@ -54,3 +54,21 @@ import Testing
         #expect(!help.contains("4294967296"), "\(help)")
     }
 }
+
+/// Usage errors point to the help to read and name an unknown command (issue 24, item 10).
+@Suite struct UsageHintTests {
+    @Test func helpNamesTheSubcommand() {
+        #expect(UsageHints.helpCommand(["pkgfetch", "fetch", "--dset"]) == "pkgfetch help fetch")
+        #expect(UsageHints.helpCommand(["pkgfetch", "--nope"]) == "pkgfetch help")
+    }
+
+    @Test func unknownCommandsAreNamedWithTheClosest() {
+        #expect(UsageHints.unknownSubcommand(["pkgfetch", "fecth", "x"])?.message.hasPrefix("unknown command 'fecth' (did you mean 'fetch'?)") == true)
+        #expect(UsageHints.unknownSubcommand(["pkgfetch", "bacth"])?.message.hasPrefix("unknown command 'bacth' (did you mean 'batch'?)") == true)
+        #expect(UsageHints.unknownSubcommand(["pkgfetch", "download"])?.message.hasPrefix("unknown command 'download'; the commands are fetch,") == true)
+        for known in [["pkgfetch", "fetch"], ["pkgfetch", "help", "fetch"], ["pkgfetch", "--version"], ["pkgfetch"]] {
+            #expect(UsageHints.unknownSubcommand(known) == nil, "\(known)")
+        }
+        #expect(UsageHints.editDistance("", "abc") == 3 && UsageHints.editDistance("kitten", "sitting") == 3)
+    }
+}
