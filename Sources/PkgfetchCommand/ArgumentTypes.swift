@@ -14,8 +14,9 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces)
         // Bare seconds (`300`) as before; everything else is the grammar hosts.toml's dial_timeout uses.
-        let parsed = Double(text).flatMap { $0.isFinite && $0 >= 0 && $0 <= Self.longest ? Duration.milliseconds(Int64(($0 * 1000).rounded())) : nil }
-            ?? DurationText.parse(text)
+        let bare = !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+        let parsed = bare ? Double(text).flatMap { $0 <= Self.longest ? Duration.milliseconds(Int64(($0 * 1000).rounded())) : nil }
+            : DurationText.parse(text)
         // At most 10 years: a larger number is a typo.
         guard let parsed, parsed <= .seconds(Int64(Self.longest)) else { return nil }
         duration = parsed

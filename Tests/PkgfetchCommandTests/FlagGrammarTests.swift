@@ -12,7 +12,7 @@ import Testing
         #expect(DurationArgument(argument: text)?.duration.milliseconds == milliseconds, "\(text)")
     }
 
-    @Test(arguments: ["", "m", "1x", "-1s", "1.5.2s", "s1", "1 s", "1e3s", "11y", "100000h"])
+    @Test(arguments: ["", "m", "1x", "-1s", "1.5.2s", "s1", "1 s", "1e3s", "1e3", "0x10", "inf", "nan", "-5", "11y", "100000h", "400000000"])
     func notDurations(text: String) {
         #expect(DurationArgument(argument: text) == nil, "\(text)")
     }
@@ -52,6 +52,15 @@ import Testing
         #expect(help.contains("(default: 4G)"), "\(help)")
         #expect(help.contains("(default: 5m)"), "\(help)")
         #expect(!help.contains("4294967296"), "\(help)")
+    }
+
+    /// `fetch --help` names --dest, -o/--output and --sha256 first, before the ~70 lines of other options.
+    @Test func fetchHelpListsWhereToPutItFirst() throws {
+        let help = Pkgfetch.helpMessage(for: FetchCommand.self, columns: 400)
+        let options = help.split(separator: "\n").filter { $0.hasPrefix("  -") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(options.count > 40)
+        #expect(options.prefix(3).map { String($0.prefix(20)) } == ["--dest <dir>        ", "-o, --output <file> ", "--sha256 <hex>      "],
+                "\(options.prefix(3))")
     }
 }
 
