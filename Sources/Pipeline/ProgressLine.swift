@@ -75,12 +75,18 @@ public struct RateWindow: Sendable {
     public init(span: Duration = .seconds(5)) { self.span = span }
 
     /// Adds a sample: `bytes` so far at `instant`. Fewer bytes than before (staged bytes dropped) starts over.
+    /// Called for every chunk: samples closer than 100 ms to the one before replace the newest, so the
+    /// window holds about 50 whatever the chunk rate.
     public mutating func add(bytes: Int64, at instant: ContinuousClock.Instant) {
         if let last = samples.last, bytes < last.bytes { samples.removeAll() }
+        if samples.count >= 2, instant - samples[samples.count - 2].at < .milliseconds(100) { samples.removeLast() }
         samples.append((instant, bytes))
         // Keep one sample at or before the window's start, as the base the rate is measured from.
         while samples.count > 2, instant - samples[1].at >= span { samples.removeFirst() }
     }
+
+    /// Samples held (at most about `span` / 100 ms + 2).
+    public var sampleCount: Int { samples.count }
 
     /// Bytes a second over the window; nil before two samples at least 100 ms apart.
     public var perSecond: Double? {

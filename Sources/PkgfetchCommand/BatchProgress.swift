@@ -11,6 +11,10 @@ final class BatchProgress: @unchecked Sendable {
     private var bytes: [Int64]
     private var totals: [Int64?]
     private var done = 0
+    // Kept as packages advance, so a chunk costs no pass over every package.
+    private var bytesSum: Int64 = 0
+    private var totalsKnown = 0
+    private var totalsSum: Int64 = 0
 
     /// A total line for `count` packages, drawn on `display`.
     init(count: Int, display: ProgressDisplay) {
@@ -40,16 +44,22 @@ final class BatchProgress: @unchecked Sendable {
 
     fileprivate func update(_ index: Int, bytes: Int64? = nil, total: Int64?? = nil) {
         lock.withLock {
-            if let bytes { self.bytes[index] = bytes }
-            if let total { totals[index] = total }
+            if let bytes {
+                bytesSum += bytes - self.bytes[index]
+                self.bytes[index] = bytes
+            }
+            if let total {
+                if let old = totals[index] { totalsKnown -= 1; totalsSum -= old }
+                if let total { totalsKnown += 1; totalsSum += total }
+                totals[index] = total
+            }
         }
         draw(final: false)
     }
 
     private func draw(final: Bool) {
         let (label, sum, total) = lock.withLock { () -> (String, Int64, Int64?) in
-            let known = totals.compactMap { $0 }
-            return ("\(done)/\(count) done", bytes.reduce(0, +), known.count == count ? known.reduce(0, +) : nil)
+            ("\(done)/\(count) done", bytesSum, totalsKnown == count ? totalsSum : nil)
         }
         display.show(label: label, bytes: sum, total: total, final: final)
     }

@@ -130,3 +130,20 @@ final class Written: @unchecked Sendable {
         #expect(written.text.hasSuffix("\n"))
     }
 }
+
+/// The rate window on the hot path: called for every chunk, it keeps a bounded number of samples.
+@Suite struct RateWindowTests {
+    @Test func manyChunksKeepTheRateAndFewSamples() throws {
+        var window = RateWindow()
+        let start = ContinuousClock.now
+        // 10 s of 16 KiB chunks at 1 GiB/s: 655 360 calls.
+        var bytes: Int64 = 0
+        for step in 1...655_360 {
+            bytes += 16 << 10
+            window.add(bytes: bytes, at: start + .nanoseconds(Int64(step) * 15_259))
+        }
+        let rate = try #require(window.perSecond)
+        #expect(abs(rate - Double(1 << 30)) / Double(1 << 30) < 0.02, "\(rate)")
+        #expect(window.sampleCount <= 52, "\(window.sampleCount)")
+    }
+}
