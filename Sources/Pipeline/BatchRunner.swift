@@ -9,6 +9,9 @@ public struct BatchRunner: Sendable {
     public var runner: PipelineRunner
     /// Packages fetched at the same time (at least 1).
     public var parallel: Int
+    /// The progress reporter of package `index` (each package gets its own: the runner's one reporter
+    /// cannot tell packages fetched at the same time apart); nil keeps the runner's.
+    public var progress: (@Sendable (Int) -> any ProgressReporter)?
 
     /// A batch over `runner`, `parallel` packages at a time.
     public init(runner: PipelineRunner, parallel: Int = 4) {
@@ -69,7 +72,7 @@ public struct BatchRunner: Sendable {
                 group.addTask { [self] in
                     var ended: [(Int, Result<RunResult, PkgfetchError>)] = []
                     for index in lane {
-                        let outcome = await runOne(requests[index], deadline: deadline)
+                        let outcome = await runOne(requests[index], index: index, deadline: deadline)
                         report(index, outcome)
                         ended.append((index, outcome))
                     }
@@ -86,8 +89,9 @@ public struct BatchRunner: Sendable {
     }
 
     /// One package, with its own operation id in the events and what is left of the batch's deadline.
-    private func runOne(_ request: PackageRequest, deadline: ContinuousClock.Instant?) async -> Result<RunResult, PkgfetchError> {
+    private func runOne(_ request: PackageRequest, index: Int, deadline: ContinuousClock.Instant?) async -> Result<RunResult, PkgfetchError> {
         var runner = self.runner
+        if let progress { runner.progress = progress(index) }
         runner.events = EventEmitter(sink: runner.events.sink)
         if let deadline { runner.retry.deadline = max(.zero, runner.clock.now.duration(to: deadline)) }
         let started = runner.clock.now

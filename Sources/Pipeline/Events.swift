@@ -136,14 +136,21 @@ public final class CollectingEventSink: EventSink, @unchecked Sendable {
 }
 
 /// Writes one JSON object per line to a file (`--events FILE`), appending. The file may be a pipe or a
-/// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked.
+/// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked. Each line
+/// carries its `time` (RFC 3339, milliseconds) and the process's `runId`, since runs append to one file.
 public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
     private let lock = NSLock()
     private let descriptor: Int32
     private let encoder: JSONEncoder
+    /// The run every line of this sink belongs to (a batch's packages each have their own operation id).
+    public let runId: String
+    private let clock: @Sendable () -> String
 
     /// Appends to `path`, created (0644) if missing; throws a usage error when it cannot be opened.
-    public init(path: String) throws {
+    /// `clock` gives each line's time.
+    public init(path: String, runId: String = UUID().uuidString.lowercased(), clock: @escaping @Sendable () -> String = RFC3339Time.now) throws {
+        self.runId = runId
+        self.clock = clock
         descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.usage, "--events \(path): cannot open for writing (\(String(cString: strerror(errno))))")
@@ -157,7 +164,7 @@ public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
     /// Writes the event as one line, in one write where the system allows, so that lines of
     /// concurrent packages do not interleave.
     public func emit(_ event: Event) {
-        guard var line = try? encoder.encode(event) else { return }
+        guard var line = try? encoder.encode(StampedEvent(event: event, time: clock(), runId: runId)) else { return }
         line.append(0x0A)
         lock.withLock {
             line.withUnsafeBytes { bytes in
@@ -178,5 +185,21 @@ extension Duration {
     public var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// An event as `--events` writes it: its fields, its time and the run's id.
+private struct StampedEvent: Encodable {
+    let event: Event
+    let time: String
+    let runId: String
+
+    private enum Keys: String, CodingKey { case time, runId }
+
+    func encode(to encoder: any Encoder) throws {
+        try event.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(time, forKey: .time)
+        try container.encode(runId, forKey: .runId)
     }
 }

@@ -81,6 +81,21 @@ public enum FileSystem {
 
     static func errorText() -> String { String(cString: strerror(errno)) }
 
+    /// Why nothing could be created in the open directory `descriptor`, just after it failed (errno):
+    /// on a virtual file system (/proc, /sys) the kernel's answer (ENOENT for a directory that is
+    /// there) misleads, so that is named instead.
+    static func creationFailure(in descriptor: Int32) -> String {
+        let code = errno
+        if let name = virtualFileSystems[Int64(csystem_fs_type(descriptor))] {
+            return "a \(name) file system, where files cannot be created"
+        }
+        return String(cString: strerror(code))
+    }
+
+    /// File systems the kernel makes up (statfs f_type): nothing can be installed there.
+    private static let virtualFileSystems: [Int64: String] = [0x9FA0: "proc", 0x6265_6572: "sysfs", 0x1CD1: "devpts",
+                                                              0x6367_7270: "cgroup2", 0x27E0EB: "cgroup", 0x7363_6673: "securityfs"]
+
     static func describe(_ error: any Error) -> String {
         if let cocoa = error as? CocoaError, let underlying = cocoa.userInfo[NSUnderlyingErrorKey] as? NSError,
            underlying.domain == NSPOSIXErrorDomain {

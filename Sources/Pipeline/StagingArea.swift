@@ -44,7 +44,7 @@ public final class StagingArea: @unchecked Sendable {
             do {
                 try parent.makeDirectory(name, mode: 0o700)
             } catch {
-                throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent.path): \(FileSystem.errorText())")
+                throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent.path): \(FileSystem.creationFailure(in: parent.descriptor))")
             }
             do {
                 let handle = try parent.openDirectory(name)

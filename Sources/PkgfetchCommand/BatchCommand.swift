@@ -14,10 +14,12 @@ struct BatchCommand: AsyncParsableCommand {
             one connection pool and one set of registry tokens; packages that install to the same \
             directory run in list order. Every package is tried; the exit code is the first failed \
             package's (in list order: its "exitCode", else its error's), or 0.
+
+            \(FlagGrammar.text)
             """
     )
 
-    @Argument(help: ArgumentHelp("The JSON list of packages ('-' reads standard input).", valueName: "list"))
+    @Argument(help: ArgumentHelp("The JSON list of packages ('-' reads standard input).", valueName: "list"), completion: .file())
     var list: String
 
     @Option(name: .long, help: "Packages fetched at the same time.")
@@ -41,9 +43,17 @@ struct BatchCommand: AsyncParsableCommand {
             return request
         }
         try BatchRunner.checkDestinations(requests)
-        let batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
+        var batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
         let reporter = BatchReporter(urls: packages.map(\.url), exitCodes: packages.map(\.exitCode), json: options.json, quiet: options.quiet)
-        let outcomes = await batch.run(requests, report: reporter.report)
+        let progress = BatchProgress.onTerminal(count: requests.count, options: options)
+        if let progress { batch.progress = { progress.reporter(for: $0) } }
+        let outcomes = await batch.run(requests) { index, outcome in
+            // A result line on stdout (perhaps the same terminal) must not land on the total line.
+            StderrLine.shared.clear()
+            reporter.report(index, outcome)
+            progress?.ended(index)
+        }
+        progress?.finish()
         let failures = outcomes.enumerated().compactMap { index, outcome -> (Int, PkgfetchError)? in
             if case .failure(let failure) = outcome { return (index, failure) }
             return nil

@@ -30,12 +30,31 @@ struct BatchList {
         if path == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                throw PkgfetchError(.usage, "cannot read the batch list \(path)")
-            }
-            data = contents
+            data = try readFile(path)
         }
         return try BatchList(json: data)
+    }
+
+    /// The file's bytes; a file that cannot be read is a usage error that says why (strerror).
+    private static func readFile(_ path: String) throws -> Data {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw unreadable(path, errno) }
+        defer { close(descriptor) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return data }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw unreadable(path, errno)
+            }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    private static func unreadable(_ path: String, _ code: Int32) -> PkgfetchError {
+        PkgfetchError(.usage, "cannot read the batch list \(PrintableLine.escaping(path)): \(String(cString: strerror(code)))")
     }
 
     init(json data: Data) throws {
@@ -43,6 +62,10 @@ struct BatchList {
         do {
             raw = try JSONDecoder().decode([RawEntry].self, from: data)
         } catch let error as DecodingError {
+            // Not JSON at all: say where it breaks, which the decoder does not.
+            if let syntax = JSONSyntaxError.find(in: data) {
+                throw PkgfetchError(.usage, "the batch list is not valid JSON: \(syntax)")
+            }
             throw Self.describe(error)
         }
         guard !raw.isEmpty else { throw PkgfetchError(.usage, "the batch list is empty") }

@@ -17,10 +17,12 @@ struct ComponentsCommand: AsyncParsableCommand {
             With --recipes, a package the file names is installed as its recipe says instead (destination, \
             include, stripComponents, renameSuffix, rename; README "Recipes"). \
             Every package is tried; the exit code is the first failed package's, or 0.
+
+            \(FlagGrammar.text)
             """
     )
 
-    @Argument(help: ArgumentHelp("AgentBaker's components.json.", valueName: "file"))
+    @Argument(help: ArgumentHelp("AgentBaker's components.json.", valueName: "file"), completion: .file())
     var file: String
 
     @Option(name: .long, help: "ubuntu, mariner, marinerkata, azurelinux, azurelinuxkata, flatcar (or acl), windows.")
@@ -47,7 +49,7 @@ struct ComponentsCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Exit with CODE (1-255) when package NAME is the first to fail (repeatable).", valueName: "name=code"))
     var exitCode: [PackageExitCode] = []
 
-    @Option(name: .long, help: ArgumentHelp("Directory every download location is placed under (a mounted image root).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Directory every download location is placed under (a mounted image root).", valueName: "dir"), completion: .directory)
     var root: String?
 
     @Option(name: .long, help: ArgumentHelp("JSON recipes: per package, the destination and shaping to install with instead of saving the file (README \"Recipes\").", valueName: "file"))
@@ -108,10 +110,14 @@ struct ComponentsCommand: AsyncParsableCommand {
         try BatchRunner.checkDestinations(requests)
         let events = try options.eventEmitter()
         report.printRefusals(events: events)
-        let batch = BatchRunner(runner: try options.runner(for: requests, events: events), parallel: parallel)
+        var batch = BatchRunner(runner: try options.runner(for: requests, events: events), parallel: parallel)
+        let progress = BatchProgress.onTerminal(count: requests.count, options: options)
+        if let progress { batch.progress = { progress.reporter(for: $0) } }
         let results = await batch.run(requests) { index, result in
             if case .failure(let failure) = result { report.printFailure(failure, of: run.requests[index]) }
+            progress?.ended(index)
         }
+        progress?.finish()
         let outcomes = run.outcomes(of: results)
         report.printAll(outcomes)
         try run.check(outcomes)

@@ -31,6 +31,7 @@ public enum PkgfetchMain {
         do {
             // The extra backends are the command's for this task: parsed, validated and registered as the built-in ones.
             try await Backends.$extra.withValue(extraBackends) {
+                if let unknown = UsageHints.unknownSubcommand(CommandLine.arguments) { throw unknown }
                 var command = try Pkgfetch.parseAsRoot()
                 if var asyncCommand = command as? any AsyncParsableCommand {
                     try await asyncCommand.run()
@@ -104,17 +105,23 @@ enum ErrorReport {
         if let exitCode = error as? ExitCode { return exitCode.rawValue }
         // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).
         if Pkgfetch.exitCode(for: error) == .success { Pkgfetch.exit(withError: error) }
-        let text = Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
-        printLine(PkgfetchError(.usage, text.replacingOccurrences(of: "Error: ", with: "") + " (see 'pkgfetch help')"))
+        var text = Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
+        text = text.replacingOccurrences(of: "Error: ", with: "")
+        // A value that is not a duration or a size: say which forms are.
+        if text.hasSuffix("<duration>'") { text += "; give \(DurationText.forms)" }
+        if text.hasSuffix("<size>'") { text += "; give \(ByteSizeText.forms)" }
+        printLine(PkgfetchError(.usage, text + " (see '\(UsageHints.helpCommand(CommandLine.arguments))')"))
         return ErrorKind.usage.exitCode
     }
 
+    /// Prints the failure on a line of its own: a progress line being redrawn is ended first, its last
+    /// state kept on screen above the error.
     static func printLine(_ failure: PkgfetchError) {
-        printRaw("pkgfetch: \(failure.description)".replacingOccurrences(of: "\n", with: " "))
+        StderrLine.shared.print("pkgfetch: \(failure.description)".replacingOccurrences(of: "\n", with: " "), keepingProgress: true)
     }
 
     /// Writes one line on stderr as it is (a helper's line, already made printable).
     static func printRaw(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StderrLine.shared.print(line)
     }
 }
