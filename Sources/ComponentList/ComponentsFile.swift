@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// AgentBaker's `components.json`, the part pkgfetch reads: the `Packages` array. Everything else in
 /// the file (container images, `renovateTag`, comments) is ignored, so a newer file still decodes.
@@ -24,6 +25,9 @@ public struct ComponentsFile: Decodable, Sendable {
 
     /// Decodes the file's bytes; a malformed file is one line naming where.
     public init(json data: Data) throws(ComponentListError) {
+        if let syntax = JSONSyntaxError.find(in: data) {
+            throw ComponentListError("the components file is not JSON: \(syntax)")
+        }
         do {
             self = try JSONDecoder().decode(ComponentsFile.self, from: data)
         } catch let error as DecodingError {

@@ -1,12 +1,7 @@
 /// Where in a JSON file's text a problem is, as `:LINE:COLUMN`, for one-line errors that say where
-/// to look: Foundation's decoders name a byte offset (syntax) or a key path (types), never a line.
+/// to look: Foundation's decoder names a key path for a field of the wrong type, never a line
+/// (a syntax error's place is `JSONSyntaxError`'s).
 enum JSONTextPlace {
-    /// N of "… around character N." (Foundation's JSON syntax error).
-    static func offset(inFoundationError description: String) -> Int? {
-        guard let range = description.range(of: "character ") else { return nil }
-        return Int(description[range.upperBound...].prefix(while: \.isNumber))
-    }
-
     /// ":LINE:COLUMN" of byte `offset` (both from 1; the column counts bytes).
     static func lineAndColumn(ofOffset offset: Int, in text: [UInt8]) -> String {
         let before = text.prefix(max(0, min(offset, text.count)))

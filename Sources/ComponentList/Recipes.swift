@@ -80,13 +80,8 @@ public struct Recipes: Sendable {
     /// they are known, and the package and field.
     public init(json data: Data, named path: String = "recipes file") throws(ComponentListError) {
         let text = Array(data)
-        do {
-            _ = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            // Foundation says "around character N" (a byte offset); the line and column are counted from it.
-            let description = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
-            let place = JSONTextPlace.offset(inFoundationError: description).map { JSONTextPlace.lineAndColumn(ofOffset: $0, in: text) } ?? ""
-            throw ComponentListError("\(path)\(place): not JSON (\(description.isEmpty ? "malformed" : description))")
+        if let syntax = JSONSyntaxError.find(in: text) {
+            throw ComponentListError("\(path):\(syntax.line):\(syntax.column): not JSON (expected \(syntax.expected))")
         }
         let file: RawFile
         do {
