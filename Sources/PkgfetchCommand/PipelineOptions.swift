@@ -1,3 +1,4 @@
+import AKS
 import ArgumentParser
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Pipeline
+@testable import AKS
+import Pipeline
 import Testing
 import TestSupport
 
