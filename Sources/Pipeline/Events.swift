@@ -89,7 +89,7 @@ public struct EventEmitter: Sendable {
         sink.emit(Event(task: task, operationId: operationId, package: plan?.package, version: plan?.version,
                         source: source?.redacted,
                         sourceKind: source.flatMap { SourceKind($0, reference: plan?.reference, servedBy: servedBy) },
-                        bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.kind.name,
+                        bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.name,
                         exitCode: error?.kind.exitCode, attempt: attempt, status: status, retryReason: retryReason,
                         servedBy: servedBy))
     }
