@@ -106,13 +106,13 @@ private final class EventSubject: @unchecked Sendable {
 }
 
 /// Sends each event to several sinks (`--events` and `--agent-events-dir` together).
-public struct EventSinks: EventSink {
+package struct EventSinks: EventSink {
     /// The sinks, in order.
-    public let sinks: [any EventSink]
+    package let sinks: [any EventSink]
     /// Fans out to `sinks`.
-    public init(_ sinks: [any EventSink]) { self.sinks = sinks }
+    package init(_ sinks: [any EventSink]) { self.sinks = sinks }
     /// Emits to every sink.
-    public func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
+    package func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
 }
 
 /// A sink that keeps nothing.
@@ -137,13 +137,13 @@ public final class CollectingEventSink: EventSink, @unchecked Sendable {
 
 /// Writes one JSON object per line to a file (`--events FILE`), appending. The file may be a pipe or a
 /// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked.
-public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
+package final class JSONLinesEventSink: EventSink, @unchecked Sendable {
     private let lock = NSLock()
     private let descriptor: Int32
     private let encoder: JSONEncoder
 
     /// Appends to `path`, created (0644) if missing; throws a usage error when it cannot be opened.
-    public init(path: String) throws {
+    package init(path: String) throws {
         descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.usage, "--events \(path): cannot open for writing (\(String(cString: strerror(errno))))")
@@ -156,7 +156,7 @@ public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
 
     /// Writes the event as one line, in one write where the system allows, so that lines of
     /// concurrent packages do not interleave.
-    public func emit(_ event: Event) {
+    package func emit(_ event: Event) {
         guard var line = try? encoder.encode(event) else { return }
         line.append(0x0A)
         lock.withLock {

@@ -6,15 +6,15 @@ import Glibc
 /// Opens a local file (a cache hit, or a `file://` URL) for the runner to read; an archive about to be
 /// unpacked is lent to the unpacker rather than copied. Only a regular file is read: a FIFO or a device
 /// (`/dev/zero`) would block or never end.
-public struct FileFetcher: Fetcher {
+package struct FileFetcher: Fetcher {
     /// A fetcher for `file` sources.
-    public init() {}
+    package init() {}
 
     /// How its failures are numbered and named: a local file that cannot be read is `no-source` (11).
-    public static let failures = FailureFamily(codes: .local, notFound: "no-source", unauthorized: "no-source", unavailable: "no-source")
+    package static let failures = FailureFamily(codes: .local, notFound: "no-source", unauthorized: "no-source", unavailable: "no-source")
 
     /// Opens the file, from the offset when it is still the version asked for.
-    public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+    package func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
         let location = request.source.location
         let path = location.hasPrefix("file://") ? String(location.dropFirst(7)) : location
         // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
