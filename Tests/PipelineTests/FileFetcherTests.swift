@@ -28,6 +28,15 @@ import TestSupport
         func missing() async throws -> Source { Source(scheme: "file", location: directory.join("missing.bin")) }
     }
 
+    /// The same files, read by another fetcher (one that breaks the contract, or does more).
+    struct OtherFetcher: FetcherConformanceSubject {
+        var subject: Subject
+        var fetcher: any Fetcher
+        func publish(_ content: Data, as name: String) async throws -> Source { try await subject.publish(content, as: name) }
+        func replace(_ source: Source, with content: Data) async throws { try await subject.replace(source, with: content) }
+        func missing() async throws -> Source { try await subject.missing() }
+    }
+
     @Test func passesTheFetcherConformanceSuite() async throws {
         let directory = try TemporaryDirectory("file-conformance")
         // Removed here, not when the last reference goes: that was sometimes after the process had ended.
@@ -57,16 +66,9 @@ import TestSupport
     @Test(arguments: [("cut then resume", "sent more than the 3145728 bytes it announced"), ("cut then resume", "a stream needs a validator")])
     func theSuiteCatchesABrokenFetcher(check: String, message: String) async throws {
         let directory = try TemporaryDirectory("broken-fetcher")
-        struct Broken: FetcherConformanceSubject {
-            var subject: Subject
-            var fetcher: any Fetcher
-            func publish(_ content: Data, as name: String) async throws -> Source { try await subject.publish(content, as: name) }
-            func replace(_ source: Source, with content: Data) async throws { try await subject.replace(source, with: content) }
-            func missing() async throws -> Source { try await subject.missing() }
-        }
         let fetcher: any Fetcher = message.contains("validator") ? NoValidator() : ClaimsTheOffset()
         let failure = await #expect(throws: ConformanceFailure.self) {
-            try await FetcherConformance.check(Broken(subject: Subject(directory: directory), fetcher: fetcher))
+            try await FetcherConformance.check(OtherFetcher(subject: Subject(directory: directory), fetcher: fetcher))
         }
         #expect(failure?.check == check)
         #expect(failure?.message.contains(message) == true, "\(String(describing: failure))")
@@ -103,15 +105,8 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: directory.path) }
         let leaky = LeavesAProcess()
         defer { leaky.endAll() }
-        struct Leaky: FetcherConformanceSubject {
-            var subject: Subject
-            var fetcher: any Fetcher
-            func publish(_ content: Data, as name: String) async throws -> Source { try await subject.publish(content, as: name) }
-            func replace(_ source: Source, with content: Data) async throws { try await subject.replace(source, with: content) }
-            func missing() async throws -> Source { try await subject.missing() }
-        }
         let failure = await #expect(throws: ConformanceFailure.self) {
-            try await FetcherConformance.check(Leaky(subject: Subject(directory: directory), fetcher: leaky), contentSize: 1 << 20)
+            try await FetcherConformance.check(OtherFetcher(subject: Subject(directory: directory), fetcher: leaky), contentSize: 1 << 20)
         }
         #expect(failure?.check == "nothing left running", "\(String(describing: failure))")
         #expect(failure?.message.contains("(sleep)") == true, "\(String(describing: failure))")
@@ -133,14 +128,7 @@ import TestSupport
     func aDescribingFetcherIsCheckedOnWhatItSays(lying: Bool) async throws {
         let directory = try TemporaryDirectory("describing-fetcher")
         defer { try? FileManager.default.removeItem(atPath: directory.path) }
-        struct Describing: FetcherConformanceSubject {
-            var subject: Subject
-            var fetcher: any Fetcher
-            func publish(_ content: Data, as name: String) async throws -> Source { try await subject.publish(content, as: name) }
-            func replace(_ source: Source, with content: Data) async throws { try await subject.replace(source, with: content) }
-            func missing() async throws -> Source { try await subject.missing() }
-        }
-        let subject = Describing(subject: Subject(directory: directory), fetcher: Describes(lying: lying))
+        let subject = OtherFetcher(subject: Subject(directory: directory), fetcher: Describes(lying: lying))
         if lying {
             let failure = await #expect(throws: ConformanceFailure.self) { try await FetcherConformance.check(subject, contentSize: 1 << 20) }
             #expect(failure?.check == "describe", "\(String(describing: failure))")
