@@ -205,7 +205,8 @@ struct BackendFlags {
                     flag["valueName"] = "value"
                     flag["isRepeating"] = false
                     flag["sectionTitle"] = "\(backend.uppercased()) BACKEND"
-                    flag["abstract"] = "\(option.help)\(Self.fallback(option))"
+                    // generate-manual lists options without their section: the abstract names the backend.
+                    flag["abstract"] = "\(backend) backend: \(option.help)\(Self.fallback(option))"
                     flag["defaultValue"] = option.defaultValue
                     arguments.append(flag)
                 }

@@ -117,6 +117,7 @@ import Testing
         let fetch = try #require(commands.first { $0["commandName"] as? String == "fetch" })
         let flag = ((fetch["arguments"] as? [[String: Any]]) ?? []).first { ($0["preferredName"] as? [String: Any])?["name"] as? String == "teamstore-tenant" }
         #expect(flag?["sectionTitle"] as? String == "TEAMSTORE BACKEND")
+        #expect((flag?["abstract"] as? String)?.hasPrefix("teamstore backend: Tenant") == true)
         #expect((flag?["abstract"] as? String)?.contains("$TEAMSTORE_TENANT") == true)
     }
 }
