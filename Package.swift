@@ -69,6 +69,8 @@ let package = Package(
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "Pipeline", "TestSupport"]),
         .testTarget(name: "ComponentListTests", dependencies: ["ComponentList", "Pipeline"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
+        // The command's own pieces that need no process: the backends' flags (BackendFlags).
+        .testTarget(name: "PkgfetchCommandTests", dependencies: ["PkgfetchCommand", "Pipeline"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
         // replays their seeds and every crash `make fuzz` kept.
         .target(name: "FuzzTargets", dependencies: ["Pipeline", "AKS", "SourcesHTTP", "SourcesORAS", "Unpackers", "ComponentList"], path: "Tests/FuzzTargets"),
