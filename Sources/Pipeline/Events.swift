@@ -89,7 +89,7 @@ public struct EventEmitter: Sendable {
         sink.emit(Event(task: task, operationId: operationId, package: plan?.package, version: plan?.version,
                         source: source?.redacted,
                         sourceKind: source.flatMap { SourceKind($0, reference: plan?.reference, servedBy: servedBy) },
-                        bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.kind.name,
+                        bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.name,
                         exitCode: error?.kind.exitCode, attempt: attempt, status: status, retryReason: retryReason,
                         servedBy: servedBy))
     }
@@ -106,13 +106,13 @@ private final class EventSubject: @unchecked Sendable {
 }
 
 /// Sends each event to several sinks (`--events` and `--agent-events-dir` together).
-public struct EventSinks: EventSink {
+package struct EventSinks: EventSink {
     /// The sinks, in order.
-    public let sinks: [any EventSink]
+    package let sinks: [any EventSink]
     /// Fans out to `sinks`.
-    public init(_ sinks: [any EventSink]) { self.sinks = sinks }
+    package init(_ sinks: [any EventSink]) { self.sinks = sinks }
     /// Emits to every sink.
-    public func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
+    package func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
 }
 
 /// A sink that keeps nothing.
@@ -138,7 +138,7 @@ public final class CollectingEventSink: EventSink, @unchecked Sendable {
 /// Writes one JSON object per line to a file (`--events FILE`), appending. The file may be a pipe or a
 /// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked. Each line
 /// carries its `time` (RFC 3339, milliseconds) and the process's `runId`, since runs append to one file.
-public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
+package final class JSONLinesEventSink: EventSink, @unchecked Sendable {
     private let lock = NSLock()
     private let descriptor: Int32
     private let encoder: JSONEncoder
@@ -148,7 +148,7 @@ public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
 
     /// Appends to `path`, created (0644) if missing; throws a usage error when it cannot be opened.
     /// `clock` gives each line's time.
-    public init(path: String, runId: String = UUID().uuidString.lowercased(), clock: @escaping @Sendable () -> String = RFC3339Time.now) throws {
+    package init(path: String, runId: String = UUID().uuidString.lowercased(), clock: @escaping @Sendable () -> String = RFC3339Time.now) throws {
         self.runId = runId
         self.clock = clock
         descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
@@ -163,7 +163,7 @@ public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
 
     /// Writes the event as one line, in one write where the system allows, so that lines of
     /// concurrent packages do not interleave.
-    public func emit(_ event: Event) {
+    package func emit(_ event: Event) {
         guard var line = try? encoder.encode(StampedEvent(event: event, time: clock(), runId: runId)) else { return }
         line.append(0x0A)
         lock.withLock {

@@ -25,16 +25,16 @@ public struct PipelineRunner: Sendable {
     /// rename alone gives old-or-new to every reader, and ext4 flushes a file renamed over another
     /// before the rename commits (see README). The downloaded archive of an unpacked package is not
     /// synced: it is deleted.
-    public var durableInstall = false
+    package var durableInstall = false
     /// The largest file a source may deliver (`--max-size`); nil: no limit.
     public var maxFileSize: Int64?
     /// The connections every package of the run shares (`--connections`); a large source that serves
     /// ranges is fetched over several of them. Nil: one stream per source, no limit.
-    public var connections: ConnectionBudget?
+    package var connections: ConnectionBudget?
     /// Stopped by the program (on a signal) to end runs cleanly: staging removed, no install started.
-    public var interruption = Interruption()
+    package var interruption = Interruption()
     /// Told of each retry before its wait starts (the program shows it on stderr); nil: nobody is told.
-    public var onRetry: (@Sendable (RetryNotice) -> Void)?
+    package var onRetry: (@Sendable (RetryNotice) -> Void)?
 
     /// A runner over `plugins`.
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),

@@ -1,3 +1,4 @@
+import AKS
 import ArgumentParser
 import Foundation
 import Logging
@@ -18,11 +19,14 @@ struct PipelineOptions: ParsableArguments {
     @OptionGroup(title: "Bootstrap registry (oci)") var registry: RegistryBackend
     @OptionGroup(title: "Helper executables (any other scheme)") var helpers: HelperOptions
 
-    @Option(name: .customLong("backend-option"), help: ArgumentHelp("An option a backend declares, NAME=VALUE (repeatable; `pkgfetch plugins` lists them, each with its environment variable).", valueName: "name=value"))
+    @Option(name: .customLong("backend-option"), help: ArgumentHelp("An option a backend declares, NAME=VALUE: the generic spelling of its own flag --NAME VALUE (repeatable; `pkgfetch plugins` lists them, each with its environment variable).", valueName: "name=value"))
     var backendOptions: [String] = []
 
     /// The command's backends, registered from their descriptors: one line each, then the program's extra ones.
-    var backends: [any Backend] {
+    var backends: [any Backend] { Self.backends(registry: registry) }
+
+    /// The same, with `registry`'s flags as given (unparsed: their defaults; a descriptor reads none of them).
+    static func backends(registry: RegistryBackend = RegistryBackend()) -> [any Backend] {
         [FileBackend(), HTTPBackend(), registry] + Backends.extra
     }
 

@@ -28,11 +28,15 @@ public enum PkgfetchMain {
         // 58 MiB peak instead of 36).
         _ = csystem_mmap_allocations_from(128 << 10)
         SignalHandlers.install(stopping: SignalHandlers.interruption)
+        var flags = BackendFlags([])
         do {
-            // The extra backends are the command's for this task: parsed, validated and registered as the built-in ones.
+            // The extra backends are the command's for this task: parsed, validated and registered as the
+            // built-in ones; their declared options are flags of their own (`BackendFlags`).
+            flags = try Backends.$extra.withValue(extraBackends) { try BackendFlags.checked() }
+            let arguments = try flags.rewrite(Array(CommandLine.arguments.dropFirst()))
             try await Backends.$extra.withValue(extraBackends) {
                 if let unknown = UsageHints.unknownSubcommand(CommandLine.arguments) { throw unknown }
-                var command = try Pkgfetch.parseAsRoot()
+                var command = try Pkgfetch.parseAsRoot(arguments)
                 if var asyncCommand = command as? any AsyncParsableCommand {
                     try await asyncCommand.run()
                 } else {
@@ -42,7 +46,7 @@ public enum PkgfetchMain {
             end(0)
         } catch {
             leaveToSignalHandler()
-            end(ErrorReport.report(error))
+            end(ErrorReport.report(error, flags: flags))
         }
     }
 
@@ -93,7 +97,8 @@ enum SignalHandlers {
 
 /// Prints a failure as `pkgfetch: error[kind]: message` on stderr and picks the exit code.
 enum ErrorReport {
-    static func report(_ error: any Error) -> Int32 {
+    /// `flags`: the backends' declared flags, added to help and completions, and suggested for a mistyped flag.
+    static func report(_ error: any Error, flags: BackendFlags = BackendFlags([])) -> Int32 {
         if let failure = error as? PkgfetchError {
             printLine(failure)
             return failure.kind.exitCode
@@ -104,8 +109,12 @@ enum ErrorReport {
         }
         if let exitCode = error as? ExitCode { return exitCode.rawValue }
         // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).
-        if Pkgfetch.exitCode(for: error) == .success { Pkgfetch.exit(withError: error) }
-        var text = Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
+        if Pkgfetch.exitCode(for: error) == .success {
+            if flags.declared.isEmpty { Pkgfetch.exit(withError: error) }
+            print(flags.augment(Pkgfetch.fullMessage(for: error), arguments: CommandLine.arguments))
+            return 0
+        }
+        var text = flags.suggesting(Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage")
         text = text.replacingOccurrences(of: "Error: ", with: "")
         // A value that is not a duration or a size: say which forms are.
         if text.hasSuffix("<duration>'") { text += "; give \(DurationText.forms)" }

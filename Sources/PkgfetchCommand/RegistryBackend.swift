@@ -34,7 +34,7 @@ struct RegistryBackend: BuiltInBackend {
     @OptionGroup var hostsDirectory: HostsDirectoryOptions
 
     var descriptor: BackendDescriptor {
-        BackendDescriptor(name: "registry", schemes: ["oci"], capabilities: .all, failures: .registry, sourceKind: .registry)
+        BackendDescriptor(name: "registry", schemes: ["oci"], capabilities: .all, failures: ORASFetcher.failures, sourceKind: .registry)
     }
 
     func validate() throws {

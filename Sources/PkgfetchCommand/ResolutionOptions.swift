@@ -1,4 +1,4 @@
-import AKSRules
+import AKS
 import ArgumentParser
 import Pipeline
 import SourcesORAS

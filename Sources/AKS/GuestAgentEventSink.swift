@@ -1,5 +1,6 @@
 import CSystem
 import Foundation
+import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif

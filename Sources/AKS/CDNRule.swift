@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// One family of CDN URLs and where its packages live in a bootstrap registry. `path` is a regular
 /// expression over the URL's path with named groups (`package`, `version`, `os`, `arch`, `ext`, …);
