@@ -32,8 +32,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/Pipeline"),
-        // AKS's URL rules: data the command gives the resolver, not part of the core.
-        .target(name: "AKSRules", dependencies: ["Pipeline"], path: "Sources/AKSRules"),
+        // What is AKS's, not the engine's: the CDN URL resolver and its rules, the guest agent's event sink.
+        .target(name: "AKS", dependencies: ["Pipeline", "CSystem"], path: "Sources/AKS"),
         .target(name: "PipelineTesting", dependencies: [
             "Pipeline", .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Sources/PipelineTesting"),
@@ -49,7 +49,7 @@ let package = Package(
         // The command line as a library, so that a team can build its own `pkgfetch` with an extra
         // backend compiled in; the `pkgfetch` executable is its two-line main.
         .target(name: "PkgfetchCommand", dependencies: [
-            "Pipeline", "AKSRules", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "PipelineTesting", "ComponentList",
+            "Pipeline", "AKS", "SourcesHTTP", "SourcesORAS", "SourcesHelper", "Unpackers", "CSystem", "PipelineTesting", "ComponentList",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/PkgfetchCommand"),
@@ -59,8 +59,9 @@ let package = Package(
         // every module it imports: SwiftPM rebuilds a target only when a module it declares changes, and a
         // test compiled against an older Pipeline layout (reached only through Unpackers) crashed at run time.
         .target(name: "TestSupport", dependencies: ["Pipeline", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "AKSRules", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipelineTesting", "TestSupport", .product(name: "Logging", package: "swift-log"),
                                                   .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "AKSTests", dependencies: ["AKS", "Pipeline", "TestSupport"]),
         .testTarget(name: "SourcesHTTPTests", dependencies: ["SourcesHTTP", "Pipeline", "CCurl", "PipelineTesting", "TestSupport"]),
         .testTarget(name: "SourcesORASTests", dependencies: ["SourcesORAS", "SourcesHTTP", "Pipeline", "PipelineTesting", "TestSupport",
                                                      .product(name: "Crypto", package: "swift-crypto")]),
@@ -68,9 +69,12 @@ let package = Package(
         .testTarget(name: "UnpackersTests", dependencies: ["Unpackers", "Pipeline", "TestSupport"]),
         .testTarget(name: "ComponentListTests", dependencies: ["ComponentList", "Pipeline"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "TestSupport"]),
+        // The command's own pieces driven directly, no process: progress lines at a given width, flag
+        // grammars, the backends' flags (BackendFlags).
+        .testTarget(name: "PkgfetchCommandTests", dependencies: ["PkgfetchCommand", "Pipeline", "PipelineTesting"]),
         // The parsers' fuzz targets (BatchList.swift is the CLI's file, linked in), and the test that
         // replays their seeds and every crash `make fuzz` kept.
-        .target(name: "FuzzTargets", dependencies: ["Pipeline", "SourcesHTTP", "SourcesORAS", "Unpackers", "ComponentList"], path: "Tests/FuzzTargets"),
+        .target(name: "FuzzTargets", dependencies: ["Pipeline", "AKS", "SourcesHTTP", "SourcesORAS", "Unpackers", "ComponentList"], path: "Tests/FuzzTargets"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
     ],
     swiftLanguageModes: [.v6]

@@ -29,6 +29,9 @@ public struct ComponentsFile: Decodable, Sendable {
 
     /// Decodes the file's bytes; a malformed file is one line naming where.
     public init(json data: Data) throws(ComponentListError) {
+        if let syntax = JSONSyntaxError.find(in: data) {
+            throw ComponentListError("the components file is not JSON: \(syntax)")
+        }
         do {
             self = try JSONDecoder().decode(ComponentsFile.self, from: data)
         } catch let error as DecodingError {
@@ -41,12 +44,7 @@ public struct ComponentsFile: Decodable, Sendable {
     /// Reads and decodes the file at `path`, refusing one larger than `limit` before holding more of it.
     /// Blocking: call it off the cooperative pool.
     public static func load(path: String, limit: Int = maxBytes) throws(ComponentListError) -> ComponentsFile {
-        guard let bytes = readSmallFile(path, limit: limit + 1) else {
-            throw ComponentListError("cannot read the components file \(path)")
-        }
-        let data = Data(bytes)
-        if data.count > limit { throw ComponentListError("the components file \(path) is larger than \(limit) bytes") }
-        return try ComponentsFile(json: data)
+        try ComponentsFile(json: BoundedRead.contents(of: path, limit: limit, what: "the components file"))
     }
 
     private static func describe(_ error: DecodingError) -> String {

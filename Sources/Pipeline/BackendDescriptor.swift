@@ -12,10 +12,12 @@
 ///
 /// - `capabilities` is what checks apply to it (`pkgfetch conformance`, `FetcherConformance`): a
 ///   fetcher that declares no resume is never asked to resume by a check.
-/// - `failures` is the row of exit codes its failures take (`ExitCodeTable.Family`); a download's
-///   unless declared.
+/// - `failures` is its failure vocabulary (`FailureFamily`): the row of exit codes its failures take
+///   and the names `error[…]` and events print; unless declared, a download's codes under its own
+///   name (`teamstore-not-found`, 21).
 /// - `sourceKind` is what events call its sources; nil: none of the known kinds.
-/// - `options` become `--backend-option NAME=VALUE` values, each with an environment fallback.
+/// - `options` become flags of the commands that fetch, `--NAME VALUE`, in a help section named after
+///   the backend (and in the completions and the man page), each with an environment fallback.
 public struct BackendDescriptor: Sendable {
     /// The backend's name: its family name in messages, and the prefix of its options.
     public var name: String
@@ -23,20 +25,20 @@ public struct BackendDescriptor: Sendable {
     public var schemes: [String]
     /// What its fetcher can do.
     public var capabilities: FetcherCapabilities
-    /// The row of exit codes its failures take.
-    public var failures: ExitCodeTable.Family
+    /// How its failures are numbered and named.
+    public var failures: FailureFamily
     /// What events call its sources.
     public var sourceKind: SourceKind?
     /// The options it takes.
     public var options: [BackendOption]
 
-    /// A descriptor; a download's failures and no source kind unless given.
-    public init(name: String, schemes: [String], capabilities: FetcherCapabilities = .none, failures: ExitCodeTable.Family = .download,
+    /// A descriptor; a download's codes under its own name, and no source kind, unless given.
+    public init(name: String, schemes: [String], capabilities: FetcherCapabilities = .none, failures: FailureFamily? = nil,
                 sourceKind: SourceKind? = nil, options: [BackendOption] = []) {
         self.name = name
         self.schemes = schemes.map { $0.lowercased() }
         self.capabilities = capabilities
-        self.failures = failures
+        self.failures = failures ?? FailureFamily(name)
         self.sourceKind = sourceKind
         self.options = options
     }
@@ -65,12 +67,12 @@ public struct FetcherCapabilities: Sendable, Hashable {
     public static let none = FetcherCapabilities()
 }
 
-/// One option a backend takes, declared once: given on the command line as
-/// `--backend-option NAME=VALUE`, else read from `environment`, else `defaultValue`.
+/// One option a backend takes, declared once: given on the command line as `--NAME VALUE` (or the
+/// generic `--backend-option NAME=VALUE`), else read from `environment`, else `defaultValue`.
 public struct BackendOption: Sendable, Hashable {
-    /// The option's name, unique across the command's backends (`teamstore-tenant`).
+    /// The option's flag name, lowercase, unique across the command's flags (`teamstore-tenant`).
     public var name: String
-    /// One sentence for `pkgfetch plugins`.
+    /// One sentence for `--help`, the completions, the man page and `pkgfetch plugins`.
     public var help: String
     /// The environment variable read when the option is not given.
     public var environment: String?

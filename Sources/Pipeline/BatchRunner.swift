@@ -8,14 +8,17 @@ import Foundation
 /// credentials and tokens: at most `parallel` at once, under one deadline for the whole batch.
 /// Packages that install to the same directory run one after another in the order given, so when
 /// two hold the same file the later one's copy is the one left.
-public struct BatchRunner: Sendable {
+package struct BatchRunner: Sendable {
     /// The runner every package goes through.
-    public var runner: PipelineRunner
+    package var runner: PipelineRunner
     /// Packages fetched at the same time (at least 1).
-    public var parallel: Int
+    package var parallel: Int
+    /// The progress reporter of package `index` (each package gets its own: the runner's one reporter
+    /// cannot tell packages fetched at the same time apart); nil keeps the runner's.
+    package var progress: (@Sendable (Int) -> any ProgressReporter)?
 
     /// A batch over `runner`, `parallel` packages at a time.
-    public init(runner: PipelineRunner, parallel: Int = 4) {
+    package init(runner: PipelineRunner, parallel: Int = 4) {
         self.runner = runner
         self.parallel = max(1, parallel)
     }
@@ -24,7 +27,7 @@ public struct BatchRunner: Sendable {
     /// that all merge into it as a directory, and none may lie inside another (the outer package's
     /// install would race the inner one's, or replace it whole). Paths are compared as `LexicalPath`s,
     /// by bytes, component by component: `/x/e\u{301}` is not `/x/é`, and `/x/tool` is inside `/x`.
-    public static func checkDestinations(_ requests: [PackageRequest]) throws {
+    package static func checkDestinations(_ requests: [PackageRequest]) throws {
         var first: [LexicalPath: (index: Int, target: InstallTarget)] = [:]
         for (index, request) in requests.enumerated() {
             let key = LexicalPath(request.target.path)
@@ -50,7 +53,7 @@ public struct BatchRunner: Sendable {
 
     /// Runs every request and returns their outcomes in the order given; `report` hears each one
     /// as it ends (with its index), from whichever task ran it.
-    public func run(_ requests: [PackageRequest],
+    package func run(_ requests: [PackageRequest],
                     report: @escaping @Sendable (Int, Result<RunResult, PkgfetchError>) -> Void = { _, _ in })
         async -> [Result<RunResult, PkgfetchError>] {
         let deadline = runner.retry.deadline.map { runner.clock.now + $0 }
@@ -73,7 +76,7 @@ public struct BatchRunner: Sendable {
                 group.addTask { [self] in
                     var ended: [(Int, Result<RunResult, PkgfetchError>)] = []
                     for index in lane {
-                        let outcome = await runOne(requests[index], deadline: deadline)
+                        let outcome = await runOne(requests[index], index: index, deadline: deadline)
                         report(index, outcome)
                         ended.append((index, outcome))
                     }
@@ -90,8 +93,9 @@ public struct BatchRunner: Sendable {
     }
 
     /// One package, with its own operation id in the events and what is left of the batch's deadline.
-    private func runOne(_ request: PackageRequest, deadline: ContinuousClock.Instant?) async -> Result<RunResult, PkgfetchError> {
+    private func runOne(_ request: PackageRequest, index: Int, deadline: ContinuousClock.Instant?) async -> Result<RunResult, PkgfetchError> {
         var runner = self.runner
+        if let progress { runner.progress = progress(index) }
         runner.events = EventEmitter(sink: runner.events.sink)
         if let deadline { runner.retry.deadline = max(.zero, runner.clock.now.duration(to: deadline)) }
         let started = runner.clock.now

@@ -6,15 +6,15 @@ import Foundation
 
 /// Finds a pre-cached copy of a package: node images keep packages under cache directories, in
 /// sub-folders of their own choosing, so each directory is searched recursively by file name.
-public enum CacheLookup {
+package enum CacheLookup {
     /// The path of the first regular file named `fileName` under `directories` (see `findCopy`).
-    public static func find(_ fileName: String, in directories: [String]) -> String? {
+    package static func find(_ fileName: String, in directories: [String]) -> String? {
         findCopy(fileName, in: directories)?.path
     }
 
     /// The first regular file named `fileName` under `directories`, in the order given; within one
     /// directory the shallowest, then alphabetically first, path wins.
-    public static func findCopy(_ fileName: String, in directories: [String]) -> CachedCopy? {
+    package static func findCopy(_ fileName: String, in directories: [String]) -> CachedCopy? {
         for directory in directories {
             guard let relatives = try? FileManager.default.subpathsOfDirectory(atPath: directory) else { continue }
             var hits: [String] = []
@@ -37,18 +37,18 @@ public enum CacheLookup {
 }
 
 /// A pre-cached copy of a package: the cache directory it was found in, and where below it.
-public struct CachedCopy: Sendable, Equatable {
+package struct CachedCopy: Sendable, Equatable {
     /// The cache directory, absolute.
-    public var directory: String
+    package var directory: String
     /// Where below `directory` the copy is.
-    public var relativePath: String
+    package var relativePath: String
 
     /// A copy at `relativePath` below `directory`.
-    public init(directory: String, relativePath: String) {
+    package init(directory: String, relativePath: String) {
         self.directory = directory
         self.relativePath = relativePath
     }
 
     /// The copy's absolute path.
-    public var path: String { FileSystem.absolute(directory + "/" + relativePath) }
+    package var path: String { FileSystem.absolute(directory + "/" + relativePath) }
 }

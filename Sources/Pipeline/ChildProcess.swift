@@ -19,13 +19,13 @@ import Glibc
 ///
 /// A thread of its own waits for the exit, so no thread of the cooperative pool or of `BlockingIO`
 /// is held by a process that runs long; waiting for it is cancellable and bounded.
-public final class ChildProcess: @unchecked Sendable {
+package final class ChildProcess: @unchecked Sendable {
     /// The process's pid, which is also its group's id.
-    public let pid: pid_t
+    package let pid: pid_t
     /// What it is called in messages (the executable's name).
-    public let name: String
+    package let name: String
     /// How long a stopped process has between SIGTERM and SIGKILL.
-    public static let grace: Duration = .seconds(2)
+    package static let grace: Duration = .seconds(2)
 
     private let keeper: pid_t
     private let lock = Lock()
@@ -37,7 +37,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `executable` with `arguments` and exactly `environment`; descriptor i of the process is
     /// `descriptors[i]` (-1: /dev/null), every other one is closed. Throws `failure` with the reason
     /// when it cannot be started. `ended` is called once, on the waiting thread, after it exited.
-    public init(executable: String, arguments: [String], environment: [String: String], descriptors: [Int32],
+    package init(executable: String, arguments: [String], environment: [String: String], descriptors: [Int32],
                 failure: (String) -> PkgfetchError, ended: @escaping @Sendable () -> Void = {}) throws {
         name = executable.lastPathComponent
         let argv = [executable] + arguments
@@ -71,7 +71,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// The wait status once the process exited and what it left was ended. Cancelling the waiting
     /// task stops the process (and so ends the wait).
-    public func exit() async -> Int32 {
+    package func exit() async -> Int32 {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let known = lock.withLock { () -> Int32? in
@@ -88,7 +88,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// The wait status, or nil when the process is still running at `deadline`; then it is stopped,
     /// so the wait ends with it (at most `grace` later), and whoever awaits `exit()` gets its status.
-    public func exit(until deadline: ContinuousClock.Instant) async -> Int32? {
+    package func exit(until deadline: ContinuousClock.Instant) async -> Int32? {
         let expired = Expiry()
         let timer = Task { [self] in
             try await Task.sleep(until: deadline, clock: .continuous)
@@ -111,7 +111,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Blocks until the process exited, or until `deadline` (then nil). For a thread of its own.
-    public func waitForExit(until deadline: ContinuousClock.Instant) -> Int32? {
+    package func waitForExit(until deadline: ContinuousClock.Instant) -> Int32? {
         let left = ContinuousClock.now.duration(to: deadline)
         let nanoseconds = max(0, left.components.seconds) * 1_000_000_000 + max(0, left.components.attoseconds / 1_000_000_000)
         guard finished.wait(timeout: .now() + .nanoseconds(Int(min(nanoseconds, Int64(Int.max))))) == .success else { return nil }
@@ -120,14 +120,14 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Whether the process exited.
-    public var hasExited: Bool { lock.withLock { status != nil } }
+    package var hasExited: Bool { lock.withLock { status != nil } }
 
     /// Whether `stop()` was called.
-    public var wasStopped: Bool { lock.withLock { stopping } }
+    package var wasStopped: Bool { lock.withLock { stopping } }
 
     /// Ends the whole process group: SIGTERM now, SIGKILL after `grace` if it is still running.
     /// Returns at once.
-    public func stop() {
+    package func stop() {
         let first = lock.withLock { () -> Bool in
             defer { stopping = true }
             if status == nil { _ = kill(-pid, SIGTERM) }
@@ -140,7 +140,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// SIGKILL to the group and waits (at most until `timeout`) for the exit: for the end of the program.
-    public func stopNow(timeout: DispatchTime) {
+    package func stopNow(timeout: DispatchTime) {
         lock.withLock { stopping = true }
         killGroup()
         if finished.wait(timeout: timeout) == .success { finished.signal() }
@@ -153,7 +153,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// A pipe whose two ends are close-on-exec from the start, so no process another thread starts
     /// meanwhile inherits them; nil (errno set) when none can be made.
-    public static func pipe() -> (read: Int32, write: Int32)? {
+    package static func pipe() -> (read: Int32, write: Int32)? {
         var ends: [Int32] = [0, 0]
         guard csystem_pipe_cloexec(&ends) == 0 else { return nil }
         return (ends[0], ends[1])

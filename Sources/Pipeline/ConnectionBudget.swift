@@ -8,23 +8,23 @@ import Foundation
 /// shared, and so is this object): each attempt waits for one connection before it opens its source,
 /// and a large download asks for more (`--connections`) only as far as they are free, so a batch never
 /// holds more than `total` whatever its `--parallel` and file sizes.
-public final class ConnectionBudget: @unchecked Sendable {
+package final class ConnectionBudget: @unchecked Sendable {
     /// The most connections open at once (at least 1); also how many one download may use.
-    public let total: Int
+    package let total: Int
     /// A large download whose first stream brings its first 16 MiB faster than this (bytes per second)
     /// stays one stream: such a link is not capped per connection (loopback, a mirror on the LAN), and
     /// on it more connections only cost CPU. nil: always several connections. Default 150 MiB/s, from
     /// measurements on 2 cores: loopback registry and nginx streams ran at 250–500 MiB/s under other
     /// load, and ranges there took up to 2.4× as long; 250 MiB/s misjudged them in 2 runs of 5. A link
     /// capped at 200 MiB/s per connection therefore stays one stream too.
-    public let oneStreamAbove: Int64?
+    package let oneStreamAbove: Int64?
     private let lock = Lock()
     private var inUse = 0
     private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextWaiter: UInt64 = 0
 
     /// A budget of `total` connections; see `oneStreamAbove`.
-    public init(total: Int, oneStreamAbove: Int64? = 150 << 20) {
+    package init(total: Int, oneStreamAbove: Int64? = 150 << 20) {
         self.total = max(1, total)
         self.oneStreamAbove = oneStreamAbove
     }
@@ -87,5 +87,5 @@ public final class ConnectionBudget: @unchecked Sendable {
     }
 
     /// Connections taken now (for tests and events).
-    public var taken: Int { lock.withLock { inUse } }
+    package var taken: Int { lock.withLock { inUse } }
 }

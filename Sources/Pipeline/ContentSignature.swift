@@ -10,29 +10,29 @@ import Foundation
 /// This is how a package whose name and media type say nothing is told apart: an archive pkgfetch
 /// reads is unpacked; an archive or compressed stream it does not read is named in an error (exit 60);
 /// anything else (a bare executable, a script, a document) is no archive and is placed as it is.
-public struct ContentSignature: Sendable, Equatable {
+package struct ContentSignature: Sendable, Equatable {
     /// What the bytes are, e.g. "a 7-Zip archive", "gzip data", "an ELF executable".
-    public let name: String
+    package let name: String
     /// The format an unpacker is registered under for this content: "tar.gz" for gzip data (libarchive
     /// reads the tar or zip inside), "7z" for a 7-Zip archive, which no built-in unpacker handles.
     /// Nil for content that is no archive at all.
-    public let format: ArchiveFormat?
+    package let format: ArchiveFormat?
 
     /// How many leading bytes `identify` looks at: enough for an ISO 9660 volume descriptor.
-    public static let bytesNeeded = 0x8006
+    package static let bytesNeeded = 0x8006
 
     /// The format of the file at `path` by its first `bytesNeeded` bytes; nil when none is known.
-    public static func identify(fileAt path: String) -> ContentSignature? {
+    package static func identify(fileAt path: String) -> ContentSignature? {
         identify(leadingBytes(ofFileAt: path))
     }
 
     /// The first `bytesNeeded` bytes of a file (fewer when it is shorter; none when it cannot be read).
-    public static func leadingBytes(ofFileAt path: String) -> [UInt8] {
+    package static func leadingBytes(ofFileAt path: String) -> [UInt8] {
         readSmallFile(path, limit: bytesNeeded) ?? []
     }
 
     /// The format of a file that starts with `bytes`; nil when none is known.
-    public static func identify(_ bytes: [UInt8]) -> ContentSignature? {
+    package static func identify(_ bytes: [UInt8]) -> ContentSignature? {
         if let known = magic.first(where: { matches(bytes, $0.at, $0.prefix) }) {
             return ContentSignature(name: known.name, format: known.format.map(ArchiveFormat.init))
         }

@@ -78,7 +78,7 @@ public enum ErrorKind: Int32, CaseIterable, Sendable, Codable {
         case .orasPullFailed: "registry retries exhausted"
         case .registryUnauthorized: "401/403 after credentials were tried"
         case .artifactNotFound: "tag, manifest or layer not in the registry"
-        case .noMatchingContent: "index has no matching platform, or no layer matches the file"
+        case .noMatchingContent: "index has no matching platform, or no layer matches the file; or shaping (--include, --strip-components, --rename) found nothing to install"
         case .networkTimeout: "per-attempt timeout or overall deadline hit"
         case .identityTokenFailed: "no token from the identity endpoint"
         case .integrityMismatch: "digest or size differs from what was expected"

@@ -96,7 +96,7 @@ public struct EventEmitter: Sendable {
         sink.emit(Event(task: task, operationId: operationId, package: plan?.package, version: plan?.version,
                         source: source?.redacted,
                         sourceKind: source.flatMap { SourceKind($0, reference: plan?.reference, servedBy: servedBy) },
-                        bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.kind.name,
+                        bytes: bytes, durationMs: durationMs, outcome: outcome, error: error?.name,
                         exitCode: error?.kind.exitCode, attempt: attempt, status: status, retryReason: retryReason,
                         servedBy: servedBy))
     }
@@ -113,13 +113,13 @@ private final class EventSubject: @unchecked Sendable {
 }
 
 /// Sends each event to several sinks (`--events` and `--agent-events-dir` together).
-public struct EventSinks: EventSink {
+package struct EventSinks: EventSink {
     /// The sinks, in order.
-    public let sinks: [any EventSink]
+    package let sinks: [any EventSink]
     /// Fans out to `sinks`.
-    public init(_ sinks: [any EventSink]) { self.sinks = sinks }
+    package init(_ sinks: [any EventSink]) { self.sinks = sinks }
     /// Emits to every sink.
-    public func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
+    package func emit(_ event: Event) { for sink in sinks { sink.emit(event) } }
 }
 
 /// A sink that keeps nothing.
@@ -143,14 +143,21 @@ public final class CollectingEventSink: EventSink, @unchecked Sendable {
 }
 
 /// Writes one JSON object per line to a file (`--events FILE`), appending. The file may be a pipe or a
-/// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked.
-public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
+/// terminal (`--events /dev/stderr`): it is opened with O_APPEND and written, never seeked. Each line
+/// carries its `time` (RFC 3339, milliseconds) and the process's `runId`, since runs append to one file.
+package final class JSONLinesEventSink: EventSink, @unchecked Sendable {
     private let lock = Lock()
     private let descriptor: Int32
     private let encoder: JSONEncoder
+    /// The run every line of this sink belongs to (a batch's packages each have their own operation id).
+    public let runId: String
+    private let clock: @Sendable () -> String
 
     /// Appends to `path`, created (0644) if missing; throws a usage error when it cannot be opened.
-    public init(path: String) throws {
+    /// `clock` gives each line's time.
+    package init(path: String, runId: String = UUID().uuidString.lowercased(), clock: @escaping @Sendable () -> String = RFC3339Time.now) throws {
+        self.runId = runId
+        self.clock = clock
         descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.usage, "--events \(path): cannot open for writing (\(String(cString: strerror(errno))))")
@@ -163,8 +170,8 @@ public final class JSONLinesEventSink: EventSink, @unchecked Sendable {
 
     /// Writes the event as one line, in one write where the system allows, so that lines of
     /// concurrent packages do not interleave.
-    public func emit(_ event: Event) {
-        guard var line = try? encoder.encode(event) else { return }
+    package func emit(_ event: Event) {
+        guard var line = try? encoder.encode(StampedEvent(event: event, time: clock(), runId: runId)) else { return }
         line.append(0x0A)
         lock.withLock {
             line.withUnsafeBytes { bytes in
@@ -185,5 +192,21 @@ extension Duration {
     public var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// An event as `--events` writes it: its fields, its time and the run's id.
+private struct StampedEvent: Encodable {
+    let event: Event
+    let time: String
+    let runId: String
+
+    private enum Keys: String, CodingKey { case time, runId }
+
+    func encode(to encoder: any Encoder) throws {
+        try event.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(time, forKey: .time)
+        try container.encode(runId, forKey: .runId)
     }
 }

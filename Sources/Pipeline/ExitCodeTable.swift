@@ -1,40 +1,41 @@
 import Synchronization
 
 /// The one table from a failure to its stable exit code: a reason, and for the reasons where the
-/// backend matters, the family of the source's scheme. A scheme no row names is a download (the
-/// `http-…` codes), so a new backend gets sensible codes without a line here.
+/// backend matters, the row of codes its `FailureFamily` names. The families come from the backends'
+/// descriptors as they are registered; a scheme nothing declared (a helper executable's) takes a
+/// download's codes, so a new backend gets sensible codes without a line here.
 public enum ExitCodeTable {
-    /// Which row of codes a scheme's failures use.
-    public enum Family: Sendable, Equatable {
-        /// Whatever is downloaded by URL: http, https, and any scheme not listed.
+    /// Which row of codes a backend's failures use.
+    public enum Family: Sendable, Hashable {
+        /// Whatever is downloaded by URL: the `http-…` codes (20, 21).
         case download
-        /// An OCI registry (`oci`).
+        /// An OCI registry: the registry codes (30, 31, 32).
         case registry
-        /// A local file (`file`: a cache hit or a `file://` URL).
+        /// A local file: `no-source` (11).
         case local
     }
 
     /// The families registered backends declared (`BackendDescriptor.failures`), by scheme.
-    private static let declared = Mutex<[String: Family]>([:])
+    private static let declared = Mutex<[String: FailureFamily]>([:])
 
-    /// What the built-in backends' descriptors declare, for the library used without the command
-    /// (tests, a program of one's own that registers nothing).
-    static let builtInFamilies: [String: Family] = ["oci": .registry, "file": .local]
-
-    /// Makes `family` the row of codes of `schemes`' failures (`PluginRegistry.register(_:fetcher:)`).
-    public static func declare(_ family: Family, forSchemes schemes: [String]) {
+    /// Makes `family` how `schemes`' failures are numbered and named (`PluginRegistry.register(_:fetcher:)`).
+    public static func declare(_ family: FailureFamily, forSchemes schemes: [String]) {
         declared.withLock { declared in for scheme in schemes { declared[scheme.lowercased()] = family } }
     }
 
-    /// The family of `scheme` (nil: no source involved, a download's codes).
-    public static func family(of scheme: String?) -> Family {
-        guard let scheme = scheme?.lowercased() else { return .download }
-        return declared.withLock { $0[scheme] } ?? builtInFamilies[scheme] ?? .download
+    /// The family a registered backend declared for `scheme`; nil when none did.
+    public static func family(of scheme: String?) -> FailureFamily? {
+        guard let scheme = scheme?.lowercased() else { return nil }
+        return declared.withLock { $0[scheme] }
     }
 
     /// The exit code of a failure with `reason` about a source of `scheme`.
     public static func kind(for reason: FailureReason, scheme: String?) -> ErrorKind {
-        let family = family(of: scheme)
+        kind(for: reason, codes: family(of: scheme)?.codes ?? .download)
+    }
+
+    /// The exit code of a failure with `reason` in the row `codes`.
+    public static func kind(for reason: FailureReason, codes family: Family) -> ErrorKind {
         switch reason {
         case .notFound:
             return [.download: .httpNotFound, .registry: .artifactNotFound, .local: .noSource][family]!
@@ -59,27 +60,24 @@ public enum ExitCodeTable {
 }
 
 extension ErrorKind {
-    /// The reason and scheme this code stands for, so `PkgfetchError(kind, …)` keeps working: the
-    /// code itself is kept as given, and the reason decides retries.
-    func reason(retryable: Bool) -> (FailureReason, scheme: String?) {
+    /// The reason this code stands for, so `PkgfetchError(kind, …)` keeps working: the code itself is
+    /// kept as given, and the reason decides retries.
+    func reason(retryable: Bool) -> FailureReason {
         switch self {
-        case .ok, .internal: return (.bug, nil)
-        case .usage: return (.invalidRequest, nil)
-        case .resolveFailed: return (.unresolved, nil)
-        case .noSource: return (.noFetcher, nil)
-        case .httpDownloadFailed: return (retryable ? .unavailable : .rejected, "https")
-        case .httpNotFound: return (.notFound, "https")
-        case .orasPullFailed: return (retryable ? .unavailable : .rejected, "oci")
-        case .registryUnauthorized: return (retryable ? .unavailable : .unauthorized, "oci")
-        case .artifactNotFound: return (.notFound, "oci")
-        case .noMatchingContent: return (.noMatch, "oci")
-        case .networkTimeout: return (retryable ? .timeout : .cancelled, nil)
-        case .identityTokenFailed: return (retryable ? .unavailable : .unauthorized, "oci")
-        case .integrityMismatch: return (.integrity, nil)
-        case .unpackFailed: return (.corrupt, nil)
-        case .unsafeArchive: return (.unsafe, nil)
-        case .destinationIO: return (.destination, nil)
-        case .interrupted: return (.stopped, nil)
+        case .ok, .internal: .bug
+        case .usage: .invalidRequest
+        case .resolveFailed: .unresolved
+        case .noSource: .noFetcher
+        case .httpDownloadFailed, .orasPullFailed: retryable ? .unavailable : .rejected
+        case .httpNotFound, .artifactNotFound: .notFound
+        case .registryUnauthorized, .identityTokenFailed: retryable ? .unavailable : .unauthorized
+        case .noMatchingContent: .noMatch
+        case .networkTimeout: retryable ? .timeout : .cancelled
+        case .integrityMismatch: .integrity
+        case .unpackFailed: .corrupt
+        case .unsafeArchive: .unsafe
+        case .destinationIO: .destination
+        case .interrupted: .stopped
         }
     }
 }

@@ -11,11 +11,11 @@ import Foundation
 /// Parsed on bytes because the value comes from a server: Foundation's `DateFormatter` traps on some
 /// byte sequences (`Retry-After: Wed, 21\xd6\xb0\x9c\x8b 20…` ended the process with SIGILL).
 /// Anything that is not exactly one of the three forms, or names a day that does not exist, is nil.
-public enum HTTPDate {
+package enum HTTPDate {
     /// The instant `text` names (surrounding spaces and tabs allowed); nil when it is no HTTP date.
     /// `now` places an rfc850 two-digit year: the most recent year with those digits that is not
     /// more than 50 years ahead of it.
-    public static func parse(_ text: some StringProtocol, now: Date = Date()) -> Date? {
+    package static func parse(_ text: some StringProtocol, now: Date = Date()) -> Date? {
         var bytes = Array(text.utf8)[...]
         while let first = bytes.first, first == 0x20 || first == 0x09 { bytes.removeFirst() }
         while let last = bytes.last, last == 0x20 || last == 0x09 { bytes.removeLast() }

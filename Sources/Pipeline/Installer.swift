@@ -9,12 +9,12 @@ import Foundation
 /// renames in flight (the caller's `Interruption`). The destination path is normalised by its text (`LexicalPath`)
 /// and opened one component at a time (`PathWalk`); everything after that is relative to directory
 /// handles, so nothing the checks saw can be swapped for a symlink before it is used.
-public enum Installer {
+package enum Installer {
     /// `--output FILE`: one rename over the old file. A symlink at FILE is replaced itself, as `mv -T`
     /// does; what it points at is untouched. `durable`: the renamed entry is forced to disk too (the
     /// caller has synced the file itself).
     /// A stopped `interruption` refuses the rename.
-    public static func installFile(_ staged: String, to destination: String, durable: Bool = false,
+    package static func installFile(_ staged: String, to destination: String, durable: Bool = false,
                                    interruption: Interruption = Interruption()) throws {
         let target = LexicalPath(destination)
         guard let name = target.name else { throw PkgfetchError(.destinationIO, "/ is a directory; --output needs a file path") }
@@ -42,7 +42,7 @@ public enum Installer {
     /// A symlink at DIR: `--replace` replaces the link itself with the new directory (the tree it
     /// pointed at is never deleted); a merge follows it where the protected-symlinks rule allows
     /// (`PathWalk`), and refuses otherwise. A stopped `interruption` refuses the renames.
-    public static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false,
+    package static func installTree(_ tree: String, into destination: String, mode: InstallMode, durable: Bool = false,
                                    interruption: Interruption = Interruption()) throws {
         if durable { try FileSystem.syncFileSystem(containing: tree) }
         let changed = try interruption.unlessStopped {

@@ -12,7 +12,7 @@ import Foundation
 /// work that writes into a staging tree (an unpack) runs inside `whileWriting`, so `stop()` halts it
 /// and waits for it to return before the tree is removed. Another `Interruption` (a later run in the
 /// same process) is not affected.
-public final class Interruption: @unchecked Sendable {
+package final class Interruption: @unchecked Sendable {
     // Held for the whole of an `unlessStopped` body, so `stop()` waits for it; taken before `condition`.
     private let changing = Lock()
     // Guards `live`, briefly: a writer or a staging area of another package never waits for an install.
@@ -23,7 +23,7 @@ public final class Interruption: @unchecked Sendable {
     static let writersGrace: TimeInterval = 10
 
     /// A switch not yet stopped.
-    public init() {}
+    package init() {}
 
     /// Runs `body` (an install's renames, a staging area's creation) unless this switch was stopped.
     func unlessStopped<T>(_ body: () throws -> T) throws -> T {
@@ -92,12 +92,12 @@ public final class Interruption: @unchecked Sendable {
     }
 
     /// Whether `stop()` was called.
-    public var isStopped: Bool { condition.withLock { live.stopping } }
+    package var isStopped: Bool { condition.withLock { live.stopping } }
 
     /// Waits for an install in progress, stops new ones, halts the writers into staging and waits for
     /// them (`writersGrace` at most), then removes every staging area registered here. Call it from a
     /// signal handler's queue (not from signal context), then exit.
-    public func stop() {
+    package func stop() {
         condition.withLock { live.stopping = true }
         // Waits for an install (or a staging area's creation) in flight; none starts after it.
         changing.withLock {}

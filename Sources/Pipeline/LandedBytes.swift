@@ -12,7 +12,7 @@ import Foundation
 /// reader of it sees a prefix of what will be verified. A reset starts a new generation, and so does
 /// a write after the content was complete (the content grew after a reader may have seen its end);
 /// readers of an older generation are told to start over.
-public final class LandedBytes: @unchecked Sendable {
+package final class LandedBytes: @unchecked Sendable {
     private let condition = Condition()
     private var generation = 0
     private var count: Int64 = 0
@@ -21,22 +21,22 @@ public final class LandedBytes: @unchecked Sendable {
     private var abandoned = false
 
     /// Nothing landed yet.
-    public init() {}
+    package init() {}
 
     /// Where a reader stands: the content's version, and what has landed of it.
-    public struct Snapshot: Sendable, Equatable {
+    package struct Snapshot: Sendable, Equatable {
         /// The content's version.
-        public var generation: Int
+        package var generation: Int
         /// Bytes of the content hashed and written, in order from byte 0.
-        public var count: Int64
+        package var count: Int64
         /// No more bytes come for this generation, unless it is superseded.
-        public var complete: Bool
+        package var complete: Bool
         /// The runner holds the content as final (verified): it will not change again.
-        public var sealed: Bool
+        package var sealed: Bool
     }
 
     /// What a reader waiting for bytes is told.
-    public enum Wait: Sendable, Equatable {
+    package enum Wait: Sendable, Equatable {
         /// The state of its generation: more bytes, or its end.
         case landed(Snapshot)
         /// Its generation was superseded: start over from byte 0.
@@ -75,31 +75,31 @@ public final class LandedBytes: @unchecked Sendable {
     // MARK: The runner's side
 
     /// The content is final and verified: a reader at its end may finish.
-    public func seal() {
+    package func seal() {
         update { sealed = true }
     }
 
     /// Nobody wants the content any more: readers stop waiting.
-    public func abandon() {
+    package func abandon() {
         update { abandoned = true }
     }
 
     // MARK: A reader's side
 
     /// The state now.
-    public var snapshot: Snapshot {
+    package var snapshot: Snapshot {
         condition.withLock { Snapshot(generation: generation, count: count, complete: complete, sealed: sealed) }
     }
 
     /// Waits until generation `reader` has more than `offset` bytes, or is complete (or sealed), or
     /// is superseded, or abandoned.
-    public func wait(beyond offset: Int64, of reader: Int) -> Wait {
+    package func wait(beyond offset: Int64, of reader: Int) -> Wait {
         wait(of: reader) { $0.count > offset || $0.complete || $0.sealed }
     }
 
     /// Waits until generation `reader` is sealed, superseded or abandoned: a reader that has
     /// finished learns whether its result stands.
-    public func waitForVerdict(of reader: Int) -> Wait {
+    package func waitForVerdict(of reader: Int) -> Wait {
         wait(of: reader) { $0.sealed }
     }
 

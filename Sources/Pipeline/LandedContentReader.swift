@@ -27,7 +27,7 @@ public final class LandedContentReader: @unchecked Sendable {
 
     /// A reader of the current generation of `landed`, whose bytes are in the file `path()` names
     /// once the first of them has landed.
-    public init(_ landed: LandedBytes, path: @escaping @Sendable () -> String) {
+    package init(_ landed: LandedBytes, path: @escaping @Sendable () -> String) {
         self.landed = landed
         self.path = path
         generation = landed.snapshot.generation

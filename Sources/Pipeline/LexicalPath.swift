@@ -6,15 +6,15 @@ import Glibc
 /// taking away the component before it, no symlink read. Two paths are the same when their bytes
 /// are (canonically equivalent Unicode names are different names on Linux), and one is inside
 /// another when the other is among its ancestors (`parent`, repeated).
-public struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
+package struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
     /// The components below `/`, each a file name's bytes (never empty, `.` or `..`).
-    public let components: [[UInt8]]
+    package let components: [[UInt8]]
 
     /// A path of `components`, each the bytes of one name (no `/`, no `.` or `..`).
-    public init(components: [[UInt8]]) { self.components = components }
+    package init(components: [[UInt8]]) { self.components = components }
 
     /// `path` made absolute against the working directory (as the kernel sees it), then normalised.
-    public init(_ path: String) {
+    package init(_ path: String) {
         var bytes = Array(path.utf8)
         if bytes.first != UInt8(ascii: "/") { bytes = Self.workingDirectory() + [UInt8(ascii: "/")] + bytes }
         var components: [[UInt8]] = []
@@ -30,21 +30,21 @@ public struct LexicalPath: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether this is `/` itself.
-    public var isRoot: Bool { components.isEmpty }
+    package var isRoot: Bool { components.isEmpty }
 
     /// The path without its last component (`/` for `/` itself).
-    public var parent: LexicalPath { LexicalPath(components: components.dropLast()) }
+    package var parent: LexicalPath { LexicalPath(components: components.dropLast()) }
 
     /// The last component's bytes; nil for `/`.
-    public var name: [UInt8]? { components.last }
+    package var name: [UInt8]? { components.last }
 
     /// The path as text, to pass on to code that takes paths (bytes that are not UTF-8 become U+FFFD,
     /// and such a path names nothing).
-    public var string: String { "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/") }
+    package var string: String { "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/") }
 
     /// The path for a message: as `string`, with control characters shown as `\xNN`, so a name cannot
     /// break the one-line error or rewrite the terminal.
-    public var description: String {
+    package var description: String {
         var out = ""
         for scalar in string.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {

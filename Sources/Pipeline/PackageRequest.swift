@@ -15,6 +15,8 @@ public struct PackageRequest: Sendable {
     public var fallbackToCDN: Bool
     /// Where the package ends up.
     public var target: InstallTarget
+    /// What of the package is installed under `target`, and under which names (a directory target only).
+    public var shaping: Shaping = .none
 
     /// A request for `url`, installed as `target`.
     public init(url: String, bootstrapRegistry: RegistryAddress? = nil, cacheDirectories: [String] = [],

@@ -77,11 +77,18 @@ extension PipelineRunner {
             let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
             var bytes: Int64 = 0
             var last: Source?
+            // Each titled file is a member of the set, shaped as an archive's member would be, before a byte is fetched.
+            var shaping = ShapingPass(request.shaping)
+            let placedNames = try listing.files.map { file in
+                try shaping.place([Array(file.name.utf8)], isDirectory: false).map { String(decoding: $0[0], as: UTF8.self) }
+            }
+            try shaping.finish()
             for (index, file) in listing.files.enumerated() {
+                guard let placedName = placedNames[index] else { continue }
                 let filePlan = self.plan(plan, narrowedTo: file, cacheDirectories: request.cacheDirectories)
                 let fetched = try await fetchFirstAvailable(filePlan, staging: staging, streamed: nil, deadline: deadline,
                                                             stagingName: "file-\(index)")
-                let placed = tree.appendingPath(file.name)
+                let placed = tree.appendingPath(placedName)
                 try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
                 bytes += fetched.size
                 last = fetched.source
@@ -100,8 +107,8 @@ extension PipelineRunner {
                 throw failure
             }
             outcome = .success(RunResult(plan: plan, source: source, digest: listing.digest, bytes: bytes,
-                                         destination: FileSystem.absolute(path), unpackedEntries: names.count,
-                                         durationMs: Int((clock.now - start).milliseconds), files: names))
+                                         destination: FileSystem.absolute(path), unpackedEntries: placedNames.compactMap { $0 }.count,
+                                         durationMs: Int((clock.now - start).milliseconds), files: placedNames.compactMap { $0 }))
         } catch {
             outcome = .failure(PkgfetchError.from(error))
         }

@@ -29,16 +29,16 @@ public struct PipelineRunner: Sendable {
     /// rename alone gives old-or-new to every reader, and ext4 flushes a file renamed over another
     /// before the rename commits (see README). The downloaded archive of an unpacked package is not
     /// synced: it is deleted.
-    public var durableInstall = false
+    package var durableInstall = false
     /// The largest file a source may deliver (`--max-size`); nil: no limit.
     public var maxFileSize: Int64?
     /// The connections every package of the run shares (`--connections`); a large source that serves
     /// ranges is fetched over several of them. Nil: one stream per source, no limit.
-    public var connections: ConnectionBudget?
+    package var connections: ConnectionBudget?
     /// Stopped by the program (on a signal) to end runs cleanly: staging removed, no install started.
-    public var interruption = Interruption()
+    package var interruption = Interruption()
     /// Told of each retry before its wait starts (the program shows it on stderr); nil: nobody is told.
-    public var onRetry: (@Sendable (RetryNotice) -> Void)?
+    package var onRetry: (@Sendable (RetryNotice) -> Void)?
 
     /// A runner over `plugins`.
     public init(plugins: PluginRegistry, resolverName: String = "cdn", retry: RetryPolicy = RetryPolicy(),
@@ -94,6 +94,9 @@ public struct PipelineRunner: Sendable {
             plan = self.plan(plan, narrowedTo: held.files[0], cacheDirectories: request.cacheDirectories)
         }
 
+        if case .file = request.target, !request.shaping.isNone {
+            throw PkgfetchError(.usage, "choosing, stripping and renaming members needs a directory to install into (--dest), not --output")
+        }
         // A file installed as it is streams to disk; an archive stays cached for the unpacker to read.
         let unpacks = request.target.unpacks && plan.format != nil
         let sources = plan.sources
@@ -114,7 +117,7 @@ public struct PipelineRunner: Sendable {
 
     private func fetchAndInstall(_ plan: Plan, request: PackageRequest, staging: StagingArea, start: ContinuousClock.Instant,
                                  deadline: ContinuousClock.Instant?) async throws -> RunResult {
-        let streamed = try await streamedUnpack(plan, target: request.target, staging: staging)
+        let streamed = try await streamedUnpack(plan, target: request.target, shaping: request.shaping, staging: staging)
         // Whatever the run comes to, no unpack is left running or waiting when staging is removed.
         do {
             let fetched = try await fetchFirstAvailable(plan, staging: staging, streamed: streamed, deadline: deadline)
@@ -131,7 +134,8 @@ public struct PipelineRunner: Sendable {
                          start: ContinuousClock.Instant) async throws -> RunResult {
         let installStart = clock.now
         do {
-            let entries = try await install(fetched, plan: plan, target: request.target, staging: staging, streamed: streamed)
+            let entries = try await install(fetched, plan: plan, target: request.target, shaping: request.shaping, staging: staging,
+                                            streamed: streamed)
             events.emit(task: "install", source: fetched.source, bytes: fetched.size, since: installStart, outcome: "ok")
             return RunResult(plan: plan, source: fetched.source, digest: fetched.digest, bytes: fetched.size,
                              destination: FileSystem.absolute(request.target.path), unpackedEntries: entries,
@@ -174,11 +178,11 @@ public struct PipelineRunner: Sendable {
 
     /// An unpack that runs while the bytes arrive, when the package is unpacked, its format can be read
     /// front to back, and its unpacker can (see `StreamingUnpacker`); nil otherwise.
-    private func streamedUnpack(_ plan: Plan, target: InstallTarget, staging: StagingArea) async throws -> StreamedUnpack? {
+    private func streamedUnpack(_ plan: Plan, target: InstallTarget, shaping: Shaping, staging: StagingArea) async throws -> StreamedUnpack? {
         guard case .directory(_, _, true) = target, let format = plan.format,
               let unpacker = (try? plugins.unpacker(for: format)) as? any StreamingUnpacker, unpacker.streams(format) else { return nil }
         let tree = try await BlockingIO.shared.run { try staging.directory(named: "tree") }
-        return StreamedUnpack(unpacker: unpacker, format: format, limits: unpackLimits, tree: tree,
+        return StreamedUnpack(unpacker: unpacker, format: format, limits: unpackLimits, shaping: shaping, tree: tree,
                               emptyTree: { _ = try staging.directory(named: "tree") }, events: events, clock: clock,
                               interruption: interruption)
     }
@@ -278,7 +282,7 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Unpacks (or places) the fetched file into a staged tree, then installs it; returns the entry count.
-    private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, staging: StagingArea,
+    private func install(_ fetched: Fetched, plan: Plan, target: InstallTarget, shaping: Shaping, staging: StagingArea,
                          streamed: StreamedUnpack?) async throws -> Int? {
         switch target {
         case .file(let path):
@@ -308,7 +312,9 @@ public struct PipelineRunner: Sendable {
                         // The unpacker blocks (it reads and writes files): it runs on the blocking-I/O threads,
                         // as a writer a signal halts and waits for before removing the tree.
                         report = try await interruption.whileWriting {
-                            try await BlockingIO.shared.run { try unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits) }
+                            try await BlockingIO.shared.run {
+                                try unpacker.unpack(fetched.file.path, format: format, into: tree, limits: limits, shaping: shaping)
+                            }
                         }
                     }
                     try fetched.file.confirmUnchanged()
@@ -320,7 +326,7 @@ public struct PipelineRunner: Sendable {
                     throw failure
                 }
             } else {
-                let placed = tree.appendingPath(plan.fileName)
+                let placed = tree.appendingPath(try ShapingPass.name(ofFile: plan.fileName, shapedBy: shaping))
                 try await BlockingIO.shared.run { try FileSystem.rename(fetched.file.path, to: placed) }
             }
             let (durable, interruption) = (durableInstall, interruption)

@@ -21,7 +21,7 @@ public struct Plan: Sendable {
     /// The sources to try, in order.
     public var sources: [Source]
     /// A pre-cached copy found for the package, listed first in `sources` as a `file` source.
-    public var cachedCopy: CachedCopy?
+    package var cachedCopy: CachedCopy?
     /// The source, not the request, names the file (an OCI reference names a repository): `fileName`
     /// stands in until the runner asks the source what it holds (`ListingFetcher`), and the cache is
     /// looked up then, by the name learned.

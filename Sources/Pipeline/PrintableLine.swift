@@ -2,9 +2,9 @@
 /// name) can carry line breaks, terminal escapes and bidirectional overrides: bytes that are not what
 /// they print as. A message shows each such character as a `\u{…}` escape, so it stays one line that
 /// reads as what it is.
-public enum PrintableLine {
+package enum PrintableLine {
     /// `text` on one line, with control and invisible characters written as escapes.
-    public static func escaping(_ text: String) -> String {
+    package static func escaping(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var line = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {

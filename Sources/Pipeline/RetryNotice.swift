@@ -6,20 +6,20 @@ import Foundation
 
 /// One retry about to happen, as the runner tells its caller (`PipelineRunner.onRetry`): the library
 /// draws nothing; the program decides whether and how to show it.
-public struct RetryNotice: Sendable {
+package struct RetryNotice: Sendable {
     /// The source that failed.
-    public var source: Source
+    package var source: Source
     /// Why the attempt failed.
-    public var failure: PkgfetchError
+    package var failure: PkgfetchError
     /// The attempt that failed, 1 for the first.
-    public var attempt: Int
+    package var attempt: Int
     /// The attempts the policy allows for the source, the first included.
-    public var attempts: Int
+    package var attempts: Int
     /// How long until the next attempt starts.
-    public var wait: Duration
+    package var wait: Duration
 
     /// A notice from its fields.
-    public init(source: Source, failure: PkgfetchError, attempt: Int, attempts: Int, wait: Duration) {
+    package init(source: Source, failure: PkgfetchError, attempt: Int, attempts: Int, wait: Duration) {
         self.source = source
         self.failure = failure
         self.attempt = attempt
@@ -30,7 +30,7 @@ public struct RetryNotice: Sendable {
 
 extension Duration {
     /// For people: rounded to what matters at its size (`250 ms`, `9.8 s`, `42 s`, `2 min 5 s`).
-    public var spoken: String {
+    package var spoken: String {
         let milliseconds = max(0, self.milliseconds)
         if milliseconds < 1000 { return "\(milliseconds) ms" }
         let seconds = Double(milliseconds) / 1000

@@ -34,9 +34,9 @@ public struct Source: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Keeps secrets out of anything printed.
-public enum Redaction {
+package enum Redaction {
     /// Drops `?query`, `#fragment` and `user:password@` from a URL-like string.
-    public static func url(_ text: String) -> String {
+    package static func url(_ text: String) -> String {
         var out = text
         if let cut = out.firstIndex(where: { $0 == "?" || $0 == "#" }) { out = String(out[..<cut]) }
         if let schemeEnd = out.firstRange(of: "://") {

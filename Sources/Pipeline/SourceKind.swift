@@ -12,19 +12,12 @@ public enum SourceKind: String, Sendable, Codable {
     /// A pull from another registry host than the plan's.
     case mirror
 
-    /// `reference` is the plan's registry reference: an OCI source on another host is a mirror of it.
-    /// Nil for a scheme a plugin added, which none of these describes.
+    /// What the backend registered for `source`'s scheme declared (`BackendDescriptor.sourceKind`); a
+    /// registry source on another host than the plan's `reference` is a mirror of it. Nil for a scheme
+    /// whose backend declared no kind (a helper executable's).
     public init?(_ source: Source, reference: String?) {
-        if let declared = Self.declared.withLock({ $0[source.scheme.lowercased()] }) {
-            self = declared == .registry && reference.map { Self.host(of: $0) != Self.host(of: source.location) } == true ? .mirror : declared
-            return
-        }
-        switch source.scheme {
-        case "file": self = .cache
-        case "http", "https": self = .cdn
-        case "oci": self = reference.map { Self.host(of: $0) != Self.host(of: source.location) } == true ? .mirror : .registry
-        default: return nil
-        }
+        guard let declared = Self.declared.withLock({ $0[source.scheme.lowercased()] }) else { return nil }
+        self = declared == .registry && reference.map { Self.host(of: $0) != Self.host(of: source.location) } == true ? .mirror : declared
     }
 
     /// As above, and a registry source whose bytes came from another host (`servedBy`, a mirror from

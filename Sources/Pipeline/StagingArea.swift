@@ -10,11 +10,11 @@ import Glibc
 /// A private directory (mode 0700) beside the destination, on its file system, where a package is
 /// fetched and unpacked before the final rename. Removed whatever happens, so nothing half-made is
 /// ever left; a removal that fails is reported, not swallowed.
-public final class StagingArea: @unchecked Sendable {
+package final class StagingArea: @unchecked Sendable {
     /// The staging directory.
-    public let path: String
+    package let path: String
     /// What becomes of the files fetched here.
-    public let role: StagingFile.Role
+    package let role: StagingFile.Role
     private let directory: StagingDirectory
     /// The switch a signal stops; it removes this area then.
     private let interruption: Interruption
@@ -29,14 +29,14 @@ public final class StagingArea: @unchecked Sendable {
     /// before anything else happens to the destination, and debris does not pile up.
     /// A partial download of one of `resuming` that such a process left is moved here instead, for
     /// `file(named:for:)` to continue.
-    public convenience init(for target: InstallTarget, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil,
+    package convenience init(for target: InstallTarget, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil,
                             resuming: [Source] = []) throws {
         try self.init(in: Self.placement(for: target), for: target.path, role: role, interruption: interruption ?? Interruption(),
                       resuming: Set(resuming.map(ResumeRecord.identity(of:))))
     }
 
     /// As `init(for:)`, for a file to be installed at `destination`.
-    public convenience init(near destination: String, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil) throws {
+    package convenience init(near destination: String, role: StagingFile.Role = .unpacked, interruption: Interruption? = nil) throws {
         try self.init(for: .file(path: destination), role: role, interruption: interruption)
     }
 
@@ -51,7 +51,7 @@ public final class StagingArea: @unchecked Sendable {
             do {
                 try parent.makeDirectory(name, mode: 0o700)
             } catch {
-                throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent.path): \(FileSystem.errorText())")
+                throw PkgfetchError(.destinationIO, "cannot write beside \(destination): \(parent.path): \(FileSystem.creationFailure(in: parent.descriptor))")
             }
             do {
                 let handle = try parent.openDirectory(name)
@@ -176,7 +176,7 @@ public final class StagingArea: @unchecked Sendable {
     }
 
     /// A staging file for one source's download.
-    public func file(named name: String) throws -> StagingFile {
+    package func file(named name: String) throws -> StagingFile {
         try interruption.shortlyUnlessStopped { try StagingFile(path: path.appendingPath(name), role: role) }
     }
 
@@ -202,7 +202,7 @@ public final class StagingArea: @unchecked Sendable {
 
     /// An empty directory to unpack into (mode 0755 at most: it becomes the destination directory
     /// when there was none, or on `--replace`).
-    public func directory(named name: String) throws -> String {
+    package func directory(named name: String) throws -> String {
         let bytes = Array(name.utf8)
         let handle = directory.handle
         try interruption.shortlyUnlessStopped {
@@ -216,7 +216,7 @@ public final class StagingArea: @unchecked Sendable {
     /// an install journaled here that did not commit is undone first. Runs once; a second call waits
     /// for the first. Throws when something could not be removed (then an install that could not be
     /// undone stays, for the next run to recover).
-    public func remove() throws {
+    package func remove() throws {
         try directory.remove()
     }
 

@@ -12,26 +12,26 @@ import Glibc
 /// A file being fetched, owned by the runner. Bytes are copied into 256 KiB blocks that a second thread
 /// hashes (SHA-256) and writes, so receiving, hashing and writing overlap on two cores and the content is
 /// never read back to verify it. It keeps what earlier attempts wrote, so the runner can resume.
-public final class StagingFile: @unchecked Sendable {
+package final class StagingFile: @unchecked Sendable {
     /// Where the content is: the staging file, or a borrowed local copy (see `borrow`).
-    public var path: String { borrowed?.path ?? stagingPath }
+    package var path: String { borrowed?.path ?? stagingPath }
     private let stagingPath: String
     private let writer: BlockWriter
     private var current: UnsafeMutableRawBufferPointer?
     private var filled = 0
     private var borrowed: BorrowedFile?
     /// Bytes accepted so far (written or queued to be).
-    public private(set) var byteCount: Int64 = 0
+    package private(set) var byteCount: Int64 = 0
     /// What becomes of the file once fetched.
-    public let role: Role
+    package let role: Role
     /// The in-order prefix hashed and written so far, which a streamed unpack follows. The writer
     /// thread reports it as each block is hashed and written, and nothing else does.
-    public let landed = LandedBytes()
+    package let landed = LandedBytes()
 
     static let blockSize = 256 << 10
 
     /// What becomes of the file once fetched, which decides how its pages are written.
-    public enum Role: Sendable {
+    package enum Role: Sendable {
         /// It is installed as it is. Each block's writeback starts as soon as it is written and the
         /// block is dropped from the page cache a few MiB later: a 1 GiB package never holds 1 GiB of
         /// dirty memory (which a node needs for other things, and which is slow to allocate on some
@@ -45,7 +45,7 @@ public final class StagingFile: @unchecked Sendable {
     /// Creates (or truncates) the file at `path`. `adopting`: keeps the bytes already there (a killed
     /// run's partial download, handed over by `StagingArea`) as the first bytes of the content; they are
     /// read and hashed now, so the digest checked at the end covers them as much as the bytes fetched.
-    public init(path: String, role: Role = .unpacked, adopting: Bool = false) throws {
+    package init(path: String, role: Role = .unpacked, adopting: Bool = false) throws {
         stagingPath = path
         self.role = role
         let descriptor = open(path, O_CREAT | (adopting ? 0 : O_TRUNC) | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o644)
@@ -82,7 +82,7 @@ public final class StagingFile: @unchecked Sendable {
     /// could be rewritten between the hash and the unpack without a trace in its size or times, so its
     /// bytes are copied as they are hashed. `confirmUnchanged()` after the unpack tells whether a
     /// borrowed file was written to meanwhile (by root or us).
-    public func borrow(_ descriptor: Int32, describedAs name: String) throws -> Bool {
+    package func borrow(_ descriptor: Int32, describedAs name: String) throws -> Bool {
         guard role == .unpacked, byteCount == 0, current == nil, StrictModes.onlyRootOrUsCanWrite(descriptor, at: name) else { return false }
         let borrowed = try BorrowedFile(descriptor, name: name)
         try writer.setHashOnly(true)
@@ -92,7 +92,7 @@ public final class StagingFile: @unchecked Sendable {
 
     /// Throws when a borrowed file changed (size, modification or change time) since it was borrowed,
     /// so what was unpacked may not be what was hashed. Nothing to check for a file of our own.
-    public func confirmUnchanged() throws {
+    package func confirmUnchanged() throws {
         try borrowed?.confirmUnchanged()
     }
 
@@ -102,7 +102,7 @@ public final class StagingFile: @unchecked Sendable {
     }
 
     /// Appends bytes; they are hashed and written in order.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             if current == nil { current = try writer.takeFree() }
@@ -118,12 +118,12 @@ public final class StagingFile: @unchecked Sendable {
     }
 
     /// Appends the bytes of `data`.
-    public func write(_ data: Data) throws {
+    package func write(_ data: Data) throws {
         try data.withUnsafeBytes { try write($0) }
     }
 
     /// Drops everything written (or borrowed) so far: the next byte written is byte 0 again.
-    public func reset() throws {
+    package func reset() throws {
         // The record goes first: bytes of no recorded version are never continued by a later run.
         if unlink(resumeRecordPath) != 0, errno != ENOENT {
             throw PkgfetchError(.destinationIO, "cannot remove \(resumeRecordPath): \(String(cString: strerror(errno)))")
@@ -138,7 +138,7 @@ public final class StagingFile: @unchecked Sendable {
     }
 
     /// Waits for every byte to be written and returns the content's digest and size so far.
-    public func finish() throws -> (digest: SHA256Digest, size: Int64) {
+    package func finish() throws -> (digest: SHA256Digest, size: Int64) {
         try submitCurrent()
         let digest = try writer.digest()
         landed.finish()
@@ -146,7 +146,7 @@ public final class StagingFile: @unchecked Sendable {
     }
 
     /// Flushes and forces the content to disk, so a rename after it cannot expose an empty file after a crash.
-    public func sync() throws {
+    package func sync() throws {
         try submitCurrent()
         try writer.sync()
     }

@@ -22,6 +22,7 @@ final class StreamedUnpack: @unchecked Sendable {
     private let unpacker: any StreamingUnpacker
     private let format: ArchiveFormat
     private let limits: UnpackLimits
+    private let shaping: Shaping
     /// The staging tree, and how to empty it.
     let tree: String
     private let emptyTree: @Sendable () throws -> Void
@@ -32,11 +33,12 @@ final class StreamedUnpack: @unchecked Sendable {
     private let lock = Lock()
     private var following: (file: StagingFile, task: Task<Outcome?, Never>)?
 
-    init(unpacker: any StreamingUnpacker, format: ArchiveFormat, limits: UnpackLimits, tree: String,
+    init(unpacker: any StreamingUnpacker, format: ArchiveFormat, limits: UnpackLimits, shaping: Shaping = .none, tree: String,
          emptyTree: @escaping @Sendable () throws -> Void, events: EventEmitter, clock: any RetryClock, interruption: Interruption) {
         self.unpacker = unpacker
         self.format = format
         self.limits = limits
+        self.shaping = shaping
         self.tree = tree
         self.emptyTree = emptyTree
         self.events = events
@@ -79,7 +81,7 @@ final class StreamedUnpack: @unchecked Sendable {
         while true {
             let content = LandedContentReader(file.landed) { file.path }
             let started = clock.now
-            let result = Result { try unpacker.unpack(streaming: content, format: format, into: tree, limits: limits) }
+            let result = Result { try unpacker.unpack(streaming: content, format: format, into: tree, limits: limits, shaping: shaping) }
             switch file.landed.waitForVerdict(of: content.generation) {
             case .landed:
                 switch result {

@@ -13,4 +13,16 @@ public protocol StreamingUnpacker: Unpacker {
     /// its own (it waits on the download, whose writes go through `BlockingIO`).
     func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
                 limits: UnpackLimits) throws -> UnpackReport?
+
+    /// As `unpack(streaming:…)`, shaped as `unpack(_:format:into:limits:shaping:)` is.
+    func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
+                limits: UnpackLimits, shaping: Shaping) throws -> UnpackReport?
+}
+
+extension StreamingUnpacker {
+    public func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
+                       limits: UnpackLimits, shaping: Shaping) throws -> UnpackReport? {
+        guard shaping.isNone else { throw Shaping.unsupported(by: Self.self, format: format) }
+        return try unpack(streaming: content, format: format, into: directory, limits: limits)
+    }
 }

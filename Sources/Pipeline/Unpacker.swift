@@ -8,6 +8,27 @@ public protocol Unpacker: Sendable {
     /// Extracts `archive` into the empty `directory` within `limits`; returns what it wrote. Blocks;
     /// the runner calls it on `BlockingIO`.
     func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits) throws -> UnpackReport
+
+    /// As `unpack`, writing only the members `shaping` keeps, under the names it gives them (each
+    /// through `ShapingPass`, then every rule a member's name meets), and throwing what its `finish()`
+    /// throws. The default refuses any shaping but none: an unpacker that ignored it would install more.
+    func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits,
+                shaping: Shaping) throws -> UnpackReport
+}
+
+extension Unpacker {
+    public func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits,
+                       shaping: Shaping) throws -> UnpackReport {
+        guard shaping.isNone else { throw Shaping.unsupported(by: Self.self, format: format) }
+        return try unpack(archive, format: format, into: directory, limits: limits)
+    }
+}
+
+extension Shaping {
+    /// The refusal of an unpacker that cannot shape.
+    static func unsupported(by unpacker: Any.Type, format: ArchiveFormat) -> PkgfetchError {
+        PkgfetchError(.usage, "the unpacker for \(format) (\(unpacker)) cannot choose, strip or rename members")
+    }
 }
 
 /// Bounds against archive bombs; the defaults fit node packages with room to spare.

@@ -4,12 +4,12 @@
 /// suffix such as `-rc1` or `-2` sorts after the bare version (`1.0` < `1.0-1` < `1.0-rc1`), a file
 /// extension (`.tar.gz`) is compared last, and equal versions fall back to their bytes.
 /// Works on bytes: any string is ordered, none can trap.
-public enum VersionOrder {
+package enum VersionOrder {
     /// `a` sorts before `b`.
-    public static func precedes(_ a: String, _ b: String) -> Bool { compare(a, b) < 0 }
+    package static func precedes(_ a: String, _ b: String) -> Bool { compare(a, b) < 0 }
 
     /// `sort -V`'s order: negative, zero (same bytes) or positive.
-    public static func compare(_ a: String, _ b: String) -> Int {
+    package static func compare(_ a: String, _ b: String) -> Int {
         let (x, y) = (Array(a.utf8), Array(b.utf8))
         let result = filevercmp(x, y)
         if result != 0 { return result }

@@ -37,7 +37,7 @@ public struct SingleSourceRun: Sendable {
     /// Told how the transfer advances.
     public var progress: any ProgressReporter
     /// `--connections`: nil, one stream per source.
-    public var connections: ConnectionBudget?
+    package var connections: ConnectionBudget?
 
     /// A run of `source` by `fetcher`, retried quickly (3 attempts, 10 ms apart, 30 s each).
     public init(fetcher: any Fetcher, source: Source, fileName: String = "package.bin",

@@ -8,7 +8,8 @@ import Pipeline
 /// The conformance checks against one source of known content (`pkgfetch conformance URL --sha256 HEX`),
 /// for a fetcher in any language: what `FetcherConformance` checks, without a way to publish content.
 /// The checks that apply follow the declared `capabilities`: resume only when declared, the
-/// announcement only when declared.
+/// announcement only when declared, `describe` only for a `DescribingFetcher`; every fetcher is checked
+/// for processes left running after an attempt's deadline.
 public enum SourceConformance {
     /// One check's outcome: nil `failure` is a pass.
     public struct Outcome: Sendable {
@@ -72,6 +73,12 @@ public enum SourceConformance {
                 try FetcherConformance.expect(started.duration(to: .now) < .seconds(10), "the 1 s attempt took \(started.duration(to: .now))")
                 try FetcherConformance.expect(faulty.cancelCount >= 1, "the stalled body was never cancelled")
             }),
+            ("nothing left running", {
+                try await SharedChecks.nothingLeftRunning(fetcher, source, stallAfter: size / 4, installingTo: work.path("left.out"))
+            }),
+            fetcher is any DescribingFetcher ? ("describe", {
+                try await SharedChecks.describe(fetcher as! any DescribingFetcher, source, digest: digest, size: size, missing: missing)
+            }) : nil,
             ("not found", {
                 let run = SingleSourceRun(fetcher: fetcher, source: missing, retry: RetryPolicy(attempts: 2, initialDelay: .milliseconds(10), perAttemptTimeout: .seconds(30)))
                 let failure = try await FetcherConformance.expectFailure { try await run.run(installingTo: work.path("missing.out")) }

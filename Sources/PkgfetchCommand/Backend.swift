@@ -11,8 +11,8 @@ import SourcesHTTP
 /// (schemes, capabilities, options, failure codes, source kind; `BackendDescriptor`) and how to build
 /// its fetcher. A built-in backend is one file and one line in `PipelineOptions.backends`; a team's is
 /// one file and one line in its `main.swift`: `await PkgfetchMain.main(extraBackends: [MyBackend()])`.
-/// Its declared options are given as `--backend-option NAME=VALUE` or from their environment variable,
-/// and read with `shared.options.value(of:)`.
+/// Its declared options are flags of their own (`--NAME VALUE`, `BackendFlags`) or come from their
+/// environment variable, and are read with `shared.options.value(of:)`.
 public protocol Backend: Sendable {
     /// What the backend declares about itself.
     var descriptor: BackendDescriptor { get }
@@ -49,8 +49,8 @@ public struct SharedTransport {
     }
 }
 
-/// The values of declared backend options: `--backend-option NAME=VALUE` (the last one given), else
-/// the option's environment variable, else its default.
+/// The values of declared backend options: `--NAME VALUE` or `--backend-option NAME=VALUE` (the last
+/// one given), else the option's environment variable, else its default.
 public struct BackendOptionValues: Sendable {
     private var given: [String: String]
     private var environment: [String: String]

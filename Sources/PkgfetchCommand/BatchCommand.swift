@@ -13,14 +13,17 @@ struct BatchCommand: AsyncParsableCommand {
         abstract: "Fetch, verify and install every package of a JSON list in one run.",
         discussion: """
             LIST is a JSON array; each entry has "url" (a CDN URL or an OCI reference) and one of "dest" or "output", and may add \
-            "sha256", "platform", and with "dest", "replace" and "unpack" (true/false). Packages share \
+            "sha256", "platform", "exitCode", and with "dest", "replace" and "unpack" (true/false), "include" (array of globs), \
+            "stripComponents", "renameSuffix" and "rename" (as fetch's flags). Packages share \
             one connection pool and one set of registry tokens; packages that install to the same \
             directory run in list order. Every package is tried; the exit code is the first failed \
             package's (in list order: its "exitCode", else its error's), or 0.
+
+            \(FlagGrammar.text)
             """
     )
 
-    @Argument(help: ArgumentHelp("The JSON list of packages ('-' reads standard input).", valueName: "list"))
+    @Argument(help: ArgumentHelp("The JSON list of packages ('-' reads standard input).", valueName: "list"), completion: .file())
     var list: String
 
     @Option(name: .long, help: "Packages fetched at the same time.")
@@ -39,12 +42,22 @@ struct BatchCommand: AsyncParsableCommand {
     func run() async throws {
         let packages = try BatchList.load(from: list).entries
         let requests = try packages.map { entry in
-            try options.resolution.request(url: entry.url, target: entry.target, sha256: entry.sha256, platform: entry.platform)
+            var request = try options.resolution.request(url: entry.url, target: entry.target, sha256: entry.sha256, platform: entry.platform)
+            request.shaping = entry.shaping
+            return request
         }
         try BatchRunner.checkDestinations(requests)
-        let batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
+        var batch = BatchRunner(runner: try options.runner(for: requests, events: try options.eventEmitter()), parallel: parallel)
         let reporter = BatchReporter(urls: packages.map(\.url), exitCodes: packages.map(\.exitCode), json: options.json, quiet: options.quiet)
-        let outcomes = await batch.run(requests, report: reporter.report)
+        let progress = BatchProgress.onTerminal(count: requests.count, options: options)
+        if let progress { batch.progress = { progress.reporter(for: $0) } }
+        let outcomes = await batch.run(requests) { index, outcome in
+            // A result line on stdout (perhaps the same terminal) must not land on the total line.
+            StderrLine.shared.clear()
+            reporter.report(index, outcome)
+            progress?.ended(index)
+        }
+        progress?.finish()
         let failures = outcomes.enumerated().compactMap { index, outcome -> (Int, PkgfetchError)? in
             if case .failure(let failure) = outcome { return (index, failure) }
             return nil

@@ -12,7 +12,9 @@ import Pipeline
 ///
 /// Each entry names its URL and exactly one of `dest` or `output`, and may add `sha256`, `platform`,
 /// `exitCode` (1–255: the code to exit with when this package is the first to fail), and with `dest`,
-/// `replace` (bool) and `unpack` (bool, default true). Unknown fields are errors, so
+/// `replace` (bool), `unpack` (bool, default true) and the shaping fields `include` (array of globs),
+/// `stripComponents` (number), `renameSuffix` and `rename` (strings), as `fetch`'s flags of those
+/// names (`Shaping`). Unknown fields are errors, so
 /// a misspelt `sha256` cannot silently skip a check.
 struct BatchList {
     struct Entry {
@@ -21,6 +23,7 @@ struct BatchList {
         var sha256: SHA256Digest?
         var platform: Platform?
         var exitCode: Int32?
+        var shaping: Shaping = .none
     }
 
     let entries: [Entry]
@@ -31,12 +34,31 @@ struct BatchList {
         if path == "-" {
             data = StandardStream.input.readDataToEndOfFile()
         } else {
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                throw PkgfetchError(.usage, "cannot read the batch list \(path)")
-            }
-            data = contents
+            data = try readFile(path)
         }
         return try BatchList(json: data)
+    }
+
+    /// The file's bytes; a file that cannot be read is a usage error that says why (strerror).
+    private static func readFile(_ path: String) throws -> Data {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw unreadable(path, errno) }
+        defer { close(descriptor) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return data }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw unreadable(path, errno)
+            }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    private static func unreadable(_ path: String, _ code: Int32) -> PkgfetchError {
+        PkgfetchError(.usage, "cannot read the batch list \(PrintableLine.escaping(path)): \(String(cString: strerror(code)))")
     }
 
     init(json data: Data) throws {
@@ -44,6 +66,10 @@ struct BatchList {
         do {
             raw = try JSONDecoder().decode([RawEntry].self, from: data)
         } catch let error as DecodingError {
+            // Not JSON at all: say where it breaks, which the decoder does not.
+            if let syntax = JSONSyntaxError.find(in: data) {
+                throw PkgfetchError(.usage, "the batch list is not valid JSON: \(syntax)")
+            }
             throw Self.describe(error)
         }
         guard !raw.isEmpty else { throw PkgfetchError(.usage, "the batch list is empty") }
@@ -59,7 +85,8 @@ struct BatchList {
     /// One line naming the entry and the field, instead of the decoder's coding-path dump.
     private static func describe(_ error: DecodingError) -> PkgfetchError {
         let (context, problem): (DecodingError.Context?, String) = switch error {
-        case .typeMismatch(let type, let context): (context, "must be \(type == Bool.self ? "true or false" : type == Int.self ? "a number" : "a string")")
+        case .typeMismatch(let type, let context):
+            (context, "must be \(type == Bool.self ? "true or false" : type == Int.self ? "a number" : type is [Any].Type ? "an array of strings" : "a string")")
         case .valueNotFound(_, let context): (context, "must not be null")
         case .keyNotFound(let key, let context): (context, "\"\(key.stringValue)\" is missing")
         case .dataCorrupted(let context): (context, context.debugDescription)
@@ -84,9 +111,13 @@ private struct RawEntry: Decodable {
     var replace: Bool?
     var unpack: Bool?
     var exitCode: Int?
+    var include: [String]?
+    var stripComponents: Int?
+    var renameSuffix: String?
+    var rename: String?
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case url, dest, output, sha256, platform, replace, unpack, exitCode
+        case url, dest, output, sha256, platform, replace, unpack, exitCode, include, stripComponents, renameSuffix, rename
     }
 
     private struct AnyKey: CodingKey {
@@ -111,6 +142,10 @@ private struct RawEntry: Decodable {
         replace = try container.decodeIfPresent(Bool.self, forKey: .replace)
         unpack = try container.decodeIfPresent(Bool.self, forKey: .unpack)
         exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
+        include = try container.decodeIfPresent([String].self, forKey: .include)
+        stripComponents = try container.decodeIfPresent(Int.self, forKey: .stripComponents)
+        renameSuffix = try container.decodeIfPresent(String.self, forKey: .renameSuffix)
+        rename = try container.decodeIfPresent(String.self, forKey: .rename)
     }
 
     func resolved() throws -> BatchList.Entry {
@@ -120,8 +155,9 @@ private struct RawEntry: Decodable {
         case (let dest?, nil):
             target = .directory(path: dest, mode: replace == true ? .replace : .merge, unpack: unpack ?? true)
         case (nil, let output?):
-            if replace != nil || unpack != nil {
-                throw PkgfetchError(.usage, "\"replace\" and \"unpack\" go with \"dest\"; \"output\" saves the file as it is")
+            if replace != nil || unpack != nil || include != nil || stripComponents != nil || renameSuffix != nil || rename != nil {
+                throw PkgfetchError(.usage, "\"replace\", \"unpack\", \"include\", \"stripComponents\", \"renameSuffix\" and \"rename\" "
+                                        + "go with \"dest\"; \"output\" saves the file as it is")
             }
             target = .file(path: output)
         case (nil, nil): throw PkgfetchError(.usage, "give \"dest\" (unpack into a directory) or \"output\" (save the file)")
@@ -140,6 +176,8 @@ private struct RawEntry: Decodable {
             guard (1...255).contains(code) else { throw PkgfetchError(.usage, "\"exitCode\" must be from 1 to 255") }
             return Int32(code)
         }
-        return BatchList.Entry(url: url, target: target, sha256: digest, platform: parsedPlatform, exitCode: code)
+        let shaping = try Shaping(include: include ?? [], stripComponents: stripComponents ?? 0, renameSuffix: renameSuffix,
+                                  rename: rename, names: .fields)
+        return BatchList.Entry(url: url, target: target, sha256: digest, platform: parsedPlatform, exitCode: code, shaping: shaping)
     }
 }

@@ -21,7 +21,7 @@ struct ComponentReport: Sendable {
             let failure = PkgfetchError(.resolveFailed, "package \(package.name): refused: \(reason)")
             ErrorReport.printLine(failure)
             events.sink.emit(Event(task: "fetch-package", operationId: UUID().uuidString.lowercased(), package: package.name,
-                                   outcome: "failed", error: failure.kind.name, exitCode: run.exitCodes[package.name] ?? failure.kind.exitCode))
+                                   outcome: "failed", error: failure.name, exitCode: run.exitCodes[package.name] ?? failure.kind.exitCode))
         }
     }
 
@@ -67,7 +67,7 @@ struct ComponentReport: Sendable {
         case .skipped(let reason):
             return "skipped \(name): \(reason)"
         case .failed(let failure, let version):
-            return "failed \(name)\(version.map { " \($0)" } ?? ""): error[\(failure.kind.name)] \(failure.message)"
+            return "failed \(name)\(version.map { " \($0)" } ?? ""): error[\(failure.name)] \(failure.message)"
         }
     }
 
@@ -89,7 +89,7 @@ struct ComponentReport: Sendable {
             object["reason"] = reason
         case .failed(let failure, let version):
             object["outcome"] = "failed"
-            object["error"] = failure.kind.name
+            object["error"] = failure.name
             object["exitCode"] = Int(run.exitCodes[package.name] ?? failure.kind.exitCode)
             object["message"] = failure.message
             if let version { object["version"] = version }

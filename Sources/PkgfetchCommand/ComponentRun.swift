@@ -7,13 +7,15 @@ import Foundation
 import Pipeline
 
 /// A component plan turned into ordinary batch requests: each planned file is a request that saves
-/// it as it is into its directory (merged, never unpacked), so the runner sees plans and sources only.
+/// it as it is into its directory (merged, never unpacked), or, for a package with a recipe
+/// (`--recipes`), installs it into the recipe's destination shaped as the recipe says; so the runner
+/// sees plans, sources and shaping only.
 struct ComponentRun {
     /// One file's request, and which package it is for.
     struct FileRequest {
         var package: Int
         var file: PlannedFile
-        /// Where it is saved (`--root` applied).
+        /// Where it is saved or installed (`--root` applied).
         var directory: String
         var request: PackageRequest
     }
@@ -28,7 +30,11 @@ struct ComponentRun {
     /// show") rather than fetched again: for an https URL only a file of the URL's name right there
     /// (nothing vouches for its bytes but where it is); for a reference the directory, searched by the
     /// layer's title, each copy checked against the layer's digest.
-    init(plan: ComponentPlan, root: String?, platform: Platform, resolution: ResolutionOptions, exitCodes: [String: Int32] = [:]) async throws {
+    /// A package with a recipe in `recipes` is installed as the recipe says instead (templates expanded
+    /// per version for `target`; its destination under `--root` too), and is never taken as present:
+    /// only its archive would be, and that is not kept.
+    init(plan: ComponentPlan, target: NodeTarget, root: String?, platform: Platform, resolution: ResolutionOptions,
+         exitCodes: [String: Int32] = [:], recipes: Recipes = Recipes()) async throws {
         self.plan = plan
         self.exitCodes = exitCodes
         // Absolute, so that a copy found in place (its path absolute) is recognised as this file's.
@@ -37,6 +43,20 @@ struct ComponentRun {
         for (index, package) in plan.packages.enumerated() {
             guard case .fetch(let files) = package.outcome else { continue }
             for file in files {
+                if let recipe = recipes.byPackage[package.name] {
+                    let applied: Recipes.Applied
+                    do {
+                        applied = try Recipes.apply(recipe, location: file.directory, version: file.version, target: target)
+                    } catch {
+                        throw PkgfetchError(.usage, "recipe \(package.name) \(file.version): \(error.message)")
+                    }
+                    let directory = prefix + applied.destination
+                    var request = try resolution.request(url: file.source, target: .directory(path: directory, mode: .merge, unpack: applied.unpack),
+                                                         platform: resolution.platform ?? platform)
+                    request.shaping = applied.shaping
+                    requests.append(FileRequest(package: index, file: file, directory: directory, request: request))
+                    continue
+                }
                 let directory = prefix + file.directory
                 var request = try resolution.request(url: file.source, target: .directory(path: directory, mode: .merge, unpack: false),
                                                      platform: resolution.platform ?? platform)

@@ -18,11 +18,15 @@ struct ComponentsCommand: AsyncParsableCommand {
             "pkgfetch components"); templates are expanded without a shell, and one that needs more than \
             ${version}, ${CPU_ARCH} and ${SYSTEMD_ARCH} is refused. Each file is saved as it is into its \
             package's downloadLocation (windowsDownloadLocation with --os windows), under --root if given. \
+            With --recipes, a package the file names is installed as its recipe says instead (destination, \
+            include, stripComponents, renameSuffix, rename; README "Recipes"). \
             Every package is tried; the exit code is the first failed package's, or 0.
+
+            \(FlagGrammar.text)
             """
     )
 
-    @Argument(help: ArgumentHelp("AgentBaker's components.json.", valueName: "file"))
+    @Argument(help: ArgumentHelp("AgentBaker's components.json.", valueName: "file"), completion: .file())
     var file: String
 
     @Option(name: .long, help: "ubuntu, mariner, marinerkata, azurelinux, azurelinuxkata, flatcar (or acl), windows.")
@@ -49,8 +53,11 @@ struct ComponentsCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Exit with CODE (1-255) when package NAME is the first to fail (repeatable).", valueName: "name=code"))
     var exitCode: [PackageExitCode] = []
 
-    @Option(name: .long, help: ArgumentHelp("Directory every download location is placed under (a mounted image root).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Directory every download location is placed under (a mounted image root).", valueName: "dir"), completion: .directory)
     var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("JSON recipes: per package, the destination and shaping to install with instead of saving the file (README \"Recipes\").", valueName: "file"))
+    var recipes: String?
 
     @Flag(name: .long, help: "Print the plan (files, skipped and refused packages) and fetch nothing.")
     var dryRun = false
@@ -81,13 +88,21 @@ struct ComponentsCommand: AsyncParsableCommand {
         if let unknown = exitCode.first(where: { !names.contains($0.name) }) {
             throw PkgfetchError(.usage, "--exit-code \(unknown.name): no package of that name in the components file")
         }
+        let recipesPath = recipes
+        let loadedRecipes = try await usage {
+            try await BlockingIO.shared.run { try recipesPath.map { path throws(ComponentListError) in try Recipes.load(path: path) } ?? Recipes() }
+        }
+        if let unknown = loadedRecipes.byPackage.keys.sorted().first(where: { !names.contains($0) }) {
+            throw PkgfetchError(.usage, "--recipes: recipe \"\(unknown)\" names no package of the components file")
+        }
         let target = NodeTarget(os: os, release: release, variant: variant, arch: arch)
         let plan = try await usage {
             try ComponentPlan.select(components, for: target, options: .init(kubernetes: kubernetes, allVersions: allVersions, only: only))
         }
-        let run = try await ComponentRun(plan: plan, root: root, platform: Platform(os: target.isWindows ? "windows" : "linux", architecture: arch.rawValue),
+        let run = try await ComponentRun(plan: plan, target: target, root: root, platform: Platform(os: target.isWindows ? "windows" : "linux", architecture: arch.rawValue),
                                          resolution: options.resolution,
-                                         exitCodes: Dictionary(exitCode.map { ($0.name, $0.code) }) { _, last in last })
+                                         exitCodes: Dictionary(exitCode.map { ($0.name, $0.code) }) { _, last in last },
+                                         recipes: loadedRecipes)
         let report = ComponentReport(run: run, json: options.json, quiet: options.quiet)
         if dryRun {
             let outcomes = run.outcomes(of: nil)
@@ -99,10 +114,14 @@ struct ComponentsCommand: AsyncParsableCommand {
         try BatchRunner.checkDestinations(requests)
         let events = try options.eventEmitter()
         report.printRefusals(events: events)
-        let batch = BatchRunner(runner: try options.runner(for: requests, events: events), parallel: parallel)
+        var batch = BatchRunner(runner: try options.runner(for: requests, events: events), parallel: parallel)
+        let progress = BatchProgress.onTerminal(count: requests.count, options: options)
+        if let progress { batch.progress = { progress.reporter(for: $0) } }
         let results = await batch.run(requests) { index, result in
             if case .failure(let failure) = result { report.printFailure(failure, of: run.requests[index]) }
+            progress?.ended(index)
         }
+        progress?.finish()
         let outcomes = run.outcomes(of: results)
         report.printAll(outcomes)
         try run.check(outcomes)

@@ -19,8 +19,9 @@ struct ConformanceCommand: AsyncParsableCommand {
             Checks, as declared: a whole read; a truthful size announcement (when it declares \
             announcements); resumes at two offsets (when it declares resume); a byte range (when it \
             declares ranges); the attempt's deadline \
-            obeyed; a missing source failing as not found, once. One line per check; exit 0 when all \
-            pass, 1 when one fails.
+            obeyed; nothing left running after it (no process of the attempt, a helper's children \
+            included); what describe says (a backend that describes sources); a missing source failing \
+            as not found, once. One line per check; exit 0 when all pass, 1 when one fails.
             """
     )
 

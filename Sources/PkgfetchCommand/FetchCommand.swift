@@ -18,7 +18,11 @@ struct FetchCommand: AsyncParsableCommand {
         discussion: """
             Exactly one of --dest (unpack into a directory) or --output (save the file) is required. A reference \
             ([oci://]registry/repository:tag, @sha256:…, or both) is pulled as `oras pull` does; an artifact of several \
-            titled files needs --dest, which gets each file under its title.
+            titled files needs --dest, which gets each file under its title. With --dest, --include, --strip-components, \
+            --rename-suffix and --rename choose and rename what is installed (as tar's members and --strip-components); \
+            a file that is not an archive is shaped as the one member of an archive holding it.
+
+            \(FlagGrammar.text)
             """
     )
 
@@ -29,14 +33,13 @@ struct FetchCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The package's CDN URL, or an OCI reference ([oci://]registry/repository:tag or @sha256:…).", valueName: "url-or-reference"))
     var url: String
 
-    @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
-    var sha256: SHA256Digest?
+    // First in --help: what every fetch names (ArgumentParser lists titled groups before OPTIONS).
+    @OptionGroup(title: "Where to put it")
+    var target: FetchTargetOptions
 
-    @Option(name: .long, help: ArgumentHelp("Directory to unpack the package into (merged by default).", valueName: "dir"))
-    var dest: String?
-
-    @Option(name: .long, help: ArgumentHelp("File to save the package to, without unpacking.", valueName: "file"))
-    var output: String?
+    var dest: String? { target.dest }
+    var output: String? { target.output }
+    var sha256: SHA256Digest? { target.sha256 }
 
     @Flag(help: "With --dest: --merge renames each file over its old version and keeps the others (default); --replace swaps the whole directory.")
     var mode: InstallMode = .merge
@@ -47,11 +50,17 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Progress display on stderr: auto (terminal only), terminal, plain (a line every few seconds), none.")
     var progress: Progress = .auto
 
+    @OptionGroup(title: "Shaping (with --dest)")
+    var shaping: ShapingOptions
+
     @OptionGroup
     var options: PipelineOptions
 
     func validate() throws {
         if dest != nil, output != nil { throw ValidationError("--dest and --output cannot be used together") }
+        if output != nil, try !shaping.shaping().isNone {
+            throw ValidationError("--include, --strip-components, --rename-suffix and --rename go with --dest; --output names the file itself")
+        }
         if output != nil, noUnpack { throw ValidationError("--no-unpack goes with --dest; --output never unpacks") }
     }
 
@@ -65,7 +74,8 @@ struct FetchCommand: AsyncParsableCommand {
         }
         let emitter = try options.eventEmitter()
         do {
-            let request = try options.resolution.request(url: url, target: target, sha256: sha256)
+            var request = try options.resolution.request(url: url, target: target, sha256: sha256)
+            request.shaping = try shaping.shaping()
             let runner = try options.runner(for: [request], events: emitter, progress: progressReporter())
             let result = try await runner.run(request)
             ResultReport.success(result, json: options.json, quiet: options.quiet)
@@ -81,18 +91,30 @@ struct FetchCommand: AsyncParsableCommand {
         if options.quiet || options.json { return SilentProgress() }
         switch progress {
         case .none: return SilentProgress()
-        case .plain: return StderrProgress(style: .plain)
-        case .terminal: return StderrProgress(style: .terminal)
-        case .auto: return isatty(STDERR_FILENO) == 1 ? StderrProgress(style: .terminal) : SilentProgress()
+        case .plain: return StderrProgress(display: ProgressDisplay(style: .plain))
+        case .terminal: return StderrProgress(display: ProgressDisplay(style: .terminal))
+        case .auto: return isatty(STDERR_FILENO) == 1 ? StderrProgress(display: ProgressDisplay(style: .terminal)) : SilentProgress()
         }
     }
 }
 
 extension InstallMode: EnumerableFlag {}
 
+/// `--dest`, `--output` and `--sha256`: where the package goes, and what it must be.
+struct FetchTargetOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Directory to unpack the package into (merged by default).", valueName: "dir"), completion: .directory)
+    var dest: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("File to save the package to, without unpacking (-o as curl and oras spell it).", valueName: "file"), completion: .file())
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("Expected SHA-256 of the package file (hex or sha256:hex).", valueName: "hex"))
+    var sha256: SHA256Digest?
+}
+
 /// `--max-unpacked-size`, `--max-entries`, `--max-compression-ratio`.
 struct UnpackLimitOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Largest total size an archive may unpack to, in bytes (suffixes K, M, G).", valueName: "size"))
+    @Option(name: .long, help: ArgumentHelp("Largest total size an archive may unpack to (a size: 4G, 1.5G, 512M, 4GiB, bytes).", valueName: "size"))
     var maxUnpackedSize: ByteCountArgument = ByteCountArgument(UnpackLimits().maxTotalBytes)
 
     @Option(name: .long, help: "Most entries an archive may hold.")
@@ -109,22 +131,4 @@ struct UnpackLimitOptions: ParsableArguments {
         if maxEntries < 1 { throw ValidationError("--max-entries must be at least 1") }
         if maxCompressionRatio < 1 { throw ValidationError("--max-compression-ratio must be at least 1") }
     }
-}
-
-/// A byte count flag value: `4096`, `512K`, `200M`, `4G`.
-struct ByteCountArgument: ExpressibleByArgument, Sendable {
-    let bytes: Int64
-    init(_ bytes: Int64) { self.bytes = bytes }
-    init?(argument: String) {
-        let text = argument.uppercased().replacing("IB", with: "").replacing("B", with: "")
-        let scales: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
-        if let last = text.last, let scale = scales[last], let value = Int64(text.dropLast()), value >= 0 {
-            bytes = value * scale
-        } else if let value = Int64(text), value >= 0 {
-            bytes = value
-        } else {
-            return nil
-        }
-    }
-    var defaultValueDescription: String { "\(bytes)" }
 }

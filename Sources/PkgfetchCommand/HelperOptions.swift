@@ -11,7 +11,7 @@ import Synchronization
 /// Helper executables: a source whose scheme no backend fetches is fetched by `pkgfetch-fetch-<scheme>`,
 /// looked for in `--helpers-dir` and then on `PATH` (README "Adding a backend").
 struct HelperOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Directory searched first for helper executables (pkgfetch-fetch-<scheme>), before PATH. Default: $PKGFETCH_HELPERS_DIR.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Directory searched first for helper executables (pkgfetch-fetch-<scheme>), before PATH. Default: $PKGFETCH_HELPERS_DIR.", valueName: "dir"), completion: .directory)
     var helpersDir: String?
 
     @Option(name: .customLong("helper-env"), help: ArgumentHelp("Name of a variable of pkgfetch's environment to pass to helpers (repeatable); helpers get only LANG, LC_ALL, TMPDIR, TZ, the effective user's own HOME, a fixed PATH and the PKGFETCH_* protocol variables otherwise.", valueName: "name"))

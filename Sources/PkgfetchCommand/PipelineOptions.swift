@@ -1,3 +1,4 @@
+import AKS
 import ArgumentParser
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -22,27 +23,30 @@ struct PipelineOptions: ParsableArguments {
     @OptionGroup(title: "Bootstrap registry (oci)") var registry: RegistryBackend
     @OptionGroup(title: "Helper executables (any other scheme)") var helpers: HelperOptions
 
-    @Option(name: .customLong("backend-option"), help: ArgumentHelp("An option a backend declares, NAME=VALUE (repeatable; `pkgfetch plugins` lists them, each with its environment variable).", valueName: "name=value"))
+    @Option(name: .customLong("backend-option"), help: ArgumentHelp("An option a backend declares, NAME=VALUE: the generic spelling of its own flag --NAME VALUE (repeatable; `pkgfetch plugins` lists them, each with its environment variable).", valueName: "name=value"))
     var backendOptions: [String] = []
 
     /// The command's backends, registered from their descriptors: one line each, then the program's extra ones.
-    var backends: [any Backend] {
+    var backends: [any Backend] { Self.backends(registry: registry) }
+
+    /// The same, with `registry`'s flags as given (unparsed: their defaults; a descriptor reads none of them).
+    static func backends(registry: RegistryBackend = RegistryBackend()) -> [any Backend] {
         [FileBackend(), HTTPBackend(), registry] + Backends.extra
     }
 
     @Option(name: .long, help: "Retries per source after the first try.")
     var retries = 5
 
-    @Option(name: .long, help: ArgumentHelp("First backoff delay (doubles each retry, with jitter): 500ms, 10s, 2m.", valueName: "duration"))
+    @Option(name: .long, help: ArgumentHelp("First backoff delay (doubles each retry, with jitter).", valueName: "duration"))
     var retryDelay = DurationArgument(.seconds(10))
 
-    @Option(name: .long, help: ArgumentHelp("Timeout of each attempt.", valueName: "duration"))
+    @Option(name: .long, help: ArgumentHelp("Timeout of each attempt (a duration: 300s, 1m30s, 1.5m, 250ms, 2h).", valueName: "duration"))
     var timeout = DurationArgument(.seconds(300))
 
     @Option(name: .long, help: ArgumentHelp("Deadline for the whole run, retries included.", valueName: "duration"))
     var deadline: DurationArgument?
 
-    @Option(name: .long, help: ArgumentHelp("Largest file a source may deliver, in bytes (suffixes K, M, G); larger is refused (exit 50) before it fills the disk.", valueName: "size"))
+    @Option(name: .long, help: ArgumentHelp("Largest file a source may deliver (a size: 4G, 1.5G, 512M, 4GiB, bytes); larger is refused (exit 50) before it fills the disk.", valueName: "size"))
     var maxSize = ByteCountArgument(4 << 30)
 
     @Flag(name: .long, help: "Force the file or unpacked tree to disk before it is installed, and the install after, for a run followed by a power cut or a hard reset.")
@@ -51,10 +55,10 @@ struct PipelineOptions: ParsableArguments {
     @OptionGroup(title: "Unpack limits")
     var limits: UnpackLimitOptions
 
-    @Option(name: .long, help: ArgumentHelp("Append one JSON object per step to this file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Append one JSON object per step to this file.", valueName: "file"), completion: .file())
     var events: String?
 
-    @Option(name: .long, help: ArgumentHelp("Also write each step as one JSON file into this directory, for the Azure guest agent (as the node scripts do: /var/log/azure/Microsoft.Azure.Extensions.CustomScript/events). Never fails the fetch.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Also write each step as one JSON file into this directory, for the Azure guest agent (as the node scripts do: /var/log/azure/Microsoft.Azure.Extensions.CustomScript/events). Never fails the fetch.", valueName: "dir"), completion: .directory)
     var agentEventsDir: String?
 
     @Flag(name: .long, help: "Print the result as JSON on stdout.")
@@ -104,7 +108,7 @@ struct PipelineOptions: ParsableArguments {
 
     /// What fetches the run's packages: the backends, helpers, the resolver and the unpackers.
     func plugins(for requests: [PackageRequest], events: EventEmitter) throws -> PluginRegistry {
-        let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration,
+        let shared = SharedTransport(transport: transport.transport(quiet: quiet), stallTimeout: transport.stallTimeout.duration,
                                      registry: try resolution.registry(), referencedRegistries: resolution.referencedRegistries(requests),
                                      events: events, options: try Backends.optionValues(backendOptions, declaredBy: backends))
         // A helper's stderr lines go to ours, unless --quiet.
@@ -114,7 +118,7 @@ struct PipelineOptions: ParsableArguments {
     }
 
     var logger: Logger {
-        var logger = Logger(label: "pkgfetch") { label in StreamLogHandler.standardError(label: label) }
+        var logger = Logger(label: "pkgfetch") { _ in StderrLogHandler() }
         logger.logLevel = quiet ? .error : verbose ? .debug : .warning
         return logger
     }

@@ -36,10 +36,15 @@ public enum PkgfetchMain {
         // 58 MiB peak instead of 36).
         _ = csystem_mmap_allocations_from(128 << 10)
         SignalHandlers.install(stopping: SignalHandlers.interruption)
+        var flags = BackendFlags([])
         do {
-            // The extra backends are the command's for this task: parsed, validated and registered as the built-in ones.
+            // The extra backends are the command's for this task: parsed, validated and registered as the
+            // built-in ones; their declared options are flags of their own (`BackendFlags`).
+            flags = try Backends.$extra.withValue(extraBackends) { try BackendFlags.checked() }
+            let arguments = try flags.rewrite(Array(CommandLine.arguments.dropFirst()))
             try await Backends.$extra.withValue(extraBackends) {
-                var command = try Pkgfetch.parseAsRoot()
+                if let unknown = UsageHints.unknownSubcommand(CommandLine.arguments) { throw unknown }
+                var command = try Pkgfetch.parseAsRoot(arguments)
                 if var asyncCommand = command as? any AsyncParsableCommand {
                     try await asyncCommand.run()
                 } else {
@@ -49,7 +54,7 @@ public enum PkgfetchMain {
             end(0)
         } catch {
             leaveToSignalHandler()
-            end(ErrorReport.report(error))
+            end(ErrorReport.report(error, flags: flags))
         }
     }
 
@@ -100,7 +105,8 @@ enum SignalHandlers {
 
 /// Prints a failure as `pkgfetch: error[kind]: message` on stderr and picks the exit code.
 enum ErrorReport {
-    static func report(_ error: any Error) -> Int32 {
+    /// `flags`: the backends' declared flags, added to help and completions, and suggested for a mistyped flag.
+    static func report(_ error: any Error, flags: BackendFlags = BackendFlags([])) -> Int32 {
         if let failure = error as? PkgfetchError {
             printLine(failure)
             return failure.kind.exitCode
@@ -111,18 +117,28 @@ enum ErrorReport {
         }
         if let exitCode = error as? ExitCode { return exitCode.rawValue }
         // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).
-        if Pkgfetch.exitCode(for: error) == .success { Pkgfetch.exit(withError: error) }
-        let text = Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
-        printLine(PkgfetchError(.usage, text.replacing("Error: ", with: "") + " (see 'pkgfetch help')"))
+        if Pkgfetch.exitCode(for: error) == .success {
+            if flags.declared.isEmpty { Pkgfetch.exit(withError: error) }
+            print(flags.augment(Pkgfetch.fullMessage(for: error), arguments: CommandLine.arguments))
+            return 0
+        }
+        var text = flags.suggesting(Pkgfetch.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage")
+        text = text.replacing("Error: ", with: "")
+        // A value that is not a duration or a size: say which forms are.
+        if text.hasSuffix("<duration>'") { text += "; give \(DurationText.forms)" }
+        if text.hasSuffix("<size>'") { text += "; give \(ByteSizeText.forms)" }
+        printLine(PkgfetchError(.usage, text + " (see '\(UsageHints.helpCommand(CommandLine.arguments))')"))
         return ErrorKind.usage.exitCode
     }
 
+    /// Prints the failure on a line of its own: a progress line being redrawn is ended first, its last
+    /// state kept on screen above the error.
     static func printLine(_ failure: PkgfetchError) {
-        printRaw("pkgfetch: \(failure.description)".replacing("\n", with: " "))
+        StderrLine.shared.print("pkgfetch: \(failure.description)".replacing("\n", with: " "), keepingProgress: true)
     }
 
     /// Writes one line on stderr as it is (a helper's line, already made printable).
     static func printRaw(_ line: String) {
-        StandardStream.error.write(Data((line + "\n").utf8))
+        StderrLine.shared.print(line)
     }
 }

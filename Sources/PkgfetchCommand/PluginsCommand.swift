@@ -21,13 +21,13 @@ struct PluginsCommand: ParsableCommand {
             print("\(title):")
             for (key, type) in rows { print("  \(key.padded(toLength: 10)) \(type)") }
         }
-        // What each backend declares beyond its schemes: the options `--backend-option` takes.
+        // What each backend declares beyond its schemes: its options, flags of the commands that fetch.
         let options = backends.flatMap { backend in backend.descriptor.options.map { (backend.descriptor.name, $0) } }
         if !options.isEmpty {
-            print("backend options (--backend-option NAME=VALUE):")
+            print("backend options (--NAME VALUE, or --backend-option NAME=VALUE):")
             for (backend, option) in options {
                 let fallback = [option.environment.map { "$\($0)" }, option.defaultValue.map { "default \($0)" }].compactMap { $0 }
-                print("  \(option.name) (\(backend)): \(option.help)\(fallback.isEmpty ? "" : " [\(fallback.joined(separator: ", "))]")")
+                print("  --\(option.name) (\(backend)): \(option.help)\(fallback.isEmpty ? "" : " [\(fallback.joined(separator: ", "))]")")
             }
         }
     }

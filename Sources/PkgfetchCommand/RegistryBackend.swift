@@ -20,7 +20,7 @@ struct RegistryBackend: BuiltInBackend {
     @Flag(name: .long, help: "Read the registry password from standard input.")
     var passwordStdin = false
 
-    @Option(name: .long, help: ArgumentHelp("Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json).", valueName: "file"), completion: .file())
     var registryConfig: String?
 
     @Option(name: .long, help: ArgumentHelp("Client id of the managed identity to log in to the bootstrap registry with (an Azure Container Registry).", valueName: "id"))
@@ -38,7 +38,7 @@ struct RegistryBackend: BuiltInBackend {
     @OptionGroup var hostsDirectory: HostsDirectoryOptions
 
     var descriptor: BackendDescriptor {
-        BackendDescriptor(name: "registry", schemes: ["oci"], capabilities: .all, failures: .registry, sourceKind: .registry)
+        BackendDescriptor(name: "registry", schemes: ["oci"], capabilities: .all, failures: ORASFetcher.failures, sourceKind: .registry)
     }
 
     func validate() throws {

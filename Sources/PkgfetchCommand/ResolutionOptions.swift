@@ -1,4 +1,4 @@
-import AKSRules
+import AKS
 import ArgumentParser
 import Pipeline
 import SourcesORAS
@@ -8,13 +8,13 @@ struct ResolutionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Bootstrap container registry (host[:port][/prefix], with or without https://). When set, packages given by CDN URL, and references on mcr.microsoft.com, are pulled from it.", valueName: "registry"))
     var bootstrapRegistry: String?
 
-    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Directory searched recursively for a pre-cached copy (repeatable); a hit is tried first.", valueName: "dir"))
+    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Directory searched recursively for a pre-cached copy (repeatable); a hit is tried first.", valueName: "dir"), completion: .directory)
     var cacheDirectories: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Platform to pick from a multi-platform index: os/arch[/variant][:os.version]. Default: from the URL, else this machine.", valueName: "platform"))
     var platform: Platform?
 
-    @Option(name: .long, help: ArgumentHelp("JSON file of URL rules, tried before the built-in ones.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("JSON file of URL rules, tried before the built-in ones.", valueName: "file"), completion: .file())
     var rules: String?
 
     @Flag(name: .long, help: "With a registry set, fall back to the CDN URL when the registry fails.")

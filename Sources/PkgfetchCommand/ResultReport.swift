@@ -28,7 +28,7 @@ enum ResultReport {
     }
 
     static func failure(_ failure: PkgfetchError, extra: [String: Any] = [:]) {
-        let object: [String: Any] = ["outcome": "failed", "error": failure.kind.name, "exitCode": Int(failure.kind.exitCode),
+        let object: [String: Any] = ["outcome": "failed", "error": failure.name, "exitCode": Int(failure.kind.exitCode),
                                      "message": failure.message]
         printJSON(object.merging(extra) { _, new in new })
     }

@@ -16,9 +16,8 @@ enum RetryLine {
             + "retrying in \(notice.wait.spoken)"
     }
 
-    /// Prints the line; on a terminal it first clears a progress line being redrawn in place.
+    /// Prints the line; it first clears a progress line being redrawn in place (`StderrLine`).
     @Sendable static func print(_ notice: RetryNotice) {
-        let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
-        StandardStream.error.write(Data((clear + text(notice) + "\n").utf8))
+        StderrLine.shared.print(text(notice))
     }
 }

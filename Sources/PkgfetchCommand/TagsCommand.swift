@@ -56,7 +56,7 @@ struct TagsCommand: AsyncParsableCommand {
         let bootstrap = try bootstrapRegistry.map(RegistryAddress.init(parsing:))
         let repository = ReferenceResolver.pulledReference(try Reference(typed: reference, requiringTag: false), bootstrapRegistry: bootstrap)
         let events = EventEmitter()
-        let shared = SharedTransport(transport: transport.transport(), stallTimeout: transport.stallTimeout.duration, registry: bootstrap,
+        let shared = SharedTransport(transport: transport.transport(quiet: false), stallTimeout: transport.stallTimeout.duration, registry: bootstrap,
                                      referencedRegistries: repository.registry == bootstrap?.host ? [] : [repository.registry], events: events)
         guard let fetcher = try registry.makeFetcher(shared) as? ORASFetcher else {
             throw PkgfetchError(.internal, "the registry backend is not the ORAS fetcher")

@@ -9,7 +9,7 @@ import SourcesHTTP
 
 /// How pkgfetch talks to servers: TLS and timeouts of the transport every backend shares.
 struct TransportOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("CA bundle (PEM) trusted besides the system's.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("CA bundle (PEM) trusted besides the system's.", valueName: "file"), completion: .file())
     var caFile: String?
 
     @Flag(name: .long, help: "Do not verify TLS certificates (says so on stderr).")
@@ -32,10 +32,9 @@ struct TransportOptions: ParsableArguments {
         }
     }
 
-    func transport() -> CurlTransport {
-        if insecure {
-            StandardStream.error.write(Data("pkgfetch: warning: --insecure: TLS certificates are not verified\n".utf8))
-        }
+    /// The transport; `--insecure` says so on stderr, unless `quiet`.
+    func transport(quiet: Bool) -> CurlTransport {
+        if insecure, !quiet { StderrLogHandler.print(level: .warning, "--insecure: TLS certificates are not verified") }
         return CurlTransport(options: .init(caFile: caFile, insecure: insecure, connectTimeout: connectTimeout.duration))
     }
 }

@@ -1,21 +1,22 @@
 import Pipeline
 
 /// Turns what the transport saw into a `PkgfetchError` with a backend-neutral reason: the one table of
-/// what an HTTP status or a transport failure means. The scheme of the source it is about picks the
-/// exit code (`ExitCodeTable`), so the CDN and the registry share these rules.
+/// what an HTTP status or a transport failure means. The family of the backend it is about picks the
+/// exit code and the name (`FailureFamily`), so the CDN and the registry share these rules.
 public struct FailureClassification: Sendable {
     /// The scheme the failures are about (`https`, `oci`).
     public var scheme: String
+    /// How the backend numbers and names them.
+    public var family: FailureFamily
 
-    /// Failures about sources of `scheme`.
-    public init(scheme: String) {
+    /// Failures about sources of `scheme`, of the backend whose failures are `family`.
+    public init(scheme: String, family: FailureFamily) {
         self.scheme = scheme
+        self.family = family
     }
 
     /// For the CDN (`http-…` exit codes).
-    public static let http = FailureClassification(scheme: "https")
-    /// For a registry (`oras-…`, `registry-…`, `artifact-…` exit codes).
-    public static let registry = FailureClassification(scheme: "oci")
+    public static let http = FailureClassification(scheme: "https", family: HTTPFetcher.failures)
 
     /// Statuses worth another try: the server or something in front of it may recover.
     public static let retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
@@ -34,7 +35,7 @@ public struct FailureClassification: Sendable {
     public func error(for failure: any Error, what: String) -> PkgfetchError {
         switch failure {
         case let known as PkgfetchError:
-            return known.about(scheme: scheme)
+            return known.about(scheme: scheme, family: family)
         case let status as HTTPStatusError:
             let code = status.status
             let reason = Self.reason(forStatus: code)
@@ -44,7 +45,7 @@ public struct FailureClassification: Sendable {
             default: ""
             }
             let retryAfter = (code == 429 || code == 503) ? status.head.retryAfter : nil
-            return PkgfetchError(reason, "\(what): HTTP \(code)\(detail)", scheme: scheme, retryAfter: retryAfter, status: code)
+            return PkgfetchError(reason, "\(what): HTTP \(code)\(detail)", scheme: scheme, family: family, retryAfter: retryAfter, status: code)
         case let transport as TransportError:
             let reason: FailureReason = switch transport.kind {
             case .timedOut: .timeout
@@ -57,11 +58,11 @@ public struct FailureClassification: Sendable {
             case .cancelled: "cancelled at the deadline"
             default: transport.message
             }
-            return PkgfetchError(reason, "\(what): \(text)", scheme: scheme)
+            return PkgfetchError(reason, "\(what): \(text)", scheme: scheme, family: family)
         case is CancellationError:
-            return PkgfetchError(.cancelled, "\(what): cancelled at the deadline", scheme: scheme)
+            return PkgfetchError(.cancelled, "\(what): cancelled at the deadline", scheme: scheme, family: family)
         default:
-            return PkgfetchError(.rejected, "\(what): \(failure)", scheme: scheme)
+            return PkgfetchError(.rejected, "\(what): \(failure)", scheme: scheme, family: family)
         }
     }
 }

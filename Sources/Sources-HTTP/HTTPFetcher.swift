@@ -15,12 +15,17 @@ public struct HTTPFetcher: Fetcher {
         self.stallTimeout = stallTimeout
     }
 
+    /// How its failures are numbered and named: the download codes, under the names scripts match
+    /// (`http-not-found` 21; `http-download-failed` 20, a refusal included).
+    public static let failures = FailureFamily(codes: .download, notFound: "http-not-found", unauthorized: "http-download-failed",
+                                               unavailable: "http-download-failed")
+
     /// A CDN serves byte ranges (`Range: bytes=N-M`); whether this one does, its answer says.
     public var servesRanges: Bool { true }
 
     public func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
         let source = request.source
-        let classification = FailureClassification(scheme: source.scheme)
+        let classification = FailureClassification(scheme: source.scheme, family: Self.failures)
         do {
             let get = HTTPRequest(url: source.location, deadline: context.deadline, stallTimeout: stallTimeout)
             return try await HTTPStream.open(get, offset: request.offset, length: request.length, ifRange: request.validator,

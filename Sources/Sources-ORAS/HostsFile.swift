@@ -107,7 +107,7 @@ public struct HostsFile: Sendable, Equatable {
         if let value = table["dial_timeout"] {
             let text = try string(value, "\(name): dial_timeout")
             if !text.isEmpty {
-                guard let duration = goDuration(text), duration > .zero else {
+                guard let duration = DurationText.parse(text), duration > .zero else {
                     throw Problem("\(name): dial_timeout '\(PrintableLine.escaping(text))' is not a positive duration such as \"200ms\" or \"1s\"")
                 }
                 entry.dialTimeout = duration
@@ -197,31 +197,5 @@ public struct HostsFile: Sendable, Equatable {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
-    }
-
-    /// Go's `time.ParseDuration` for what a dial timeout needs: `[0-9.]+` unit pairs, units ns us µs ms s m h.
-    static func goDuration(_ text: String) -> Duration? {
-        var rest = Substring(text)
-        var total = Duration.zero
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-            guard !number.isEmpty, let value = Double(number), value.isFinite, value <= 1e6 else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unit = rest.prefix { !($0.isASCII && ($0.isNumber || $0 == ".")) }
-            rest = rest.dropFirst(unit.count)
-            let seconds: Double
-            switch unit {
-            case "ns": seconds = 1e-9
-            case "us", "µs": seconds = 1e-6
-            case "ms": seconds = 1e-3
-            case "s": seconds = 1
-            case "m": seconds = 60
-            case "h": seconds = 3600
-            default: return nil
-            }
-            total += .nanoseconds(Int64(value * seconds * 1e9))
-        }
-        return total
     }
 }

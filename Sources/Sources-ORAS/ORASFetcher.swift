@@ -27,6 +27,11 @@ public struct ORASFetcher: Fetcher {
                                 hosts: hosts)
     }
 
+    /// How its failures are numbered and named: the registry codes, under the names scripts match
+    /// (`artifact-not-found` 32, `registry-unauthorized` 31, `oras-pull-failed` 30).
+    public static let failures = FailureFamily(codes: .registry, notFound: "artifact-not-found", unauthorized: "registry-unauthorized",
+                                               unavailable: "oras-pull-failed")
+
     /// A blob (and the storage a registry redirects it to) serves byte ranges.
     public var servesRanges: Bool { true }
 
@@ -83,4 +88,9 @@ public struct ORASFetcher: Fetcher {
         }
         throw PkgfetchError(.orasPullFailed, "\(reference): indexes nested deeper than \(maxIndexDepth) levels")
     }
+}
+
+extension FailureClassification {
+    /// For a registry (`oras-…`, `registry-…`, `artifact-…` exit codes).
+    public static let registry = FailureClassification(scheme: "oci", family: ORASFetcher.failures)
 }

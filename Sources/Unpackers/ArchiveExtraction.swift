@@ -21,6 +21,9 @@ import Darwin
 /// - a name seen again as another type (a directory replaced by a symlink, or the reverse); a file or
 ///   link seen again replaces the earlier one, as tar does, and a directory seen again keeps the later mode;
 /// - passing a limit (`ExtractionBudget`).
+/// Shaping (`ShapingPass`) maps each entry's checked path to where it lands, or leaves it out, before
+/// any rule above is applied to it: a shaped name is checked as an entry's name again, and the tree's
+/// checks (parents, symlinks, hard links) see the shaped names only.
 /// What is dropped without refusing: write permission for group and others, set-id and sticky bits
 /// (`ArchiveEntry.installedPermissions`), and ownership, which is never restored.
 ///
@@ -32,6 +35,9 @@ final class ArchiveExtraction {
     private let directory: ExtractionDirectory
     private var budget: ExtractionBudget
     private var tree = ExtractedTree()
+    private var shaping: ShapingPass
+    /// Entries the shaping left out: read past, counted against the limits, not reported as unpacked.
+    private var leftOut = 0
     /// libarchive names a zip's format per entry ("ZIP 2.0 (deflation)", "(uncompressed)" for a
     /// directory), so the name reported is the first regular file's, or else the first entry's.
     private var formatName: String?
@@ -39,8 +45,10 @@ final class ArchiveExtraction {
     /// The entry read last, to say where a damaged archive broke.
     private var lastEntry: [UInt8]?
 
-    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
+    init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
+         shaping: Shaping = .none) throws {
         self.expectedFormat = expectedFormat
+        self.shaping = ShapingPass(shaping)
         var info = stat()
         guard stat(archive, &info) == 0 else {
             throw UnpackFailure.corrupt("cannot read the archive \(archive): \(String(cString: strerror(errno)))")
@@ -60,8 +68,10 @@ final class ArchiveExtraction {
     /// nil, having written nothing, for anything else, which is unpacked once verified instead. The
     /// size-relative limits are held against the bytes landed so far: a check that needs more waits
     /// for them, so the same archive is refused or accepted as when unpacked after its download.
-    init?(streaming content: LandedContentReader, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits) throws {
+    init?(streaming content: LandedContentReader, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
+          shaping: Shaping = .none) throws {
         self.expectedFormat = expectedFormat
+        self.shaping = ShapingPass(shaping)
         let leading = try content.leadingBytes(ContentSignature.bytesNeeded)
         guard let format = ContentSignature.identify(leading)?.format, LibarchiveUnpacker.streamedFormats.contains(format) else { return nil }
         self.directory = try ExtractionDirectory(path: directory)
@@ -86,11 +96,13 @@ final class ArchiveExtraction {
         while let entry = try nextEntry() {
             try BlockingIO.checkCancellation()
             try budget.admitEntry(entry.name)
-            try extract(entry)
+            let written = try extract(entry)
+            if !written { leftOut += 1 }
             // Data the entry carries and nobody read is decompressed to be skipped: count it first.
-            let unread = entry.kind == .file ? 0 : entry.declaredSize ?? 0
+            let unread = entry.kind == .file && written ? 0 : entry.declaredSize ?? 0
             try budget.admitStream(consumed: reader.decompressedBytes, toSkip: unread, of: entry.name)
         }
+        try shaping.finish()
         for id in tree.symlinks {
             guard case .symlink(let target) = tree[id].kind else { continue }
             if let reason = tree.escape(fromDirectory: tree[id].parent, target: target) {
@@ -102,7 +114,7 @@ final class ArchiveExtraction {
         }
         let format = formatName ?? reader.formatName ?? "empty archive"
         let filters = reader.filterNames
-        return UnpackReport(entries: budget.entries, bytes: budget.bytes,
+        return UnpackReport(entries: budget.entries - leftOut, bytes: budget.bytes,
                             detectedFormat: filters.isEmpty ? format : "\(format), \(filters.joined(separator: ", "))")
     }
 
@@ -133,16 +145,21 @@ final class ArchiveExtraction {
         }
     }
 
-    private func extract(_ entry: ArchiveEntry) throws {
-        let components = try EntryPathPolicy.components(ofEntry: entry.name)
+    /// Writes one entry where the shaping puts it; false when the shaping leaves it out.
+    private func extract(_ entry: ArchiveEntry) throws -> Bool {
+        let named = try EntryPathPolicy.components(ofEntry: entry.name)
         if case .refused(let what) = entry.kind {
             throw UnpackFailure.unsafe(entry: entry.name, "it is \(what); device nodes, FIFOs and sockets are never extracted")
         }
-        guard let name = components.last else {
+        guard !named.isEmpty else {
             // `./`: the directory itself, whose mode is the caller's, not the archive's.
-            if entry.kind == .directory { return }
+            if entry.kind == .directory { return true }
             throw UnpackFailure.unsafe(entry: entry.name, "it names the unpack directory itself")
         }
+        guard let shaped = try shaping.place(named, isDirectory: entry.kind == .directory) else { return false }
+        // A shaped name is an entry's name again: renamed components meet every rule an archive's do.
+        let components = shaped == named ? named : try EntryPathPolicy.components(ofEntry: PathBytes.joined(shaped))
+        guard let name = components.last else { return false }
         let parent = try parentDirectory(of: components, entry: entry.name)
         let path = PathBytes.joined(components)
         let existing = tree.child(named: name, of: parent)
@@ -151,7 +168,7 @@ final class ArchiveExtraction {
         case (.directory?, .directory):
             tree[existing!].mode = mode
             tree[existing!].modified = entry.modified
-            return
+            return true
         case (.directory?, _):
             throw UnpackFailure.unsafe(entry: entry.name, "it would replace the directory of the same name")
         case (_?, .directory):
@@ -185,8 +202,11 @@ final class ArchiveExtraction {
             try directory.makeSymlink(path, target: target, modified: entry.modified)
             _ = tree.add(.symlink(target: target), named: name, under: parent)
         case .hardLink(let target):
-            let targetComponents = try EntryPathPolicy.components(ofLinkTarget: target, entry: entry.name)
-            guard let linked = node(at: targetComponents), linked != existing, tree[linked].kind == .file else {
+            let namedTarget = try EntryPathPolicy.components(ofLinkTarget: target, entry: entry.name)
+            // Where the shaping put the member it names (nil: nowhere, so nothing is there to link to).
+            let shapedTarget = shaping.placeLinkTarget(namedTarget)
+            let targetComponents = try shapedTarget.map { try EntryPathPolicy.components(ofLinkTarget: PathBytes.joined($0), entry: entry.name) }
+            guard let targetComponents, let linked = node(at: targetComponents), linked != existing, tree[linked].kind == .file else {
                 throw UnpackFailure.unsafe(entry: entry.name, "it is a hard link to \(UnpackFailure.quoted(target)), which is not a regular file extracted before it")
             }
             try removeEarlier(path, existing)
@@ -195,6 +215,7 @@ final class ArchiveExtraction {
         case .refused:
             break
         }
+        return true
     }
 
     /// The directory an entry goes into, made (with the directories above it) when the archive does not

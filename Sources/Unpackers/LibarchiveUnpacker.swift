@@ -27,8 +27,16 @@ public struct LibarchiveUnpacker: StreamingUnpacker {
     /// (`BlockingIO.checkCancellation()`).
     public func unpack(_ archive: String, format: ArchiveFormat, into directory: String,
                        limits: UnpackLimits) throws -> UnpackReport {
+        try unpack(archive, format: format, into: directory, limits: limits, shaping: .none)
+    }
+
+    /// As `unpack`, each entry's name shaped (`ShapingPass`) before any rule of `ArchiveExtraction`
+    /// looks at it, so the rules hold for the names installed.
+    public func unpack(_ archive: String, format: ArchiveFormat, into directory: String,
+                       limits: UnpackLimits, shaping: Shaping) throws -> UnpackReport {
         try UTF8Locale.whileActive {
-            try ArchiveExtraction(archive: archive, expectedFormat: format, directory: directory, limits: limits).run()
+            try ArchiveExtraction(archive: archive, expectedFormat: format, directory: directory, limits: limits,
+                                  shaping: shaping).run()
         }
     }
 
@@ -39,8 +47,15 @@ public struct LibarchiveUnpacker: StreamingUnpacker {
     /// `streamedFormats` (nil otherwise). The same checks and limits hold as for a file.
     public func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
                        limits: UnpackLimits) throws -> UnpackReport? {
+        try unpack(streaming: content, format: format, into: directory, limits: limits, shaping: .none)
+    }
+
+    /// As `unpack(streaming:…)`, shaped as the file is.
+    public func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
+                       limits: UnpackLimits, shaping: Shaping) throws -> UnpackReport? {
         try UTF8Locale.whileActive {
-            try ArchiveExtraction(streaming: content, expectedFormat: format, directory: directory, limits: limits)?.run()
+            try ArchiveExtraction(streaming: content, expectedFormat: format, directory: directory, limits: limits,
+                                  shaping: shaping)?.run()
         }
     }
 }

@@ -138,6 +138,8 @@ import TestSupport
         #expect(try Files.sha256(work.join("out/tool.tgz")) == digest)
         let warnings = run.stderr.split(separator: "\n").filter { $0.contains("--agent-events-dir") }
         #expect(warnings.count == 1, "said once: \(run.stderr)")
+        // The one warning style (issue 24, item 10): no timestamp, no module label.
+        #expect(warnings.first?.hasPrefix("pkgfetch: warning: ") == true && !run.stderr.contains("[PkgfetchCommand]"), "\(run.stderr)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []) == before, "nothing left behind")
         withExtendedLifetime(mounted) {}
     }

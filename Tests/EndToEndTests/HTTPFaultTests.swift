@@ -192,5 +192,8 @@ import TestSupport
         #expect(fetches.map { $0["status"] as? Int } == [503, 206])
         #expect(fetches.allSatisfy { $0["source"] as? String == server.url("/pkg.zip") && $0["durationMs"] is Int && $0["bytes"] is Int })
         #expect(events.task("resume").count == 1)
+        // Every line has its time (RFC 3339, milliseconds) and the run's one id.
+        #expect(events.objects.allSatisfy { ($0["time"] as? String)?.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z/) != nil })
+        #expect(Set(events.objects.compactMap { $0["runId"] as? String }).count == 1 && events.objects.allSatisfy { $0["runId"] is String })
     }
 }

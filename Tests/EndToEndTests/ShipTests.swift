@@ -49,6 +49,19 @@ import TestSupport
         #expect(zsh.hasPrefix("#compdef pkgfetch"))
         let fish = try String(contentsOfFile: root + "/share/fish/vendor_completions.d/pkgfetch.fish", encoding: .utf8)
         #expect(fish.contains("complete -c 'pkgfetch'") && fish.contains("agent-events-dir"))
+        // Path options complete paths: files, or directories (issue 24, item 4).
+        let fishLines = fish.split(separator: "\n")
+        func completion(_ command: String, _ option: String) -> String {
+            fishLines.first { $0.contains("\"pkgfetch \(command)\"") && $0.contains("-l '\(option)' ") }.map(String.init) ?? ""
+        }
+        for option in ["output", "rules", "events", "registry-config", "ca-file"] {
+            #expect(completion("fetch", option).hasSuffix(" -rF"), "\(option): \(completion("fetch", option))")
+        }
+        for option in ["dest", "cache-dir", "hosts-dir", "agent-events-dir", "helpers-dir"] {
+            #expect(completion("fetch", option).hasSuffix("-rfa '(__pkgfetch_complete_directories)'"), "\(option): \(completion("fetch", option))")
+        }
+        #expect(fish.contains("__pkgfetch_should_offer_completions_for_positional \"pkgfetch batch\" -eq 1' -F"))
+        #expect(fish.contains("__pkgfetch_should_offer_completions_for_positional \"pkgfetch components\" -eq 1' -F"))
 
         let manual = try String(contentsOfFile: root + "/share/man/man1/pkgfetch.1", encoding: .utf8)
         #expect(manual.contains(".Dt PKGFETCH 1"))
@@ -62,6 +75,17 @@ import TestSupport
             let code = try #require(row["code"] as? Int), name = try #require(row["name"] as? String)
             #expect(manual.contains(".It \(code)\n\\&\(name): "), "\(code) \(name)")
         }
+        // Defaults, as --help shows them; ENVIRONMENT, FILES and EXAMPLES; a header naming the manual as
+        // Linux pages do, not "BSD General Commands Manual" (issue 24, item 7).
+        #expect(manual.contains(".It Fl -timeout Ar duration\nTimeout of each attempt") && manual.contains("(default: 5m)\n"), "\(manual)")
+        #expect(manual.contains("(default: 4G)\n") && manual.contains("(default: /etc/containerd/certs.d)\n"))
+        for section in [".Sh ENVIRONMENT", ".Sh FILES", ".Sh EXAMPLES"] { #expect(manual.contains("\n\(section)\n"), "\(section)") }
+        #expect(manual.contains(".Os pkgfetch "))
+        let rendered = try Processes.run(["groff", "-mdoc", "-Tutf8", root + "/share/man/man1/pkgfetch.1"])
+        #expect(rendered.status == 0, "groff (Debian: groff-base) renders the page: \(rendered.stderr)")
+        let header = rendered.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(header.contains("General Commands Manual") && !header.contains("BSD"), "\(header)")
+        #expect(rendered.stdout.contains("pkgfetch fetch https://example.com/tool.tar.gz -o /tmp/tool.tar.gz"))
         let modes = try [root + "/bin/pkgfetch", root + "/share/man/man1/pkgfetch.1"].map {
             (try FileManager.default.attributesOfItem(atPath: $0)[.posixPermissions] as? Int) ?? 0
         }

@@ -1,3 +1,4 @@
+import AKS
 import ComponentList
 import Foundation
 import Pipeline

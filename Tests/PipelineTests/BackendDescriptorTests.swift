@@ -13,12 +13,13 @@ import Testing
 
         var plugins = PluginRegistry()
         let descriptor = BackendDescriptor(name: "descriptortest", schemes: ["DescriptorTest"], capabilities: FetcherCapabilities(announcesSize: true),
-                                           failures: .registry, sourceKind: .registry)
+                                           failures: FailureFamily("descriptortest", codes: .registry), sourceKind: .registry)
         plugins.register(descriptor, fetcher: ScriptedFetcher(content: Data("x".utf8)))
         #expect(plugins.fetcherSchemes == ["descriptortest"])
         #expect(plugins.descriptor(forScheme: "DESCRIPTORTEST")?.capabilities == FetcherCapabilities(announcesSize: true))
         #expect(PkgfetchError(.notFound, "gone", scheme: source.scheme).kind == .artifactNotFound)
         #expect(PkgfetchError(.unauthorized, "no", scheme: source.scheme).kind == .registryUnauthorized)
+        #expect(PkgfetchError(.notFound, "gone", scheme: source.scheme).description == "error[descriptortest-not-found]: gone")
         #expect(SourceKind(source, reference: nil) == .registry)
     }
 }

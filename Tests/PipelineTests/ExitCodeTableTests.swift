@@ -34,22 +34,42 @@ import Testing
         #expect(PkgfetchError(kind, "x", retryable: true).retryable)
     }
 
-    /// The built-in backends' failures give today's codes; a scheme nobody listed gets a download's.
-    @Test func reasonsAndSchemesGiveTodaysCodes() {
-        func code(_ reason: FailureReason, _ scheme: String?) -> Int32 { PkgfetchError(reason, "x", scheme: scheme).kind.exitCode }
-        #expect([code(.notFound, "https"), code(.notFound, "oci"), code(.notFound, "file"), code(.notFound, "s3")] == [21, 32, 11, 21])
-        #expect([code(.unavailable, "http"), code(.unavailable, "oci"), code(.rejected, "oci"), code(.unavailable, "s3")] == [20, 30, 30, 20])
-        #expect([code(.unauthorized, "https"), code(.unauthorized, "oci")] == [20, 31])
-        #expect([code(.timeout, "s3"), code(.cancelled, nil), code(.tooLarge, "s3"), code(.integrity, "oci")] == [40, 40, 50, 50])
-        #expect([code(.noMatch, "oci"), code(.corrupt, nil), code(.unsafe, nil), code(.destination, nil)] == [33, 60, 61, 70])
+    /// Each row of codes gives today's codes; a scheme nobody declared gets a download's.
+    @Test func reasonsAndFamiliesGiveTodaysCodes() {
+        let (download, registry, local) = (FailureFamily("d"), FailureFamily("r", codes: .registry), FailureFamily("l", codes: .local))
+        func code(_ reason: FailureReason, _ family: FailureFamily?) -> Int32 { PkgfetchError(reason, "x", family: family).kind.exitCode }
+        #expect([code(.notFound, download), code(.notFound, registry), code(.notFound, local)] == [21, 32, 11])
+        #expect(PkgfetchError(.notFound, "x", scheme: "undeclared-scheme").kind.exitCode == 21)
+        #expect([code(.unavailable, download), code(.unavailable, registry), code(.rejected, registry), code(.rejected, local)] == [20, 30, 30, 11])
+        #expect([code(.unauthorized, download), code(.unauthorized, registry)] == [20, 31])
+        #expect([code(.timeout, download), code(.cancelled, nil), code(.tooLarge, download), code(.integrity, registry)] == [40, 40, 50, 50])
+        #expect([code(.noMatch, registry), code(.corrupt, nil), code(.unsafe, nil), code(.destination, nil)] == [33, 60, 61, 70])
         #expect([code(.invalidRequest, nil), code(.unresolved, nil), code(.noFetcher, nil), code(.stopped, nil), code(.bug, nil)]
                     == [2, 10, 11, 130, 1])
     }
 
-    /// A fetcher's error without a scheme takes its source's, as the runner stamps it; a named code stays.
+    /// A backend's own failures print its family's names, the rest the code's; a scheme nobody declared
+    /// (a helper's) names its family after itself.
+    @Test func failuresPrintTheirBackendsNames() {
+        let store = FailureFamily("teamstore")
+        #expect(PkgfetchError(.notFound, "x", family: store).description == "error[teamstore-not-found]: x")
+        #expect(PkgfetchError(.unavailable, "x", family: store).name == "teamstore-unavailable")
+        #expect(PkgfetchError(.unauthorized, "x", family: store).name == "teamstore-unauthorized")
+        #expect(PkgfetchError(.timeout, "x", family: store).name == "network-timeout")
+        #expect(PkgfetchError(.notFound, "x", scheme: "blob").name == "blob-not-found")
+        #expect(PkgfetchError(.notFound, "x", scheme: "blob").kind == .httpNotFound)
+        #expect(PkgfetchError(.notFound, "x").name == "http-not-found", "about no source: the code's own name")
+        #expect(PkgfetchError(.artifactNotFound, "x").name == "artifact-not-found", "a named code keeps its name")
+    }
+
+    /// A fetcher's error without a scheme takes its source's, as the runner stamps it, and with it what
+    /// the scheme's backend declared; a named code stays.
     @Test func theRunnerStampsTheSourcesScheme() {
-        #expect(PkgfetchError(.notFound, "x").about(scheme: "oci").kind == .artifactNotFound)
-        #expect(PkgfetchError(.notFound, "x", scheme: "https").about(scheme: "oci").kind == .httpNotFound)
+        ExitCodeTable.declare(FailureFamily("stamped", codes: .registry), forSchemes: ["stamptest"])
+        #expect(PkgfetchError(.notFound, "x").about(scheme: "stamptest").kind == .artifactNotFound)
+        #expect(PkgfetchError(.notFound, "x").about(scheme: "stamptest").name == "stamped-not-found")
+        #expect(PkgfetchError(.notFound, "x", scheme: "https").about(scheme: "stamptest").kind == .httpNotFound)
+        #expect(PkgfetchError(.notFound, "x").about(scheme: "undeclared", family: FailureFamily("given", codes: .local)).name == "given-not-found")
         #expect(PkgfetchError(.identityTokenFailed, "x", retryable: true).about(scheme: "https").kind == .identityTokenFailed)
     }
 }

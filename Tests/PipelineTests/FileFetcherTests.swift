@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Pipeline
 import PipelineTesting
@@ -25,6 +26,15 @@ import TestSupport
         }
 
         func missing() async throws -> Source { Source(scheme: "file", location: directory.join("missing.bin")) }
+    }
+
+    /// The same files, read by another fetcher (one that breaks the contract, or does more).
+    struct OtherFetcher: FetcherConformanceSubject {
+        var subject: Subject
+        var fetcher: any Fetcher
+        func publish(_ content: Data, as name: String) async throws -> Source { try await subject.publish(content, as: name) }
+        func replace(_ source: Source, with content: Data) async throws { try await subject.replace(source, with: content) }
+        func missing() async throws -> Source { try await subject.missing() }
     }
 
     @Test func passesTheFetcherConformanceSuite() async throws {
@@ -56,19 +66,77 @@ import TestSupport
     @Test(arguments: [("cut then resume", "sent more than the 3145728 bytes it announced"), ("cut then resume", "a stream needs a validator")])
     func theSuiteCatchesABrokenFetcher(check: String, message: String) async throws {
         let directory = try TemporaryDirectory("broken-fetcher")
-        struct Broken: FetcherConformanceSubject {
-            var subject: Subject
-            var fetcher: any Fetcher
-            func publish(_ content: Data, as name: String) async throws -> Source { try await subject.publish(content, as: name) }
-            func replace(_ source: Source, with content: Data) async throws { try await subject.replace(source, with: content) }
-            func missing() async throws -> Source { try await subject.missing() }
-        }
         let fetcher: any Fetcher = message.contains("validator") ? NoValidator() : ClaimsTheOffset()
         let failure = await #expect(throws: ConformanceFailure.self) {
-            try await FetcherConformance.check(Broken(subject: Subject(directory: directory), fetcher: fetcher))
+            try await FetcherConformance.check(OtherFetcher(subject: Subject(directory: directory), fetcher: fetcher))
         }
         #expect(failure?.check == check)
         #expect(failure?.message.contains(message) == true, "\(String(describing: failure))")
+    }
+
+    /// A fetcher that starts a process for every stream it opens and never ends it, as a careless
+    /// backend that shells out might: the process carries the attempt's `PKGFETCH_FILE_NAME`, as a
+    /// helper's children do.
+    final class LeavesAProcess: Fetcher, @unchecked Sendable {
+        private let lock = NSLock()
+        private var started: [pid_t] = []
+
+        func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+            var pid: pid_t = 0
+            let arguments: [UnsafeMutablePointer<CChar>?] = (["sleep", "60"] as [String]).map { strdup($0) } + [nil]
+            let environment: [UnsafeMutablePointer<CChar>?] = (["PKGFETCH_FILE_NAME=\(context.plan.fileName)"] as [String]).map { strdup($0) } + [nil]
+            defer { for pointer in arguments + environment { free(pointer) } }
+            guard posix_spawn(&pid, "/bin/sleep", nil, nil, arguments, environment) == 0 else { throw TestSupportError("cannot start /bin/sleep") }
+            lock.withLock { started.append(pid) }
+            return try await FileFetcher().open(request, context: context)
+        }
+
+        func endAll() {
+            for pid in lock.withLock({ started }) {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+        }
+    }
+
+    @Test func theSuiteCatchesAFetcherThatLeavesAProcessRunning() async throws {
+        let directory = try TemporaryDirectory("leaky-fetcher")
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
+        let leaky = LeavesAProcess()
+        defer { leaky.endAll() }
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await FetcherConformance.check(OtherFetcher(subject: Subject(directory: directory), fetcher: leaky), contentSize: 1 << 20)
+        }
+        #expect(failure?.check == "nothing left running", "\(String(describing: failure))")
+        #expect(failure?.message.contains("(sleep)") == true, "\(String(describing: failure))")
+    }
+
+    /// A file fetcher that can also say what a file holds, truthfully or `lying` about its size.
+    struct Describes: DescribingFetcher {
+        var lying = false
+        func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
+            try await FileFetcher().open(request, context: context)
+        }
+        func describe(_ source: Source, context: FetchContext) async throws -> ExpectedContent {
+            guard let data = FileManager.default.contents(atPath: source.location) else { throw PkgfetchError(.notFound, "no \(source.location)") }
+            return ExpectedContent(digest: SHA256Digest(SHA256.hash(data: data)), size: Int64(data.count) + (lying ? 1 : 0))
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func aDescribingFetcherIsCheckedOnWhatItSays(lying: Bool) async throws {
+        let directory = try TemporaryDirectory("describing-fetcher")
+        defer { try? FileManager.default.removeItem(atPath: directory.path) }
+        let subject = OtherFetcher(subject: Subject(directory: directory), fetcher: Describes(lying: lying))
+        if lying {
+            let failure = await #expect(throws: ConformanceFailure.self) { try await FetcherConformance.check(subject, contentSize: 1 << 20) }
+            #expect(failure?.check == "describe", "\(String(describing: failure))")
+            #expect(failure?.message.contains("describe says 1048577 bytes, the content is 1048576") == true, "\(String(describing: failure))")
+        } else {
+            let checks = try await FetcherConformance.check(subject, contentSize: 1 << 20)
+            #expect(checks.contains("describe") && checks.contains("nothing left running"), "\(checks)")
+        }
     }
 
     /// A cache hit about to be unpacked is hashed and lent to the unpacker, not copied; a write to the

@@ -23,7 +23,7 @@ import TestSupport
                                        "--helpers-dir", ExampleHelpers.directory(language)])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("helper pkgfetch-fetch-webstore (protocol 1) declares resume, announces size"), "\(run.stdout)")
-        for check in ["whole read", "truthful announcement", "resume at an offset", "deadline obeyed", "not found"] {
+        for check in ["whole read", "truthful announcement", "resume at an offset", "deadline obeyed", "nothing left running", "not found"] {
             #expect(run.stdout.contains("ok    \(check)\n"), "\(check): \(run.stdout)")
         }
     }

@@ -60,7 +60,8 @@ import TestSupport
                                               "--retries", "0"] + helpers)
         #expect(missing.status == 21, "\(missing.stderr)")
         #expect(!missing.stderr.contains("s3cr3t"), "a signed URL's query stays out of messages: \(missing.stderr)")
-        #expect(missing.stderr.contains("error[http-not-found]: pkgfetch-fetch-webstore failed (exit 66): no object at webstore://"), "\(missing.stderr)")
+        // The helper's failures carry its own family name (its scheme's), with a download's code.
+        #expect(missing.stderr.contains("error[webstore-not-found]: pkgfetch-fetch-webstore failed (exit 66): no object at webstore://"), "\(missing.stderr)")
     }
 
     /// The minimal helper — it writes the bytes and exits 0, and knows nothing of descriptor 3 or the
@@ -198,7 +199,7 @@ import TestSupport
         #expect(denied.status == 20, "\(denied.stderr)")
         let lines = denied.stderr.split(separator: "\n")
         #expect(lines.contains("pkgfetch-fetch-denied: looking up the bucket"), "\(denied.stderr)")
-        #expect(lines.last == "pkgfetch: error[http-download-failed]: pkgfetch-fetch-denied failed (exit 77): bucket policy denies node-7",
+        #expect(lines.last == "pkgfetch: error[denied-unauthorized]: pkgfetch-fetch-denied failed (exit 77): bucket policy denies node-7",
                 "\(denied.stderr)")
         #expect(helpers.runs.count == 1)
 

@@ -20,6 +20,14 @@ static inline int csystem_exchange_at(int dir_a, const char *a, int dir_b, const
     return (int)syscall(SYS_renameat2, dir_a, a, dir_b, b, RENAME_EXCHANGE);
 }
 
+/// The file-system type (statfs f_type, e.g. 0x9fa0 for proc) of open file `fd`; -1 with errno.
+/// Behind a wrapper: Swift's Glibc module does not bring in sys/vfs.h.
+#include <sys/vfs.h>
+static inline long csystem_fs_type(int fd) {
+    struct statfs info;
+    return fstatfs(fd, &info) == 0 ? (long)info.f_type : -1;
+}
+
 /// O_PATH (a handle on an entry itself, a symlink included, for fstat and readlinkat); a macro
 /// behind _GNU_SOURCE, so Swift does not see it.
 #ifdef O_PATH

@@ -2,8 +2,10 @@ import Pipeline
 import PkgfetchCommand
 
 /// `teamstore://host:port/bucket/key`: the team's objects in its object store, read as the tenant of
-/// `--backend-option teamstore-tenant=NAME`, else `$TEAMSTORE_TENANT`, else `team`. This file is the
-/// whole backend as the command sees it; `main.swift` registers it with one line.
+/// `--teamstore-tenant NAME` (a flag of `fetch`, `batch` and `components`, under "TEAMSTORE BACKEND" in
+/// their help), else `$TEAMSTORE_TENANT`, else `team`. Its failures print as `teamstore-not-found` and
+/// so on, with a download's exit codes. This file is the whole backend as the command sees it;
+/// `main.swift` registers it with one line.
 public struct TeamStoreBackend: Backend {
     static let tenant = BackendOption("teamstore-tenant", help: "Tenant whose objects teamstore:// URLs read.",
                                       environment: "TEAMSTORE_TENANT", defaultValue: "team")

@@ -41,7 +41,8 @@ import Testing
     }
 
     /// Fetched, verified and unpacked like a CDN download; another tenant's object is not found and
-    /// exits with the not-found code a download gets (21), without a line of exit-code code in the backend.
+    /// exits with the not-found code a download gets (21), named `teamstore-not-found`, without a line of
+    /// exit-code code in the backend.
     @Test func theTeamCommandFetchesItsOwnScheme() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("teamstore-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -64,18 +65,60 @@ import Testing
 
         #expect(plugins.stdout.contains("teamstore-tenant (teamstore): Tenant whose objects"), "its option is listed: \(plugins.stdout)")
 
-        // The tenant is the backend's declared option, from the environment or the command line: another
-        // tenant's object is not found (21); the flag wins over the environment.
+        // The tenant is the backend's declared option, a flag of its own, from the environment or the command
+        // line: another tenant's object is not found (21, named after the backend); the flag wins over the
+        // environment; the generic --backend-option spelling works too.
         let other = try Command.team(["fetch", url, "--output", work + "/other.bin"], environment: ["TEAMSTORE_TENANT": "someone-else"])
         #expect(other.status == 21, "\(other.stderr)")
-        #expect(other.stderr.contains("no object"), "\(other.stderr)")
-        let flagged = try Command.team(["fetch", url, "--output", work + "/flagged.bin", "--backend-option", "teamstore-tenant=someone-else"])
+        #expect(other.stderr.contains("error[teamstore-not-found]: ") && other.stderr.contains("no object"), "\(other.stderr)")
+        let flagged = try Command.team(["fetch", url, "--output", work + "/flagged.bin", "--teamstore-tenant", "someone-else"])
         #expect(flagged.status == 21, "\(flagged.stderr)")
-        let both = try Command.team(["fetch", url, "--output", work + "/both.bin", "--backend-option", "teamstore-tenant=team"],
+        let both = try Command.team(["fetch", url, "--output", work + "/both.bin", "--teamstore-tenant=team"],
                                     environment: ["TEAMSTORE_TENANT": "someone-else"])
         #expect(both.status == 0, "\(both.stderr)")
+        let generic = try Command.team(["fetch", url, "--output", work + "/generic.bin", "--backend-option", "teamstore-tenant=team"],
+                                       environment: ["TEAMSTORE_TENANT": "someone-else"])
+        #expect(generic.status == 0, "\(generic.stderr)")
         let undeclared = try Command.team(["fetch", url, "--output", work + "/none.bin", "--backend-option", "tenant=team"])
         #expect(undeclared.status == 2 && undeclared.stderr.contains("teamstore-tenant"), "\(undeclared.stderr)")
+        let mistyped = try Command.team(["fetch", url, "--output", work + "/typo.bin", "--teamstore-tenent", "team"])
+        #expect(mistyped.status == 2 && mistyped.stderr.contains("Unknown option '--teamstore-tenent'. Did you mean '--teamstore-tenant'?"),
+                "\(mistyped.stderr)")
+        let valueless = try Command.team(["fetch", url, "--output", work + "/bare.bin", "--teamstore-tenant"])
+        #expect(valueless.status == 2 && valueless.stderr.contains("--teamstore-tenant needs a value"), "\(valueless.stderr)")
+    }
+
+    /// The declared option is a flag of the commands that fetch as much as a built-in one is: in their
+    /// help under a section of its own, with its environment fallback, in every shell's completions, and
+    /// in what the man page is made from; commands that do not fetch do not offer it.
+    @Test func theDeclaredOptionIsAFlagInHelpCompletionsAndManPage() throws {
+        for command in ["fetch", "batch", "components"] {
+            let help = try Command.team([command, "--help"])
+            #expect(help.status == 0, "\(help.stderr)")
+            let section = help.stdout.components(separatedBy: "TEAMSTORE BACKEND:\n").dropFirst().first ?? ""
+            #expect(section.hasPrefix("  --teamstore-tenant <value>"), "\(command) --help: \(help.stdout)")
+            #expect(section.contains("(environment: $TEAMSTORE_TENANT; default: team)"), "\(help.stdout)")
+        }
+        #expect(try !Command.team(["resolve", "--help"]).stdout.contains("teamstore-tenant"))
+        let resolve = try Command.team(["resolve", "https://example.com/x.tar.gz", "--teamstore-tenant", "team"])
+        #expect(resolve.status == 2, "a command that does not fetch has no such flag: \(resolve.stderr)")
+
+        let bash = try Command.team(["--generate-completion-script", "bash"]).stdout
+        #expect(bash.contains("--backend-option --teamstore-tenant"), "\(bash)")
+        let zsh = try Command.team(["--generate-completion-script", "zsh"]).stdout
+        #expect(zsh.contains("'--teamstore-tenant[teamstore backend\\: Tenant whose objects"), "\(zsh)")
+        let fish = try Command.team(["--generate-completion-script", "fish"]).stdout
+        #expect(fish.contains("-l 'teamstore-tenant' -d 'teamstore backend: Tenant whose objects"), "\(fish)")
+        #expect(fish.components(separatedBy: "-l 'teamstore-tenant'").count - 1 >= 3, "fetch, batch and components offer it: \(fish)")
+
+        let dump = try Command.team(["--experimental-dump-help"])
+        let tool = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
+        let commands = ((tool["command"] as? [String: Any])?["subcommands"] as? [[String: Any]]) ?? []
+        let fetch = try #require(commands.first { $0["commandName"] as? String == "fetch" })
+        let flag = ((fetch["arguments"] as? [[String: Any]]) ?? []).first { ($0["preferredName"] as? [String: Any])?["name"] as? String == "teamstore-tenant" }
+        #expect(flag?["sectionTitle"] as? String == "TEAMSTORE BACKEND")
+        #expect((flag?["abstract"] as? String)?.hasPrefix("teamstore backend: Tenant") == true)
+        #expect((flag?["abstract"] as? String)?.contains("$TEAMSTORE_TENANT") == true)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Pipeline
+@testable import AKS
+import Pipeline
 import Testing
 import TestSupport
 
@@ -71,7 +72,12 @@ import TestSupport
         #expect(retry?["EventLevel"] == "Warning")
     }
 
+    /// The kinds come from the backends' descriptors: declared here as the command's registration of
+    /// its built-in backends declares them.
     @Test func sourceKindsSayWhereAPackageCameFrom() {
+        SourceKind.declare(.cache, forSchemes: ["file"])
+        SourceKind.declare(.cdn, forSchemes: ["http", "https"])
+        SourceKind.declare(.registry, forSchemes: ["oci"])
         let reference = "bootstrap.azurecr.io/aks/packages/azure/azure-vnet-cni:v1.6.20"
         #expect(SourceKind(Source(scheme: "file", location: "/var/cache/x.zip"), reference: reference) == .cache)
         #expect(SourceKind(.url("https://packages.aks.azure.com/x.zip"), reference: reference) == .cdn)

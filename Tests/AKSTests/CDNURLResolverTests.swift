@@ -1,5 +1,5 @@
 import Foundation
-import AKSRules
+import AKS
 import Pipeline
 import Testing
 

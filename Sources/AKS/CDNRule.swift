@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Pipeline
 
 /// One family of CDN URLs and where its packages live in a bootstrap registry. `path` is a regular
 /// expression over the URL's path with named groups (`package`, `version`, `os`, `arch`, `ext`, …);

@@ -1,3 +1,4 @@
+import AKS
 import Foundation
 import Pipeline
 import Testing

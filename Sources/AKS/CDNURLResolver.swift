@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Pipeline
 
 /// Resolves a package's CDN URL with a table of rules. With a bootstrap registry, the first matching
 /// rule maps the URL to an OCI reference; without one, any http(s) URL is fetched as it is, and a
