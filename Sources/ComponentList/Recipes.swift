@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// `components --recipes FILE`: what the node scripts' `case $name` blocks do after a download, as

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The one grammar for sizes in flags: bytes, or a number (fractions allowed) with K, M, G or T,
 /// each a power of 1024, written alone or with B or iB (`4G`, `1.5G`, `512M`, `4GiB`, `4096`).

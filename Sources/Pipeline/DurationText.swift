@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The one grammar for durations, in flags and in containerd's hosts.toml alike: Go's
 /// `time.ParseDuration` forms (`300s`, `1m30s`, `1.5m`, `250ms`, `2h`; units ns us µs ms s m h).

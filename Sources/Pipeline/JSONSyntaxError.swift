@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where a JSON text first breaks the grammar, as line and column (both from 1), found on the bytes:
 /// Foundation's decoder says only that the data is not valid JSON.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The text of one progress line: a label, bytes so far (of a total when known), the current rate and
 /// an ETA, cut to a terminal's width so that a line redrawn in place never wraps.
@@ -53,7 +57,7 @@ public enum ProgressLine {
         var value = Double(bytes)
         var unit = 0
         while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+        return unit == 0 ? "\(bytes) B" : String(fixedPoint: value, places: 1) + " " + units[unit]
     }
 
     /// `42s`, `3m05s`, `2h10m`: an ETA short enough for a narrow line.

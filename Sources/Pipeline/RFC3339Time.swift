@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An instant as RFC 3339 text in UTC with milliseconds (`2026-12-07T12:34:56.789Z`), computed on
 /// integers (Howard Hinnant's `civil_from_days`): no DateFormatter, no locale, no time zone files.

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 
 /// What the checks "nothing left running" and "describe" share between `FetcherConformance` and
@@ -15,7 +22,7 @@ enum SharedChecks {
                   let environment = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { return nil }
             guard environment.split(separator: 0).contains(where: { $0.elementsEqual(marker) }) else { return nil }
             let command = FileManager.default.contents(atPath: "/proc/\(entry)/comm").map { String(decoding: $0, as: UTF8.self) } ?? "?"
-            return "\(pid) (\(command.trimmingCharacters(in: .whitespacesAndNewlines)))"
+            return "\(pid) (\(command.trimmingWhitespace))"
         }
     }
 

@@ -38,7 +38,7 @@ struct ByteCountArgument: ExpressibleByArgument, Sendable {
     let bytes: Int64
     init(_ bytes: Int64) { self.bytes = bytes }
     init?(argument: String) {
-        guard let bytes = ByteSizeText.parse(argument.trimmingCharacters(in: .whitespaces)) else { return nil }
+        guard let bytes = ByteSizeText.parse(argument.trimmingWhitespace) else { return nil }
         self.bytes = bytes
     }
     /// How `--help` shows a default: `4G`, not `4294967296`.

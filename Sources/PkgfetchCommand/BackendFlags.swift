@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Pipeline
 
 /// Each option a backend declares (`BackendOption`) as a flag of its own, `--NAME VALUE`, in the
@@ -30,7 +34,7 @@ struct BackendFlags {
         let taken = Set(FetchCommand.longNames + BatchCommand.longNames + ComponentsCommand.longNames)
         var seen = Set<String>()
         for (backend, option) in flags.declared {
-            guard option.name.range(of: "^[a-z0-9][a-z0-9-]*$", options: .regularExpression) != nil else {
+            guard option.name.wholeMatch(of: /[a-z0-9][a-z0-9-]*/) != nil else {
                 throw PkgfetchError(.internal, "backend \(backend) declares option '\(PrintableLine.escaping(option.name))': not a lowercase flag name")
             }
             guard !taken.contains(option.name), seen.insert(option.name).inserted else {
@@ -74,14 +78,16 @@ struct BackendFlags {
     /// ArgumentParser's one line for an unknown option, pointing at a declared flag when one is nearer
     /// the mistyped name than what ArgumentParser suggested.
     func suggesting(_ line: String) -> String {
-        guard let range = line.range(of: #"^Unknown option '--([^']+)'"#, options: .regularExpression) else { return line }
+        guard let range = line.prefixMatch(of: /Unknown option '--([^']+)'/)?.range else { return line }
         let typed = String(line[range].dropFirst("Unknown option '--".count).dropLast())
         let nearest = declared.map { ($0.option.name, Self.distance($0.option.name, typed)) }.min { $0.1 < $1.1 }
         guard let (name, distance) = nearest, distance <= max(2, typed.count / 4) else { return line }
-        if let suggested = line.range(of: #"Did you mean '--([^']+)'\?"#, options: .regularExpression) {
+        if let suggested = line.firstMatch(of: /Did you mean '--([^']+)'\?/)?.range {
             let theirs = String(line[suggested].dropFirst("Did you mean '--".count).dropLast(2))
             guard distance < Self.distance(theirs, typed) else { return line }
-            return line.replacingCharacters(in: suggested, with: "Did you mean '--\(name)'?")
+            var pointed = line
+            pointed.replaceSubrange(suggested, with: "Did you mean '--\(name)'?")
+            return pointed
         }
         return "Unknown option '--\(typed)'. Did you mean '--\(name)'?" + line[range.upperBound...]
     }
@@ -123,7 +129,7 @@ struct BackendFlags {
 
     /// A command's help, with a section per backend (`TEAMSTORE BACKEND:`) before its untitled `OPTIONS:`.
     func help(_ text: String) -> String {
-        guard text.contains("  \(Self.generic) "), let options = text.range(of: "\nOPTIONS:\n") else { return text }
+        guard text.contains("  \(Self.generic) "), let options = text.firstRange(of: "\nOPTIONS:\n") else { return text }
         var sections = ""
         for backend in declared.map(\.backend).reduce(into: [String](), { if !$0.contains($1) { $0.append($1) } }) {
             sections += "\n\(backend.uppercased()) BACKEND:\n"
@@ -138,7 +144,7 @@ struct BackendFlags {
                 }
                 if !line.isEmpty { lines.append(line) }
                 let indent = String(repeating: " ", count: 26)
-                let first = label.count < 25 ? label.padding(toLength: 26, withPad: " ", startingAt: 0) + (lines.first ?? "") : label + "\n" + indent + (lines.first ?? "")
+                let first = label.count < 25 ? label.padded(toLength: 26) + (lines.first ?? "") : label + "\n" + indent + (lines.first ?? "")
                 sections += first + "\n" + lines.dropFirst().map { indent + $0 + "\n" }.joined()
             }
         }
@@ -157,9 +163,9 @@ struct BackendFlags {
                 // The command's list of options, and the case that completes an option's value.
                 var line = line
                 for (_, option) in declared {
-                    line = line.replacingOccurrences(of: "\(Self.generic) ", with: "\(Self.generic) --\(option.name) ")
-                        .replacingOccurrences(of: "\(Self.generic))", with: "\(Self.generic) --\(option.name))")
-                        .replacingOccurrences(of: "'\(Self.generic)')", with: "'\(Self.generic)'|'--\(option.name)')")
+                    line = line.replacing("\(Self.generic) ", with: "\(Self.generic) --\(option.name) ")
+                        .replacing("\(Self.generic))", with: "\(Self.generic) --\(option.name))")
+                        .replacing("'\(Self.generic)')", with: "'\(Self.generic)'|'--\(option.name)')")
                 }
                 lines.append(line)
             case "zsh":
@@ -168,17 +174,17 @@ struct BackendFlags {
                 let indent = String(line.prefix { $0 == " " })
                 for (backend, option) in declared {
                     let help = "\(backend) backend: \(option.help)\(Self.fallback(option))"
-                        .replacingOccurrences(of: "'", with: "'\\''").replacingOccurrences(of: "[", with: "\\[")
-                        .replacingOccurrences(of: "]", with: "\\]").replacingOccurrences(of: ":", with: "\\:")
+                        .replacing("'", with: "'\\''").replacing("[", with: "\\[")
+                        .replacing("]", with: "\\]").replacing(":", with: "\\:")
                     lines.append("\(indent)'--\(option.name)[\(help)]:value:'")
                 }
             case "fish":
                 // `complete -c 'pkgfetch' -n '…"pkgfetch fetch"' -l 'backend-option' -d '…' …`
                 lines.append(line)
-                guard let at = line.range(of: " -l 'backend-option'") else { continue }
+                guard let at = line.firstRange(of: " -l 'backend-option'") else { continue }
                 for (backend, option) in declared {
                     let help = "\(backend) backend: \(option.help)\(Self.fallback(option))"
-                        .replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+                        .replacing("\\", with: "\\\\").replacing("'", with: "\\'")
                     lines.append(line[..<at.lowerBound] + " -l '\(option.name)' -d '\(help)' -rfka ''")
                 }
             default:
@@ -191,7 +197,7 @@ struct BackendFlags {
     /// `--experimental-dump-help` (what generate-manual reads) with each declared flag as an option of
     /// every command that has `--backend-option`, in a section named after its backend.
     func dump(_ json: String) -> String {
-        guard var tool = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
+        guard var tool = JSONAny.parse(Data(json.utf8)) as? [String: Any],
               let command = tool["command"] as? [String: Any] else { return json }
         func adding(_ command: [String: Any]) -> [String: Any] {
             var command = command
@@ -216,15 +222,14 @@ struct BackendFlags {
             return command
         }
         tool["command"] = adding(command)
-        guard let data = try? JSONSerialization.data(withJSONObject: tool, options: [.sortedKeys, .withoutEscapingSlashes]) else { return json }
-        return String(decoding: data, as: UTF8.self)
+        return JSONAny.text(tool) ?? json
     }
 }
 
 extension ParsableArguments {
     /// Every long name the command's flags and options have (its `--experimental-dump-help`).
     static var longNames: [String] {
-        guard let tool = (try? JSONSerialization.jsonObject(with: Data(_dumpHelp().utf8))) as? [String: Any],
+        guard let tool = JSONAny.parse(Data(_dumpHelp().utf8)) as? [String: Any],
               let command = tool["command"] as? [String: Any], let arguments = command["arguments"] as? [[String: Any]] else { return [] }
         return arguments.flatMap { ($0["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" }.compactMap { $0["name"] as? String } }
     }

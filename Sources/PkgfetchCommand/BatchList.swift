@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 
 /// The packages of a `batch` run, read from a JSON array such as

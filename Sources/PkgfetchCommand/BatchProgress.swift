@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pipeline
 
 /// The progress of `batch` and `components` on a terminal: one total line (`3/10 done`: packages ended of all,
@@ -7,7 +14,7 @@ import Pipeline
 final class BatchProgress: @unchecked Sendable {
     private let display: ProgressDisplay
     private let count: Int
-    private let lock = NSLock()
+    private let lock = Lock()
     private var bytes: [Int64]
     private var totals: [Int64?]
     private var done = 0

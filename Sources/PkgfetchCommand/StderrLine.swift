@@ -1,12 +1,20 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Pipeline
 
 /// Stderr shared by a progress line redrawn in place and the lines printed under it: whatever prints
 /// a line first ends the progress line, so an error or a retry never lands on the same line.
 final class StderrLine: @unchecked Sendable {
     /// The process's stderr.
-    static let shared = StderrLine { FileHandle.standardError.write(Data($0.utf8)) }
+    static let shared = StderrLine { StandardStream.error.write(Data($0.utf8)) }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private let output: @Sendable (String) -> Void
     private var open = false
 

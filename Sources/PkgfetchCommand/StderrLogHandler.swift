@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// swift-log's handler for pkgfetch: `pkgfetch: warning: message`, the one style every warning and
@@ -21,6 +25,6 @@ struct StderrLogHandler: LogHandler {
     /// Prints `text` as a line of `level` (`pkgfetch: warning: …`).
     static func print(level: Logger.Level, _ text: String) {
         let name = level == .warning ? "warning" : level >= .error ? "error" : level.rawValue
-        StderrLine.shared.print("pkgfetch: \(name): \(text)".replacingOccurrences(of: "\n", with: " "))
+        StderrLine.shared.print("pkgfetch: \(name): \(text)".replacing("\n", with: " "))
     }
 }
