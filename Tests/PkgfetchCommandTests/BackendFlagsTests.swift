@@ -42,4 +42,23 @@ import Testing
         #expect(flags.suggesting("Unknown option '--dset'. Did you mean '--dest'?") == "Unknown option '--dset'. Did you mean '--dest'?")
         #expect(flags.suggesting("Missing expected argument '<url>'") == "Missing expected argument '<url>'")
     }
+
+    /// The man page's source (`--experimental-dump-help`, rewritten with JSONAny) gains each declared
+    /// flag in every command that fetches, and stays JSON that Foundation reads, its other keys kept.
+    @Test func theHelpDumpAndHelpGainTheDeclaredFlag() throws {
+        let json = Pkgfetch._dumpHelp()
+        let dumped = BackendFlags([Store()]).dump(json)
+        let tool = try #require(try JSONSerialization.jsonObject(with: Data(dumped.utf8)) as? [String: Any], "not JSON: \(dumped.prefix(200))")
+        let original = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(Set(tool.keys) == Set(original.keys))
+        func names(_ command: String) -> [String] {
+            let subcommands = ((tool["command"] as? [String: Any])?["subcommands"] as? [[String: Any]]) ?? []
+            let arguments = (subcommands.first { $0["commandName"] as? String == command }?["arguments"] as? [[String: Any]]) ?? []
+            return arguments.flatMap { ($0["names"] as? [[String: Any]]) ?? [] }.compactMap { $0["name"] as? String }
+        }
+        #expect(names("fetch").contains("store-tenant") && names("fetch").contains("backend-option"))
+        #expect(!names("resolve").contains("store-tenant"), "resolve does not fetch")
+        let help = BackendFlags([Store()]).help(FetchCommand.helpMessage())
+        #expect(help.contains("STORE BACKEND:\n  --store-tenant <value>  Tenant. (environment: $STORE_TENANT)"), "\(help)")
+    }
 }
