@@ -71,8 +71,9 @@ final class ArchiveExtraction {
         budget = ExtractionBudget(limits: limits, archiveSize: { _ in size })
     }
 
-    /// An extraction of `content` while it lands, when it is a tar archive (compressed once or not);
-    /// nil, having written nothing, for anything else, which is unpacked once verified instead. The
+    /// An extraction of `content` while it lands, when it is a tar archive (compressed once or not) or
+    /// a zip (checked against its central directory at the end, `ZipDirectoryCheck`); nil, having
+    /// written nothing, for anything else, which is unpacked once verified instead. The
     /// size-relative limits are held against the bytes landed so far: a check that needs more waits
     /// for them, so the same archive is refused or accepted as when unpacked after its download.
     init?(streaming content: LandedContentReader, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
