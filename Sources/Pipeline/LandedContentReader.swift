@@ -47,6 +47,15 @@ public final class LandedContentReader: @unchecked Sendable {
         return count
     }
 
+    /// Reads up to `buffer.count` bytes at `position`, once they have landed, without moving the reader;
+    /// 0 at or past the end of the content. For a format whose index is at the end (a zip's directory).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws -> Int {
+        let available = try wait(beyond: position)
+        guard available.count > position else { return 0 }
+        let wanted = Int(min(Int64(buffer.count), available.count - position))
+        return try readLanded(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: position)
+    }
+
     /// The content's first `count` bytes (fewer when it is shorter), once they have landed; the reader
     /// stays where it is.
     public func leadingBytes(_ count: Int) throws -> [UInt8] {

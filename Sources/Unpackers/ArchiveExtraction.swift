@@ -44,6 +44,13 @@ final class ArchiveExtraction {
     private var formatNameIsFromAFile = false
     /// The entry read last, to say where a damaged archive broke.
     private var lastEntry: [UInt8]?
+    /// A zip read by its local headers while it lands: the content, to read its central directory
+    /// once it is all there, and what each local header made (`ZipDirectoryCheck`).
+    private var streamedZip: LandedContentReader?
+    private var zipEntries: [ZipDirectoryCheck.StreamedEntry] = []
+    /// Where the entry extracted last was installed, and how many bytes of data it had.
+    private var installedPath: [UInt8]?
+    private var writtenSize: Int64?
 
     init(archive: String, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
          shaping: Shaping = .none) throws {
@@ -64,8 +71,9 @@ final class ArchiveExtraction {
         budget = ExtractionBudget(limits: limits, archiveSize: { _ in size })
     }
 
-    /// An extraction of `content` while it lands, when it is a tar archive (compressed once or not);
-    /// nil, having written nothing, for anything else, which is unpacked once verified instead. The
+    /// An extraction of `content` while it lands, when it is a tar archive (compressed once or not) or
+    /// a zip (checked against its central directory at the end, `ZipDirectoryCheck`); nil, having
+    /// written nothing, for anything else, which is unpacked once verified instead. The
     /// size-relative limits are held against the bytes landed so far: a check that needs more waits
     /// for them, so the same archive is refused or accepted as when unpacked after its download.
     init?(streaming content: LandedContentReader, expectedFormat: ArchiveFormat, directory: String, limits: UnpackLimits,
@@ -75,8 +83,9 @@ final class ArchiveExtraction {
         let leading = try content.leadingBytes(ContentSignature.bytesNeeded)
         guard let format = ContentSignature.identify(leading)?.format, LibarchiveUnpacker.streamedFormats.contains(format) else { return nil }
         self.directory = try ExtractionDirectory(path: directory)
+        streamedZip = format == .zip ? content : nil
         do {
-            reader = try ArchiveReader(streaming: content, compression: ArchiveReader.Compression(of: leading))
+            reader = try ArchiveReader(streaming: content, compression: ArchiveReader.Compression(of: leading), zip: format == .zip)
         } catch is ArchiveReader.Failure {
             // Not what its first bytes say: unpacked (and its error told) from the verified file.
             return nil
@@ -87,6 +96,10 @@ final class ArchiveExtraction {
     func run() throws -> UnpackReport {
         do {
             return try extractAll()
+        } catch let unstreamable as ZipDirectoryCheck.Unstreamable {
+            // Unpacked from the verified file instead, into the emptied directory.
+            _ = removingWhatWasWritten(after: PkgfetchError(.unpackFailed, unstreamable.reason))
+            throw unstreamable
         } catch {
             throw removingWhatWasWritten(after: PkgfetchError.from(error, default: .unpackFailed))
         }
@@ -96,13 +109,20 @@ final class ArchiveExtraction {
         while let entry = try nextEntry() {
             try BlockingIO.checkCancellation()
             try budget.admitEntry(entry.name)
+            let headerOffset = reader.headerPosition
+            (installedPath, writtenSize) = (nil, nil)
             let written = try extract(entry)
             if !written { leftOut += 1 }
+            if streamedZip != nil {
+                zipEntries.append(.init(headerOffset: headerOffset, name: entry.name, isDirectory: entry.kind == .directory,
+                                        writtenSize: writtenSize, installedPath: installedPath))
+            }
             // Data the entry carries and nobody read is decompressed to be skipped: count it first.
             let unread = entry.kind == .file && written ? 0 : entry.declaredSize ?? 0
             try budget.admitStream(consumed: reader.decompressedBytes, toSkip: unread, of: entry.name)
         }
         try shaping.finish()
+        if let content = streamedZip { try checkCentralDirectory(of: content) }
         for id in tree.symlinks {
             guard case .symlink(let target) = tree[id].kind else { continue }
             if let reason = tree.escape(fromDirectory: tree[id].parent, target: target) {
@@ -116,6 +136,38 @@ final class ArchiveExtraction {
         let filters = reader.filterNames
         return UnpackReport(entries: budget.entries - leftOut, bytes: budget.bytes,
                             detectedFormat: filters.isEmpty ? format : "\(format), \(filters.joined(separator: ", "))")
+    }
+
+    /// Holds the entries unpacked by their local headers against the central directory of the whole
+    /// file (waiting for it to land), and gives them the modes only the directory holds.
+    private func checkCentralDirectory(of content: LandedContentReader) throws {
+        let size = try content.landedSize(atLeast: .max)
+        let centralDirectory: ZipCentralDirectory
+        do {
+            centralDirectory = try ZipCentralDirectory(size: size, maximumEntries: zipEntries.count) { offset, count in
+                var bytes = [UInt8](repeating: 0, count: count)
+                var filled = 0
+                while filled < count {
+                    let read = try bytes.withUnsafeMutableBytes {
+                        try content.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]), at: offset + Int64(filled))
+                    }
+                    if read == 0 { break }
+                    filled += read
+                }
+                return Array(bytes.prefix(filled))
+            }
+        } catch ZipCentralDirectory.Failure.unsupported(let what) {
+            throw ZipDirectoryCheck.Unstreamable(reason: what)
+        } catch ZipCentralDirectory.Failure.malformed(let what) {
+            throw PkgfetchError(.unsafeArchive, "zip refused: \(what)")
+        }
+        for mode in try ZipDirectoryCheck(streamed: zipEntries).modes(against: centralDirectory) {
+            if mode.isDirectory {
+                if let id = node(at: try EntryPathPolicy.components(ofEntry: mode.path)) { tree[id].mode = mode.permissions }
+            } else {
+                try directory.setMode(mode.path, mode.permissions)
+            }
+        }
     }
 
     /// Empties the directory after a failure, and says so in the error when that fails too.
@@ -140,6 +192,8 @@ final class ArchiveExtraction {
             lastEntry = entry?.name
             return entry
         } catch let failure as ArchiveReader.Failure {
+            // What libarchive cannot read by local headers alone may still unpack from the file.
+            if streamedZip != nil { throw ZipDirectoryCheck.Unstreamable(reason: failure.message) }
             let place = lastEntry.map { "after entry \(UnpackFailure.quoted($0))" } ?? "at its first entry"
             throw UnpackFailure.corrupt("corrupt archive (expected \(expectedFormat)): \(place): \(failure.message)")
         }
@@ -162,6 +216,7 @@ final class ArchiveExtraction {
         guard let name = components.last else { return false }
         let parent = try parentDirectory(of: components, entry: entry.name)
         let path = PathBytes.joined(components)
+        installedPath = path
         let existing = tree.child(named: name, of: parent)
         let mode = entry.installedPermissions
         switch (existing.map { tree[$0].kind }, entry.kind) {
@@ -274,6 +329,7 @@ final class ArchiveExtraction {
                 end = max(end, blockEnd)
             }
             if let size = entry.declaredSize, size > end { try budget.admit(size - end, of: entry.name) }
+            writtenSize = max(end, entry.declaredSize ?? 0)
         } catch {
             close(file)
             throw error
@@ -286,6 +342,7 @@ final class ArchiveExtraction {
         do {
             return try reader.nextBlock()
         } catch let failure as ArchiveReader.Failure {
+            if streamedZip != nil { throw ZipDirectoryCheck.Unstreamable(reason: failure.message) }
             throw UnpackFailure.corrupt("corrupt archive (expected \(expectedFormat)): in entry \(UnpackFailure.quoted(entry.name)): \(failure.message)")
         }
     }

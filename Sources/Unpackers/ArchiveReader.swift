@@ -55,13 +55,16 @@ final class ArchiveReader {
         }
     }
 
-    /// A reader of `content` as it lands: tar only (zip is read from its central directory, at the
-    /// end, so it is never streamed). A read that has to wait for the download blocks.
-    init(streaming content: LandedContentReader, compression: Compression) throws {
+    /// A reader of `content` as it lands: tar, or with `zip` a zip read by its local headers (which the
+    /// caller must hold against the central directory, `ZipDirectoryCheck`). A read that has to wait
+    /// for the download blocks.
+    init(streaming content: LandedContentReader, compression: Compression, zip: Bool = false) throws {
         let source = LandedSource(content)
         landed = source
         do {
-            handle = try Self.open(compression, formats: { archive_read_support_format_tar($0) }) {
+            let formats: (OpaquePointer) -> Void = zip
+                ? { archive_read_support_format_zip_streamable($0) } : { archive_read_support_format_tar($0) }
+            handle = try Self.open(compression, formats: formats) {
                 archive_read_open($0, Unmanaged.passUnretained(source).toOpaque(), nil, { archive, context, buffer in
                     let source = Unmanaged<LandedSource>.fromOpaque(context!).takeUnretainedValue()
                     do {
@@ -152,6 +155,9 @@ final class ArchiveReader {
     var formatName: String? {
         archive_format_name(handle).map { String(cString: $0) }
     }
+
+    /// Where the header of the entry read last starts in the (decompressed) stream.
+    var headerPosition: Int64 { archive_read_header_position(handle) }
 
     /// The compression filters in use, without the final "none".
     var filterNames: [String] { Self.filterNames(of: handle) }

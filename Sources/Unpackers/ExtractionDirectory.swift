@@ -48,6 +48,11 @@ final class ExtractionDirectory {
         guard PathBytes.withCString(relative, { mkdirat(descriptor, $0, 0o700) }) == 0 else { throw failure("create the directory", relative) }
     }
 
+    /// Gives a regular file written earlier another mode.
+    func setMode(_ relative: [UInt8], _ mode: mode_t) throws {
+        guard PathBytes.withCString(relative, { fchmodat(descriptor, $0, mode, 0) }) == 0 else { throw failure("set the mode of", relative) }
+    }
+
     /// Gives a directory made earlier its mode and time.
     func setDirectory(_ relative: [UInt8], mode: mode_t, modified: timespec?) throws {
         guard PathBytes.withCString(relative, { fchmodat(descriptor, $0, mode, 0) }) == 0 else { throw failure("set the mode of", relative) }

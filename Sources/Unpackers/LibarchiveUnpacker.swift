@@ -13,11 +13,11 @@ import Pipeline
 public struct LibarchiveUnpacker: StreamingUnpacker {
     /// The formats to register this unpacker for.
     public static let formats: [ArchiveFormat] = [.zip, .tarGzip, .tarBzip2, .tarXz, .tarZstd, .tar]
-    /// The formats unpacked while they download: tar, compressed once or not. Not zip: its central
-    /// directory, at the end, is what says which entries there are (and what `unzip` extracts); a
-    /// streaming reader would trust the local headers before it, which an archive can make disagree
-    /// with the directory (entries hidden from one or the other, other names, other sizes).
-    public static let streamedFormats: Set<ArchiveFormat> = [.tar, .tarGzip, .tarBzip2, .tarXz, .tarZstd]
+    /// The formats unpacked while they download: tar, compressed once or not, and zip. A zip is read by
+    /// its local headers, then held against its central directory, at the end, which is what says which
+    /// entries there are (and what `unzip` extracts): the tree is installed only if both agree
+    /// (`ZipDirectoryCheck`); what local headers cannot show (symlinks, zip64) is unpacked from the file.
+    public static let streamedFormats: Set<ArchiveFormat> = [.tar, .tarGzip, .tarBzip2, .tarXz, .tarZstd, .zip]
 
     public init() {}
 
@@ -53,9 +53,13 @@ public struct LibarchiveUnpacker: StreamingUnpacker {
     /// As `unpack(streaming:…)`, shaped as the file is.
     public func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
                        limits: UnpackLimits, shaping: Shaping) throws -> UnpackReport? {
-        try UTF8Locale.whileActive {
-            try ArchiveExtraction(streaming: content, expectedFormat: format, directory: directory, limits: limits,
-                                  shaping: shaping)?.run()
+        do {
+            return try UTF8Locale.whileActive {
+                try ArchiveExtraction(streaming: content, expectedFormat: format, directory: directory, limits: limits,
+                                      shaping: shaping)?.run()
+            }
+        } catch is ZipDirectoryCheck.Unstreamable {
+            return nil
         }
     }
 }
