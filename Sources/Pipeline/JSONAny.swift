@@ -24,11 +24,7 @@ package enum JSONAny {
         switch value {
         case let text as String: quote(text, to: &out)
         case let flag as Bool: out += flag ? "true" : "false"
-        case let number as Int: out += String(number)
-        case let number as Int64: out += String(number)
-        case let number as Int32: out += String(number)
-        case let number as UInt64: out += String(number)
-        case let number as UInt32: out += String(number)
+        case let number as any BinaryInteger: out += "\(number)"
         case let number as Double:
             guard number.isFinite else { return false }
             out += number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)

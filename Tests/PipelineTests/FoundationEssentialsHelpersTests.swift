@@ -18,9 +18,9 @@ import Testing
     }
 
     @Test func jsonWritesOneLineSortedUnescapedSlashesAsJSONSerializationDid() throws {
-        let value: [String: Any] = ["url": "https://h/p", "b": [1, Int64(2), true] as [Any], "a": "q\"\\\n\u{1}é", "d": 1.5]
+        let value: [String: Any] = ["url": "https://h/p", "b": [1, Int64(2), true, UInt8(3)] as [Any], "a": "q\"\\\n\u{1}é", "d": 1.5]
         let ours = try #require(JSONAny.text(value))
-        #expect(ours == #"{"a":"q\"\\\n\u0001é","b":[1,2,true],"d":1.5,"url":"https://h/p"}"#)
+        #expect(ours == #"{"a":"q\"\\\n\u0001é","b":[1,2,true,3],"d":1.5,"url":"https://h/p"}"#)
         let theirs = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
         #expect(ours == String(decoding: theirs, as: UTF8.self))
         #expect(JSONAny.text(["k": Date()]) == nil, "a value JSON has no form for is refused, not guessed")
