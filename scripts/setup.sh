@@ -4,7 +4,7 @@
 set -euo pipefail
 
 debs=(pkg-config libcurl4-openssl-dev libarchive-dev docker-registry nginx skopeo libarchive-tools
-      apache2-utils openssl time hyperfine zip unzip zstd xz-utils python3 python3-pip curl strace aria2 jq)
+      apache2-utils openssl time hyperfine zip unzip zstd xz-utils python3 python3-pip curl strace aria2 jq binutils)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

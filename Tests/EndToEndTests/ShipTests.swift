@@ -32,6 +32,19 @@ import TestSupport
         #expect(lines[2] == details)
     }
 
+    /// The binary links FoundationEssentials, never full Foundation: one `import Foundation` anywhere in
+    /// the product brings back ICU's data and makes the static binary 52 → 100 MB (issue 25). The debug
+    /// build links Foundation dynamically, so its needed libraries show it at once.
+    @Test func theBinaryLinksNoFullFoundationAndNoICU() throws {
+        let dynamic = try Processes.check(["readelf", "-d", try PkgfetchCLI.path]).stdout
+        let needed = dynamic.split(separator: "\n").compactMap { line in
+            line.contains("(NEEDED)") ? line.split(separator: "[").last?.split(separator: "]").first.map(String.init) : nil
+        }
+        #expect(needed.contains("libFoundationEssentials.so"), "\(needed)")
+        let full = needed.filter { $0.hasPrefix("libFoundation.") || $0.hasPrefix("libFoundationInternationalization") || $0.contains("ICU") || $0.hasPrefix("libFoundationNetworking") }
+        #expect(full.isEmpty, "the product imports full Foundation somewhere (use FoundationEssentials): \(full)")
+    }
+
     @Test func makeInstallPutsTheBinaryCompletionsAndAManPageUnderDestdirAndPrefix() throws {
         let work = try TemporaryDirectory("make-install")
         let run = try Self.make(["install", "DESTDIR=\(work.path)", "PREFIX=/usr", "PKGFETCH_BINARY=\(try PkgfetchCLI.path)"])
