@@ -7,7 +7,8 @@ import Darwin
 /// A mutual-exclusion lock over a pthread mutex, shaped like Foundation's `NSLock`. Foundation's own
 /// would link all of Foundation, and with it some 50 MB of ICU data, into the binary.
 package final class Lock: @unchecked Sendable {
-    fileprivate let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// The pthread mutex; `Condition` waits on it.
+    let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     package init() {
         mutex.initialize(to: pthread_mutex_t())
