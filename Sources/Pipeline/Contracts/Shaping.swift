@@ -48,9 +48,12 @@ public struct Shaping: Sendable, Equatable {
 
     /// How the fields are called where they were typed, for messages.
     public struct FieldNames: Sendable {
+        /// The names of the four fields, as typed (`--include`, `"include"`, …).
         public var include, stripComponents, renameSuffix, rename: String
+        /// The command line's flags.
         public static let flags = FieldNames(include: "--include", stripComponents: "--strip-components",
                                              renameSuffix: "--rename-suffix", rename: "--rename")
+        /// A batch entry's or a recipe's JSON fields.
         public static let fields = FieldNames(include: "\"include\"", stripComponents: "\"stripComponents\"",
                                               renameSuffix: "\"renameSuffix\"", rename: "\"rename\"")
     }
@@ -74,6 +77,7 @@ public struct Shaping: Sendable, Equatable {
 /// that it is left out), and at the end whether the shaping came to what was asked. Blocks nothing;
 /// kept by whoever walks the members (one per extraction or placement).
 public struct ShapingPass: Sendable {
+    /// What the pass applies.
     public let shaping: Shaping
     private let globs: [[UInt8]]
     private var matched: [Bool]
@@ -82,6 +86,7 @@ public struct ShapingPass: Sendable {
     /// Files, links and symlinks kept so far.
     public private(set) var keptFiles = 0
 
+    /// A pass over one package's members, none seen yet.
     public init(_ shaping: Shaping) {
         self.shaping = shaping
         globs = shaping.include.map { Self.normalised(Array($0.utf8)) }

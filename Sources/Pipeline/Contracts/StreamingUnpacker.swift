@@ -20,6 +20,8 @@ public protocol StreamingUnpacker: Unpacker {
 }
 
 extension StreamingUnpacker {
+    /// Refuses any shaping but none, then unpacks as `unpack(streaming:format:into:limits:)`: what a
+    /// streaming unpacker that does not shape gets.
     public func unpack(streaming content: LandedContentReader, format: ArchiveFormat, into directory: String,
                        limits: UnpackLimits, shaping: Shaping) throws -> UnpackReport? {
         guard shaping.isNone else { throw Shaping.unsupported(by: Self.self, format: format) }

@@ -17,6 +17,8 @@ public protocol Unpacker: Sendable {
 }
 
 extension Unpacker {
+    /// Refuses any shaping but none, then unpacks as `unpack(_:format:into:limits:)`: what an unpacker
+    /// that does not shape gets.
     public func unpack(_ archive: String, format: ArchiveFormat, into directory: String, limits: UnpackLimits,
                        shaping: Shaping) throws -> UnpackReport {
         guard shaping.isNone else { throw Shaping.unsupported(by: Self.self, format: format) }
