@@ -6,13 +6,14 @@ import Testing
 /// an unpack there fails with one line saying what to install.
 @Suite("libarchive is loaded on first use")
 struct LibarchiveLoadingTests {
-    private func failure(_ result: Result<some Any, PkgfetchError>) -> PkgfetchError? {
-        if case .failure(let error) = result { return error }
-        return nil
+    /// The error an unpack would fail with, had loading `soname` failed so.
+    private func failure(loading soname: String) -> PkgfetchError? {
+        guard case .failure(let failure) = LibarchiveLibrary.load(soname) else { return nil }
+        return failure.error
     }
 
     @Test func aMissingLibraryIsUnpackFailedNamingThePackageToInstall() throws {
-        let error = try #require(failure(LibarchiveLibrary.load("libarchive.so.0-not-installed")))
+        let error = try #require(failure(loading: "libarchive.so.0-not-installed"))
         #expect(error.kind == .unpackFailed && error.kind.exitCode == 60)
         #expect(error.message.contains("libarchive.so.0-not-installed") && error.message.contains("install the libarchive13 package"),
                 "\(error.message)")
@@ -21,7 +22,7 @@ struct LibarchiveLoadingTests {
 
     /// A library of that name that is not libarchive (or too old to have a function pkgfetch calls).
     @Test func aLibraryWithoutLibarchivesFunctionsIsRefusedNamingTheFirstMissing() throws {
-        let error = try #require(failure(LibarchiveLibrary.load("libz.so.1")))
+        let error = try #require(failure(loading: "libz.so.1"))
         #expect(error.kind == .unpackFailed)
         #expect(error.message.contains("libz.so.1 has no archive_version_details"), "\(error.message)")
     }
