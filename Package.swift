@@ -21,11 +21,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // C shims: typed wrappers over libcurl's variadic calls; libarchive's headers.
+        // C shims: typed wrappers over libcurl's variadic calls; libarchive loaded on first use (dlopen),
+        // built against libarchive-dev's headers and linking no libarchive.
         .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CSystem", path: "Sources/CSystem"),
-        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
-                       providers: [.apt(["libarchive-dev"])]),
+        .target(name: "CArchive", path: "Sources/CArchive"),
 
         .target(name: "Pipeline", dependencies: [
             "CSystem",

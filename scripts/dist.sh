@@ -11,7 +11,7 @@
 set -euo pipefail
 umask 022   # modes in the tarball do not depend on the caller's umask
 SWIFT=${SWIFT:-swift}
-RELEASE_FLAGS=${RELEASE_FLAGS:--c release --static-swift-stdlib}
+RELEASE_FLAGS=${RELEASE_FLAGS:--c release --static-swift-stdlib --disable-local-rpath}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${DIST_WORK:-$ROOT/.build-dist}
 OUT=${DIST_DIR:-$ROOT/dist}

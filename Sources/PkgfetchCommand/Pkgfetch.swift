@@ -17,7 +17,9 @@ struct Pkgfetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pkgfetch",
         abstract: "Fetch, verify, unpack and install node packages from a CDN or a bootstrap registry.",
-        version: VersionReport.text,
+        // pkgfetch's number only: ArgumentParser reads the configuration for every command, and naming
+        // the libraries loads libarchive. `ErrorReport` prints the whole report for `--version`.
+        version: VersionReport.heading,
         subcommands: [FetchCommand.self, BatchCommand.self, ComponentsCommand.self, ResolveCommand.self, TagsCommand.self, PluginsCommand.self,
                       ConformanceCommand.self, ExitCodesCommand.self]
     )
@@ -118,6 +120,10 @@ enum ErrorReport {
         if let exitCode = error as? ExitCode { return exitCode.rawValue }
         // ArgumentParser's own errors: help and version exit 0; everything else is a usage error (2).
         if Pkgfetch.exitCode(for: error) == .success {
+            if Pkgfetch.fullMessage(for: error) == Pkgfetch.configuration.version {
+                print(VersionReport.text)
+                return 0
+            }
             if flags.declared.isEmpty { Pkgfetch.exit(withError: error) }
             print(flags.augment(Pkgfetch.fullMessage(for: error), arguments: CommandLine.arguments))
             return 0

@@ -39,32 +39,32 @@ struct ArchiveEntry {
     ]
 
     /// Returns nil when the entry's name cannot be read at all.
-    init?(_ entry: OpaquePointer, legacyNames: EntryNameDecoding.Legacy) {
+    init?(_ entry: OpaquePointer, _ library: pkgfetch_libarchive, legacyNames: EntryNameDecoding.Legacy) {
         func text(_ pointer: UnsafePointer<CChar>?) -> [UInt8]? {
             guard let pointer else { return nil }
             let bytes = UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))
             return EntryNameDecoding.decode(Array(bytes), legacy: legacyNames)
         }
-        guard let name = text(archive_entry_pathname(entry)) else { return nil }
+        guard let name = text(library.entry_pathname(entry)) else { return nil }
         self.name = name
 
-        let type = archive_entry_filetype(entry) & Self.typeMask
-        if let target = text(archive_entry_hardlink(entry)) {
+        let type = library.entry_filetype(entry) & Self.typeMask
+        if let target = text(library.entry_hardlink(entry)) {
             kind = .hardLink(target: target)
         } else {
             switch type {
             case 0o100000: kind = .file
             case 0o040000: kind = .directory
-            case 0o120000: kind = .symlink(target: text(archive_entry_symlink(entry)) ?? [])
+            case 0o120000: kind = .symlink(target: text(library.entry_symlink(entry)) ?? [])
             default: kind = .refused(Self.typeNames[type] ?? "of unknown type 0o\(String(type, radix: 8))")
             }
         }
-        permissions = archive_entry_perm(entry) & 0o7777
-        declaredSize = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : nil
-        modified = archive_entry_mtime_is_set(entry) != 0
-            ? timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry)) : nil
-        accessed = archive_entry_atime_is_set(entry) != 0
-            ? timespec(tv_sec: archive_entry_atime(entry), tv_nsec: archive_entry_atime_nsec(entry)) : nil
-        isEncrypted = archive_entry_is_encrypted(entry) != 0
+        permissions = library.entry_perm(entry) & 0o7777
+        declaredSize = library.entry_size_is_set(entry) != 0 ? library.entry_size(entry) : nil
+        modified = library.entry_mtime_is_set(entry) != 0
+            ? timespec(tv_sec: library.entry_mtime(entry), tv_nsec: library.entry_mtime_nsec(entry)) : nil
+        accessed = library.entry_atime_is_set(entry) != 0
+            ? timespec(tv_sec: library.entry_atime(entry), tv_nsec: library.entry_atime_nsec(entry)) : nil
+        isEncrypted = library.entry_is_encrypted(entry) != 0
     }
 }

@@ -42,6 +42,8 @@ final class ArchiveReader {
         }
     }
 
+    /// libarchive's functions (`LibarchiveLibrary`).
+    private let library: pkgfetch_libarchive
     private let handle: OpaquePointer
     private var entry: OpaquePointer?
     /// The content read as it lands, for a streamed unpack; kept alive for libarchive's callback.
@@ -49,9 +51,11 @@ final class ArchiveReader {
 
     init(path: String, compression: Compression) throws {
         landed = nil
-        handle = try Self.open(compression, formats: Self.archiveFormats) {
+        let library = try LibarchiveLibrary.functions()
+        self.library = library
+        handle = try Self.open(library, compression, formats: Self.archiveFormats) {
             // One megabyte per read: few system calls, and still streaming.
-            archive_read_open_filename($0, path, 1 << 20)
+            library.read_open_filename($0, path, 1 << 20)
         }
     }
 
@@ -59,13 +63,15 @@ final class ArchiveReader {
     /// caller must hold against the central directory, `ZipDirectoryCheck`). A read that has to wait
     /// for the download blocks.
     init(streaming content: LandedContentReader, compression: Compression, zip: Bool = false) throws {
+        let library = try LibarchiveLibrary.functions()
+        self.library = library
         let source = LandedSource(content)
         landed = source
         do {
-            let formats: (OpaquePointer) -> Void = zip
-                ? { archive_read_support_format_zip_streamable($0) } : { archive_read_support_format_tar($0) }
-            handle = try Self.open(compression, formats: formats) {
-                archive_read_open($0, Unmanaged.passUnretained(source).toOpaque(), nil, { archive, context, buffer in
+            let formats: (pkgfetch_libarchive, OpaquePointer) -> Void = zip
+                ? { _ = $0.read_support_format_zip_streamable($1) } : { _ = $0.read_support_format_tar($1) }
+            handle = try Self.open(library, compression, formats: formats) {
+                library.read_open($0, Unmanaged.passUnretained(source).toOpaque(), nil, { archive, context, buffer in
                     let source = Unmanaged<LandedSource>.fromOpaque(context!).takeUnretainedValue()
                     do {
                         let count = try source.content.read(into: source.buffer)
@@ -84,55 +90,57 @@ final class ArchiveReader {
         }
     }
 
-    private static func archiveFormats(_ handle: OpaquePointer) {
-        archive_read_support_format_zip(handle)
-        archive_read_support_format_tar(handle)
+    private static func archiveFormats(_ library: pkgfetch_libarchive, _ handle: OpaquePointer) {
+        _ = library.read_support_format_zip(handle)
+        _ = library.read_support_format_tar(handle)
     }
 
     /// The first `count` bytes inside the compression layer, to say what a compressed file holds when
     /// it holds no archive (libarchive's raw format reads any data as one entry).
     static func decompressedStart(of path: String, _ compression: Compression, count: Int = 512) -> [UInt8] {
-        guard let reader = try? open(compression, formats: { archive_read_support_format_raw($0) },
-                                     opening: { archive_read_open_filename($0, path, 1 << 20) }) else { return [] }
-        defer { archive_read_free(reader) }
+        guard let library = try? LibarchiveLibrary.functions(),
+              let reader = try? open(library, compression, formats: { _ = $0.read_support_format_raw($1) },
+                                     opening: { library.read_open_filename($0, path, 1 << 20) }) else { return [] }
+        defer { _ = library.read_free(reader) }
         var entry: OpaquePointer?
-        guard archive_read_next_header(reader, &entry) == ARCHIVE_OK else { return [] }
+        guard library.read_next_header(reader, &entry) == ARCHIVE_OK else { return [] }
         var bytes = [UInt8](repeating: 0, count: count)
-        let read = bytes.withUnsafeMutableBytes { archive_read_data(reader, $0.baseAddress, count) }
+        let read = bytes.withUnsafeMutableBytes { library.read_data(reader, $0.baseAddress, count) }
         return Array(bytes.prefix(max(0, read)))
     }
 
     /// A reader with exactly `compression` in front of `formats`, opened by `opening`.
-    private static func open(_ compression: Compression, formats: (OpaquePointer) -> Void,
+    private static func open(_ library: pkgfetch_libarchive, _ compression: Compression,
+                             formats: (pkgfetch_libarchive, OpaquePointer) -> Void,
                              opening: (OpaquePointer) -> Int32) throws -> OpaquePointer {
-        guard let handle = archive_read_new() else {
+        guard let handle = library.read_new() else {
             throw Failure(message: "libarchive could not allocate a reader", filters: [])
         }
-        formats(handle)
+        formats(library, handle)
         // Appending a filter turns bidding off; with none appended, no filter is registered to bid.
-        if let code = compression.filterCode, archive_read_append_filter(handle, code) != ARCHIVE_OK {
-            let failure = Self.failure(of: handle)
-            archive_read_free(handle)
+        if let code = compression.filterCode, library.read_append_filter(handle, code) != ARCHIVE_OK {
+            let failure = Self.failure(of: handle, library)
+            _ = library.read_free(handle)
             throw failure
         }
         guard opening(handle) == ARCHIVE_OK else {
-            let failure = Self.failure(of: handle)
-            archive_read_free(handle)
+            let failure = Self.failure(of: handle, library)
+            _ = library.read_free(handle)
             throw failure
         }
         return handle
     }
 
-    deinit { archive_read_free(handle) }
+    deinit { _ = library.read_free(handle) }
 
     /// The next entry's header, or nil at the end of the archive.
     func nextEntry() throws -> ArchiveEntry? {
-        let status = archive_read_next_header(handle, &entry)
+        let status = library.read_next_header(handle, &entry)
         if status == ARCHIVE_EOF { return nil }
         // A warning (e.g. a malformed pax attribute) leaves a usable header; anything worse does not.
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else { throw failure() }
-        let isZip = archive_format(handle) & ARCHIVE_FORMAT_BASE_MASK == ARCHIVE_FORMAT_ZIP
-        guard let header = ArchiveEntry(entry, legacyNames: isZip ? .cp437 : .latin1) else {
+        let isZip = library.format(handle) & ARCHIVE_FORMAT_BASE_MASK == ARCHIVE_FORMAT_ZIP
+        guard let header = ArchiveEntry(entry, library, legacyNames: isZip ? .cp437 : .latin1) else {
             throw Failure(message: "an entry's name cannot be read", filters: filterNames)
         }
         return header
@@ -145,7 +153,7 @@ final class ArchiveReader {
         var buffer: UnsafeRawPointer?
         var size = 0
         var offset: Int64 = 0
-        let status = archive_read_data_block(handle, &buffer, &size, &offset)
+        let status = library.read_data_block(handle, &buffer, &size, &offset)
         if status == ARCHIVE_EOF { return nil }
         guard status == ARCHIVE_OK else { throw failure() }
         return (UnsafeRawBufferPointer(start: buffer, count: size), offset)
@@ -153,30 +161,30 @@ final class ArchiveReader {
 
     /// The format of the entry read last, e.g. "ZIP 2.0 (deflation)" or "POSIX pax interchange format".
     var formatName: String? {
-        archive_format_name(handle).map { String(cString: $0) }
+        library.format_name(handle).map { String(cString: $0) }
     }
 
     /// Where the header of the entry read last starts in the (decompressed) stream.
-    var headerPosition: Int64 { archive_read_header_position(handle) }
+    var headerPosition: Int64 { library.read_header_position(handle) }
 
     /// The compression filters in use, without the final "none".
-    var filterNames: [String] { Self.filterNames(of: handle) }
+    var filterNames: [String] { Self.filterNames(of: handle, library) }
 
     /// Bytes the format readers have consumed from the decompressed stream so far: headers, names,
     /// padding and skipped data as well as the entries' data.
-    var decompressedBytes: Int64 { archive_filter_bytes(handle, 0) }
+    var decompressedBytes: Int64 { library.filter_bytes(handle, 0) }
 
-    private static func filterNames(of handle: OpaquePointer) -> [String] {
-        (0..<max(0, archive_filter_count(handle))).compactMap { index in
-            archive_filter_name(handle, index).map { String(cString: $0) }
+    private static func filterNames(of handle: OpaquePointer, _ library: pkgfetch_libarchive) -> [String] {
+        (0..<max(0, library.filter_count(handle))).compactMap { index in
+            library.filter_name(handle, index).map { String(cString: $0) }
         }.filter { $0 != "none" }
     }
 
-    private func failure() -> Failure { Self.failure(of: handle) }
+    private func failure() -> Failure { Self.failure(of: handle, library) }
 
-    private static func failure(of handle: OpaquePointer) -> Failure {
-        let message = archive_error_string(handle).map { UnpackFailure.printable(String(cString: $0)) } ?? "libarchive failed without a message"
-        return Failure(message: message, filters: filterNames(of: handle))
+    private static func failure(of handle: OpaquePointer, _ library: pkgfetch_libarchive) -> Failure {
+        let message = library.error_string(handle).map { UnpackFailure.printable(String(cString: $0)) } ?? "libarchive failed without a message"
+        return Failure(message: message, filters: filterNames(of: handle, library))
     }
 }
 

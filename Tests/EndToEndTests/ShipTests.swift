@@ -45,6 +45,22 @@ import TestSupport
         #expect(full.isEmpty, "the product imports full Foundation somewhere (use FoundationEssentials): \(full)")
     }
 
+    /// libarchive's chain (libxml2, ICU, libacl, the compressors) is loaded when something is unpacked
+    /// or `--version` names it, not at start-up (issue 25): the binary does not link it, and a command
+    /// that unpacks nothing never opens it.
+    @Test func libarchiveIsNotLoadedByACommandThatUnpacksNothing() throws {
+        let dynamic = try Processes.check(["readelf", "-d", try PkgfetchCLI.path]).stdout
+        #expect(!dynamic.contains("libarchive"), "\(dynamic)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_DEBUG"] = "files"
+        let codes = try Processes.run([try PkgfetchCLI.path, "exit-codes"], environment: environment)
+        #expect(codes.status == 0)
+        #expect(codes.stderr.contains("libcurl.so"), "LD_DEBUG=files lists the libraries opened")
+        #expect(!codes.stderr.contains("libarchive.so"))
+        let version = try Processes.run([try PkgfetchCLI.path, "--version"], environment: environment)
+        #expect(version.stderr.contains("libarchive.so"))
+    }
+
     @Test func makeInstallPutsTheBinaryCompletionsAndAManPageUnderDestdirAndPrefix() throws {
         let work = try TemporaryDirectory("make-install")
         let run = try Self.make(["install", "DESTDIR=\(work.path)", "PREFIX=/usr", "PKGFETCH_BINARY=\(try PkgfetchCLI.path)"])

@@ -82,7 +82,7 @@ public enum ErrorKind: Int32, CaseIterable, Sendable, Codable {
         case .networkTimeout: "per-attempt timeout or overall deadline hit"
         case .identityTokenFailed: "no token from the identity endpoint"
         case .integrityMismatch: "digest or size differs from what was expected"
-        case .unpackFailed: "corrupt or unsupported archive"
+        case .unpackFailed: "corrupt or unsupported archive, or libarchive (libarchive13) cannot be loaded"
         case .unsafeArchive: "an entry would escape the destination (or is otherwise refused)"
         case .destinationIO: "cannot write/rename into the destination (permissions, disk full)"
         case .interrupted: "stopped by SIGINT, SIGTERM or SIGHUP; staging removed, installs in flight finished"
