@@ -7,7 +7,7 @@ import Glibc
 
 /// A credential helper runs the way a fetch helper does (issue 20, hole 5): in a group of its own,
 /// with nothing of pkgfetch's open, and what it leaves behind ended when it exits.
-@Suite struct CredentialHelperProcessTests {
+@Suite(.offPool) struct CredentialHelperProcessTests {
     typealias E = ORASEndToEnd
 
     /// `(sleep … &)` then a valid answer: the background sleep holds the helper's stdout. Foundation's
