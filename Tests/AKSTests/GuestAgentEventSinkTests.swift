@@ -6,7 +6,7 @@ import TestSupport
 
 /// The guest agent's events directory as a reader sees it: whole files only, one per event, even for
 /// many events in one millisecond from two processes at once.
-@Suite struct GuestAgentEventSinkTests {
+@Suite(.offPool) struct GuestAgentEventSinkTests {
     static func event(_ index: Int) -> Event {
         Event(task: "fetch", operationId: "op", package: "p", version: "v1", source: "https://h/p.zip", sourceKind: .cdn,
               bytes: Int64(index), durationMs: 1, outcome: "ok", attempt: 1)

@@ -186,14 +186,17 @@ import TestSupport
         #expect(run.status == 41, "\(run.stderr)")
         #expect(run.stderr.contains("error[identity-token-failed]"))
         #expect(run.stderr.contains("no token from IMDS"))
-        #expect(elapsed < .milliseconds(11_000), "\(elapsed)")
+        // Ended by the deadline: the tries below show it; the bound only tells it from a hang, with room
+        // for a loaded machine.
+        #expect(elapsed < .seconds(60), "\(elapsed)")
         #expect(elapsed > .seconds(5), "\(elapsed): the budget was not spent")
         #expect(w.acr.exchanges.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: w.work.join("out.zip")))
         if listening {
-            // Five tries for the registry resource, then the ARM resource until the deadline.
+            // Five tries for the registry resource, then the ARM resource until the deadline: its five
+            // tries would need 6 s or more of backoff after the registry resource's 6 s, past the 10 s.
             #expect(w.imds.calls.filter { $0.resource == Self.acrResource }.count == 5)
-            #expect(w.imds.calls.filter { $0.resource == Self.armResource }.count >= 1)
+            #expect((1..<5).contains(w.imds.calls.filter { $0.resource == Self.armResource }.count), "\(w.imds.calls.map(\.resource))")
         }
         let events = try EventLines(w.work.join("events.jsonl"))
         #expect(events.task("fetch").last?["error"] as? String == "identity-token-failed")
@@ -278,9 +281,12 @@ import TestSupport
 
         // With IMDS not there at all (a node whose identity endpoint is down), the pull does not wait for it.
         let dead = "http://127.0.0.1:\(try Ports.free())\(IMDSStandIn.path)"
-        let (down, elapsed) = try await w.fetch(["--deadline", "60s"], output: "down.zip", imdsEndpoint: dead)
+        let (down, elapsed) = try await w.fetch(["--deadline", "60s", "--events", w.work.join("down.jsonl")], output: "down.zip",
+                                                imdsEndpoint: dead)
         #expect(down.status == 0, "\(down.stderr)")
-        #expect(elapsed < .seconds(5), "\(elapsed)")
+        #expect(try EventLines(w.work.join("down.jsonl")).task("imds-token").isEmpty, "IMDS was asked")
+        // Not held up to the deadline (60 s): room for a loaded machine.
+        #expect(elapsed < .seconds(40), "\(elapsed)")
     }
 
     /// A batch of three packages from three repositories, three at once: whether anonymous access

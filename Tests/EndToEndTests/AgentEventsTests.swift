@@ -4,7 +4,7 @@ import TestSupport
 
 /// `--agent-events-dir DIR`: each step as one JSON file where the Azure guest agent reads the node
 /// scripts' events, written atomically, and never a reason for a fetch to fail.
-@Suite struct AgentEventsTests {
+@Suite(.offPool) struct AgentEventsTests {
     typealias E = ORASEndToEnd
 
     /// The files of an events directory, in name (= time) order, parsed.

@@ -6,7 +6,7 @@ import TestSupport
 /// layer's digest from the registry's manifest), or, with none, an owner and modes no other user
 /// could have used to put it there (ssh's StrictModes rule). Tests run as root; uid 65534 plays the
 /// other user.
-@Suite struct CacheTrustTests {
+@Suite(.offPool) struct CacheTrustTests {
     typealias E = ORASEndToEnd
 
     /// A registry is configured and answers: the cached copy is checked against the layer's digest

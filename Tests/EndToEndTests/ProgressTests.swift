@@ -68,12 +68,27 @@ import TestSupport
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        try await Task.sleep(for: .milliseconds(3000))
+        // Read as it is drawn: the signal goes once two redraws have shown bytes, however long a loaded
+        // machine takes to get there; the rest of the 8 s transfer leaves time for it to land mid-download.
+        let said = ThreadSafeBox(Data())
+        let reader = Thread {
+            while true {
+                let chunk = stderr.fileHandleForReading.availableData
+                if chunk.isEmpty { return }
+                said.mutate { $0.append(chunk) }
+            }
+        }
+        reader.start()
+        let started = ContinuousClock.now
+        while Self.drawn(String(decoding: said.value, as: UTF8.self)).filter({ $0.contains(" MiB / 8.0 MiB ") }).count < 2,
+              process.isRunning, started.duration(to: .now) < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         kill(process.processIdentifier, SIGINT)
         let stopped = ContinuousClock.now
-        while process.isRunning, stopped.duration(to: .now) < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
+        while process.isRunning || !reader.isFinished, stopped.duration(to: .now) < .seconds(50) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(process.terminationStatus == 130)
-        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: said.value, as: UTF8.self)
         let lines = Self.drawn(text)
         #expect(lines.count >= 2, "\(text.debugDescription)")
         for line in lines { #expect(line.unicodeScalars.reduce(0) { $0 + ($1.isASCII ? 1 : 2) } <= 49, "\(line)") }

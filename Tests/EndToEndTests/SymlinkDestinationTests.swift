@@ -5,7 +5,7 @@ import TestSupport
 /// The CLI against symlinks another user (uid 65534) planted in a sticky shared directory, as /tmp is:
 /// `--output` replaces the link itself, a merge into it exits 70, `--replace` swaps the link itself;
 /// what the links point at is never touched. From the cache, so no network is involved.
-@Suite struct SymlinkDestinationTests {
+@Suite(.offPool) struct SymlinkDestinationTests {
     @Test func plantedSymlinksAreReplacedOrRefusedNeverFollowed() throws {
         let work = try TemporaryDirectory("e2e-symlink")
         try FileManager.default.createDirectory(atPath: work.join("tree/kubernetes/node/bin"), withIntermediateDirectories: true)

@@ -6,7 +6,7 @@ import TestSupport
 /// neither the name nor the registry says (cache and registry), and hostile input ends fast, in
 /// bounded memory, with one short line and no staging left. Runs in a child process with a hard
 /// timeout, so code that hangs fails the test instead of the suite.
-@Suite struct UnpackBoundsTests {
+@Suite(.offPool) struct UnpackBoundsTests {
     /// `pkgfetch ARGS` under `timeout -s KILL`, with its peak memory.
     private func bounded(_ arguments: [String], seconds: Int = 60, environment: [String: String]? = nil) throws -> MeasuredProcess.Result {
         try MeasuredProcess.run(["timeout", "-s", "KILL", String(seconds), try PkgfetchCLI.path] + arguments, environment: environment)

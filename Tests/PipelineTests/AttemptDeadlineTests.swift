@@ -20,17 +20,20 @@ import TestSupport
     }
 
     /// Writes a little, then keeps writing in a loop that ignores cancellation; its late writes must
-    /// not reach the staging file of the attempt after it.
+    /// not reach the staging file of the attempt after it. The loop blocks, as a runaway library
+    /// would, on a thread of its own: on the cooperative pool it would hold one of two threads for 3 s.
     struct RunawayWriter: Fetcher {
         let first: Data
         func open(_ request: FetchRequest, context: FetchContext) async throws -> FetchedStream {
             if context.attempt > 1 { return FetchedStream(validator: .token("v"), body: .bytes(first)) }
             return FetchedStream(validator: .token("v"), body: .writer { sink in
                 try sink.write(first.prefix(3))
-                let end = ContinuousClock.now + .seconds(3)
-                while ContinuousClock.now < end {
-                    try? sink.write(Data("late".utf8))   // refused once the attempt is over; keeps going anyway
-                    usleep(10_000)
+                try await offPool {
+                    let end = ContinuousClock.now + .seconds(3)
+                    while ContinuousClock.now < end {
+                        try? sink.write(Data("late".utf8))   // refused once the attempt is over; keeps going anyway
+                        usleep(10_000)
+                    }
                 }
             })
         }

@@ -15,8 +15,8 @@ import TestSupport
     }
 
     /// Counts fetches in flight. Until `gather` have been in flight at once, each fetch waits for
-    /// that (up to 5 s), so the peak is reached whatever the scheduler does; then it moves the clock
-    /// on by `cost`.
+    /// that (polled, up to 30 s), so the peak is reached whatever the scheduler does; then it moves
+    /// the clock on by `cost`.
     final class ProbeFetcher: Fetcher, @unchecked Sendable {
         private let lock = NSLock()
         private var inFlight = 0
@@ -41,7 +41,7 @@ import TestSupport
                 peak = max(peak, inFlight)
                 log.append("start \(source.location)")
             }
-            let giveUp = ContinuousClock.now + .seconds(5)
+            let giveUp = ContinuousClock.now + .seconds(30)
             while lock.withLock({ peak < gather }), ContinuousClock.now < giveUp { try await Task.sleep(for: .milliseconds(5)) }
             if source.location.hasSuffix("missing") {
                 lock.withLock { inFlight -= 1 }

@@ -186,7 +186,7 @@ import TestSupport
         #expect(mkfifo(dir.join("fifo"), 0o600) == 0)
         for path in [dir.join("fifo"), "/dev/zero"] {
             let run = SingleSourceRun(fetcher: FileFetcher(), source: Source(scheme: "file", location: path),
-                                      retry: RetryPolicy(attempts: 1, perAttemptTimeout: .seconds(5)))
+                                      retry: RetryPolicy(attempts: 1, perAttemptTimeout: .seconds(60)))   // a blocked open ends here, as a timeout
             let failure = await #expect(throws: PkgfetchError.self) { try await run.run(installingTo: dir.join("out")) }
             #expect(failure?.kind == .noSource)
             #expect(failure?.message.contains("not a regular file") == true, "\(String(describing: failure))")

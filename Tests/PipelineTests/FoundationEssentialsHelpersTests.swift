@@ -1,10 +1,11 @@
 import Foundation
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// What pkgfetch now does itself instead of with Foundation's ICU-linked APIs (JSONSerialization,
 /// String(format:), NSString, NSCondition, Thread), against what those gave.
-@Suite struct FoundationEssentialsHelpersTests {
+@Suite(.offPool) struct FoundationEssentialsHelpersTests {
     @Test func jsonReadsWhatServersSendAndNullsAreMissingKeys() throws {
         let object = try #require(JSONAny.parse(Data(#"{"token":"t","expires_in":"3600","exp":1e300,"n":3,"ok":true,"x":null,"a":["r",null,2]}"#.utf8)) as? [String: Any])
         #expect(object["token"] as? String == "t")

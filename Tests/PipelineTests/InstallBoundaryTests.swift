@@ -8,7 +8,7 @@ import TestSupport
 /// The install boundary as another user on the machine would attack it: symlinks planted at or on the
 /// way to `--output`/`--dest`, and a destination directory swapped for a symlink while the merge runs.
 /// The tests run as root, as pkgfetch does on a node; the attacker is uid 65534 (nobody).
-@Suite struct InstallBoundaryTests {
+@Suite(.offPool) struct InstallBoundaryTests {
     static let attacker: uid_t = 65534
 
     /// A temporary directory with `shared/`, a sticky world-writable directory like /tmp, and a

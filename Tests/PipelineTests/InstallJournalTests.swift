@@ -7,7 +7,7 @@ import TestSupport
 /// then recovered as the next run recovers a dead run's staging: the destination ends old when the
 /// install had not committed, new when it had, never mixed; and a recovery stopped dead after each of
 /// its own steps is recovered again to the same end.
-@Suite struct InstallJournalTests {
+@Suite(.offPool) struct InstallJournalTests {
     /// A destination and a staging area beside it, in one temporary directory.
     struct Scene {
         let work: TemporaryDirectory

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Pipeline
 
 /// A power cut after the commit can lose renames the journal committed (the directory entries were
 /// not on disk yet): the next run finishes them, so the destination ends new, never a mix.
-@Suite struct InstallRecoveryFinishTests {
+@Suite(.offPool) struct InstallRecoveryFinishTests {
     @Test func aCommittedRenameThatWasLostIsDoneByTheNextRun() throws {
         let (_, new, _) = try InstallJournalTests.ends { try $0.mergeInstall(crashAfter: $1) }
         let scene = try InstallJournalTests.Scene()

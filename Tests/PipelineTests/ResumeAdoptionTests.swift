@@ -6,7 +6,7 @@ import TestSupport
 
 /// A dead run's partial download with a resume record is handed to the next run's download of the
 /// same source, its bytes hashed again; anything else in the dead area goes with it.
-@Suite struct ResumeAdoptionTests {
+@Suite(.offPool) struct ResumeAdoptionTests {
     static let source = Source.url("https://cdn.example/pkg.tgz?sig=secret")
 
     /// A dead owner's staging area in `out` holding `files` (name → content).

@@ -6,7 +6,7 @@ import TestSupport
 /// A staging area names its owner (pid, start time, boot, pid namespace), so the next run knows at
 /// once whether that process still runs: a dead owner's area is recovered and removed without waiting,
 /// a live one's is never touched.
-@Suite struct StagingOwnerTests {
+@Suite(.offPool) struct StagingOwnerTests {
     static func endedProcess() throws -> pid_t {
         let ended = Process()
         ended.executableURL = URL(fileURLWithPath: "/bin/true")

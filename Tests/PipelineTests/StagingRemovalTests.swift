@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Staging goes whatever it holds: a tree of any depth is removed relative to directory handles.
-@Suite struct StagingRemovalTests {
+@Suite(.offPool) struct StagingRemovalTests {
     /// Builds a chain of `depth` directories named `d` inside `directory`, with a file at the bottom:
     /// its full path is past PATH_MAX (4096), so only a walk relative to handles can remove it.
     static func buildDeepTree(in directory: String, depth: Int) throws {

@@ -9,7 +9,7 @@ import TestSupport
 /// the bitmask options, and an option libcurl refuses outright stops the transfer before it starts.
 /// The older libcurl is played by telling the transport to treat options as unknown, which is what
 /// such a libcurl answers (`CURLE_UNKNOWN_OPTION`).
-@Suite struct CurlOptionTests {
+@Suite(.offPool) struct CurlOptionTests {
     static let stringOptions: Set<UInt32> = [ccurl_opt_protocols_str.rawValue, ccurl_opt_redir_protocols_str.rawValue]
 
     func transport(unknown: Set<UInt32>, caFile: String? = nil) -> CurlTransport {

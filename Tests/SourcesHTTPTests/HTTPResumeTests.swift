@@ -11,9 +11,12 @@ import TestSupport
     let body = TestBodies.random(size: 4 << 20)
 
     /// Runs `url` through a runner with the HTTP fetcher; returns the result and the run (for its events).
-    func fetch(_ url: String, stallTimeout: Duration = .seconds(30), retry: RetryPolicy? = nil,
+    /// The stall limit and each attempt's deadline are far from anything a loopback transfer needs, even
+    /// on a loaded machine: the requests the server sees are the faults' doing only.
+    func fetch(_ url: String, stallTimeout: Duration = .seconds(300), retry: RetryPolicy? = nil,
                in directory: TemporaryDirectory) async throws -> (RunResult, SingleSourceRun) {
-        var run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport(), stallTimeout: stallTimeout), source: .url(url))
+        var run = SingleSourceRun(fetcher: HTTPFetcher(transport: CurlTransport(), stallTimeout: stallTimeout), source: .url(url),
+                                  retry: RetryPolicy(attempts: 3, initialDelay: .milliseconds(10), perAttemptTimeout: .seconds(300)))
         if let retry { run.retry = retry }
         return (try await run.run(installingTo: directory.join("out")), run)
     }
@@ -70,7 +73,9 @@ import TestSupport
     @Test func stallCutByTheLowSpeedLimitResumesWithinTheAttempt() async throws {
         let server = try FaultServer()
         server.serve("/pkg.zip", body: body, faults: [.stall(afterBytes: 65536)])
-        let (result, run) = try await fetch(server.url("/pkg.zip"), stallTimeout: .seconds(1), in: try TemporaryDirectory("http"))
+        // 3 s: long enough that the resumed transfer is not cut too on a loaded machine, far below the
+        // attempt's deadline (300 s), so one attempt ("ok" alone) shows the stall limit cut it.
+        let (result, run) = try await fetch(server.url("/pkg.zip"), stallTimeout: .seconds(3), in: try TemporaryDirectory("http"))
         #expect(result.digest.hex == TestBodies.sha256(of: body))
         #expect(server.requests(to: "/pkg.zip").map { $0.header("Range") } == [nil, "bytes=65536-"])
         #expect(run.events.events.filter { $0.task == "fetch" }.map(\.outcome) == ["ok"])

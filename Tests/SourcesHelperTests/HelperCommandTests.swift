@@ -151,7 +151,8 @@ import TestSupport
         let (run, took) = try Self.pkgfetch(["fetch", "hang://bucket/pkg.bin", "--output", work.join("out"), "--timeout", "2s",
                                              "--retries", "0", "--helpers-dir", helpers.directory])
         #expect(run.status == 40, "\(run.stderr)")
-        #expect(took < .seconds(6), "took \(took)")
+        // At the 2 s timeout, not at the helper's end (300 s): room for a loaded machine.
+        #expect(took < .seconds(60), "took \(took)")
         #expect(helpers.recordedPids == 2)
         #expect(helpers.survivors().isEmpty, "left running: \(helpers.survivors())")
         #expect(!FileManager.default.fileExists(atPath: work.join("out")))
@@ -174,7 +175,7 @@ import TestSupport
                                                  "--timeout", "60s"] + common)
         #expect(forever.status == 50, "\(forever.stderr)")
         #expect(forever.stderr.contains("--max-size"), "\(forever.stderr)")
-        #expect(took < .seconds(10))
+        #expect(took < .seconds(45), "stopped at the size limit, not at the 60 s timeout: took \(took)")
 
         let (less, _) = try Self.pkgfetch(["fetch", "saysless://b/x.bin", "--output", work.join("b")] + common)
         #expect(less.status == 50, "\(less.stderr)")

@@ -35,7 +35,8 @@ import TestSupport
         let (run, took) = try HelperCommandTests.pkgfetch(["fetch", "hang://b/x.bin", "--output", work.join("out"), "--timeout", "2s",
                                                            "--retries", "0", "--helpers-dir", helpers.directory])
         #expect(run.status == 40, "\(run.stderr)")
-        #expect(took < .seconds(7), "took \(took)")
+        // At the 2 s timeout, not at the helper's end (300 s): room for a loaded machine.
+        #expect(took < .seconds(60), "took \(took)")
         #expect(Self.running(mark).isEmpty, "left running: \(Self.running(mark))")
         #expect(helpers.survivors().isEmpty)
     }
@@ -64,10 +65,11 @@ import TestSupport
         let mark = Self.uniqueSleep()
         defer { Self.killEvery(mark) }
         try helpers.write("holder", Self.body("setsid sh -c 'touch READY; exec sleep MARK' 2>/dev/null &", mark: mark, in: work, then: "printf hello"))
-        let (run, took) = try HelperCommandTests.pkgfetch(["fetch", "holder://b/x.bin", "--output", work.join("out"), "--timeout", "10s",
+        let (run, took) = try HelperCommandTests.pkgfetch(["fetch", "holder://b/x.bin", "--output", work.join("out"), "--timeout", "120s",
                                                            "--retries", "0", "--helpers-dir", helpers.directory])
+        // Success shows the fetch did not wait for the 120 s timeout; nor for the daemon (300 s).
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(took < .seconds(5), "took \(took)")
+        #expect(took < .seconds(60), "took \(took)")
         #expect(Self.running(mark).isEmpty, "left running: \(Self.running(mark))")
     }
 
@@ -95,9 +97,10 @@ import TestSupport
     /// A sleep length no other process has: its argv is the marker looked for in /proc.
     static func uniqueSleep() -> String { "300.\(UInt32.random(in: 100_000_000...999_999_999))" }
 
-    /// Pids of running processes (not zombies) whose argv is `sleep <mark>`, waiting up to a second for them to go.
+    /// Pids of running processes (not zombies) whose argv is `sleep <mark>`, waiting up to 30 s for
+    /// them to go (polled: long only when one is left, or the machine is loaded).
     static func running(_ mark: String) -> [Int32] {
-        let until = ContinuousClock.now + .seconds(1)
+        let until = ContinuousClock.now + .seconds(30)
         while true {
             let found = matching(mark).filter(TestHelpers.isRunning)
             if found.isEmpty || ContinuousClock.now >= until { return found }

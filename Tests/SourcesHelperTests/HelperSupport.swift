@@ -42,7 +42,8 @@ struct TestHelpers {
 
     /// Pids recorded by helpers and their children that are still running (a zombie is not running:
     /// it holds no resources; an orphan's is reaped by init, which in a container may never do it).
-    func survivors(waitingUpTo wait: Duration = .milliseconds(800)) -> [Int32] {
+    /// Polled: the wait is long only when something is left (or the machine is loaded).
+    func survivors(waitingUpTo wait: Duration = .seconds(30)) -> [Int32] {
         let pids = ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
         let until = ContinuousClock.now + wait
         while true {

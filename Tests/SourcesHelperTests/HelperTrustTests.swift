@@ -8,7 +8,7 @@ import Glibc
 /// What a helper run as root may be and get (issue 20, holes 2 and 6): a symlink counts with the
 /// directory that holds it and its owner, not only with the file it names; a helper's HOME is the
 /// effective user's own, never the caller's.
-@Suite struct HelperTrustTests {
+@Suite(.offPool) struct HelperTrustTests {
     /// A root-owned script in a directory only root writes, that records each run in `marker`.
     func safeScript(in work: TemporaryDirectory, marker: String) throws -> String {
         let safe = work.join("safe")

@@ -4,9 +4,11 @@ import Testing
 /// The per-registry verdict on anonymous access: one pull finds out, pulls that ask meanwhile wait
 /// for its answer, and a probe that ends without one hands the question to exactly one of them.
 @Suite struct AnonymousAccessLedgerTests {
-    /// Polls until `condition` holds (the waiters below must be parked before the test goes on).
+    /// Polls until `condition` holds (the waiters below must be parked before the test goes on), for
+    /// up to 60 s: long only on a loaded machine.
     func eventually(_ condition: () async -> Bool) async throws {
-        for _ in 0..<500 where !(await condition()) { try await Task.sleep(for: .milliseconds(2)) }
+        let giveUp = ContinuousClock.now + .seconds(60)
+        while !(await condition()), ContinuousClock.now < giveUp { try await Task.sleep(for: .milliseconds(2)) }
         #expect(await condition())
     }
 

@@ -71,11 +71,12 @@ import TestSupport
     @Test func imdsAndTheExchangeDoNotFollowRedirects() async throws {
         let attacker = try Self.elsewhere()
         let redirecting = try StubHTTPServer { request in StubResponse(status: 307, headers: [("Location", attacker.url + request.target)]) }
-        let quick = RetryPolicy(attempts: 1, initialDelay: .milliseconds(10), perAttemptTimeout: .seconds(10))
+        // One attempt each; the timeouts only keep a broken client from hanging (a loaded machine can stall seconds).
+        let quick = RetryPolicy(attempts: 1, initialDelay: .milliseconds(10), perAttemptTimeout: .seconds(60))
 
         let imds = IMDSClient(transport: CurlTransport(), endpoint: "\(redirecting.url)\(IMDSStandIn.path)", clientID: "client", retry: quick)
         do {
-            _ = try await imds.accessToken(resource: ManagedIdentityCredentialStore.registryResource, deadline: .now + .seconds(10))
+            _ = try await imds.accessToken(resource: ManagedIdentityCredentialStore.registryResource, deadline: .now + .seconds(60))
             Issue.record("IMDS answered through a redirect")
         } catch let failure as StepRetry.Exhausted {
             #expect(failure.last.kind == .identityTokenFailed)
@@ -85,7 +86,7 @@ import TestSupport
         let exchange = ACRTokenExchange(transport: CurlTransport(), retry: quick)
         do {
             _ = try await exchange.refreshToken(registryHost: "127.0.0.1:\(redirecting.port)", scheme: "http", tenantID: nil,
-                                                accessToken: "entra-access-token-secret", deadline: .now + .seconds(10))
+                                                accessToken: "entra-access-token-secret", deadline: .now + .seconds(60))
             Issue.record("the exchange answered through a redirect")
         } catch let failure as StepRetry.Exhausted {
             #expect(failure.last.status == 307)

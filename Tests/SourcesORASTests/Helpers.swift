@@ -27,7 +27,7 @@ func pull(_ fetcher: ORASFetcher, _ reference: String, fileName: String, platfor
     let source = Source(scheme: "oci", location: reference)
     let plan = Plan(rule: "test", package: "test", fileName: fileName, platform: platform, reference: reference, sources: [source])
     let events = CollectingEventSink()
-    let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(60), events: EventEmitter(sink: events))
+    let context = FetchContext(plan: plan, attempt: 1, deadline: .now + .seconds(120), events: EventEmitter(sink: events))
     let stream = try await fetcher.open(FetchRequest(source: source), context: context)
     let sink = try FileSink(path: path)
     try await stream.body.deliver(into: sink)
@@ -51,12 +51,13 @@ func pkgfetchError(_ body: () async throws -> Void) async -> PkgfetchError? {
 }
 
 extension ORASFetcher {
-    /// A fetcher over a fresh transport.
+    /// A fetcher over a fresh transport. Its stall limit (like `pull`'s deadline) only stops a hung
+    /// server: a stand-in that signs tokens with openssl can take seconds on a loaded machine.
     static func make(credentials: any CredentialStore = AnonymousCredentialStore(), schemes: RegistrySchemePolicy = RegistrySchemePolicy(),
                      caFile: String? = nil, tokens: TokenCache = TokenCache()) -> ORASFetcher {
         let transport = CurlTransport(options: .init(caFile: caFile))
         return ORASFetcher(client: RegistryClient(transport: transport, credentials: credentials, schemes: schemes, tokens: tokens,
-                                                  stallTimeout: .seconds(10)))
+                                                  stallTimeout: .seconds(60)))
     }
 }
 
