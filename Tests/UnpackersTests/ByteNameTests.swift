@@ -1,12 +1,13 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Unpackers
 
 /// Names are bytes to the kernel: `/` (0x2F) separates components whatever follows it, and two
 /// spellings of one text (NFC `é`, NFD `e` + U+0301) are two names. A combining mark after `/` makes
 /// `"/\u{301}"` one Swift `Character`, which hides a `..` from any check that splits on `Character`s.
-@Suite("Names are split and compared as bytes, not as Swift characters")
+@Suite("Names are split and compared as bytes, not as Swift characters", .offPool)
 struct ByteNameTests {
     /// The raw names in a directory, as bytes (a `String`-keyed listing would merge NFC and NFD).
     private func rawNames(in directory: String) throws -> [[UInt8]] {

@@ -7,7 +7,7 @@ import Unpackers
 /// A node package has at most one compression layer. libarchive left to itself stacks a decompressor
 /// for every layer it recognises (up to 25), so a gzip of a gzip of … costs a filter each, and a gzip
 /// quine decompresses to itself at every layer.
-@Suite("One compression layer: nested compression and a gzip quine end fast with unpack-failed (60)")
+@Suite("One compression layer: nested compression and a gzip quine end fast with unpack-failed (60)", .offPool)
 struct CompressionLayerTests {
     /// `layers` compressions (Python's gzip, lzma, bz2 modules) of a tar holding one file.
     private func nested(_ codecs: [String], in sandbox: Sandbox) throws {

@@ -1,9 +1,10 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 @testable import Unpackers
 
-@Suite("Deep trees: refused up front past the depth limit, and removed again, however deep, when an unpack fails")
+@Suite("Deep trees: refused up front past the depth limit, and removed again, however deep, when an unpack fails", .offPool)
 struct DeepTreeTests {
     /// `depth` nested directories `d/d/…/d/` and a file at the bottom, then `last`.
     private func deepArchive(depth: Int, then last: TestEntry, at path: String) throws {
@@ -44,7 +45,7 @@ struct DeepTreeTests {
     }
 }
 
-@Suite("TreeRemoval empties a directory of any depth relative to handles, and never follows a symlink")
+@Suite("TreeRemoval empties a directory of any depth relative to handles, and never follows a symlink", .offPool)
 struct TreeRemovalTests {
     @Test func removesADeepTreeWithLockedDirectoriesAndLinksOutside() throws {
         let temporary = try TemporaryDirectory()

@@ -155,7 +155,12 @@ struct LimitTests {
         let unpack = Task {
             try await BlockingIO.shared.run { try LibarchiveUnpacker().unpack(archive, format: .tarGzip, into: target, limits: limits) }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Cancelled once the extraction has begun (its file is in the target), not after a fixed sleep
+        // that a loaded machine can stretch past the whole unpack.
+        let until = ContinuousClock.now + .seconds(60)
+        while (try? FileManager.default.contentsOfDirectory(atPath: target))?.isEmpty ?? true, ContinuousClock.now < until {
+            usleep(1_000)
+        }
         unpack.cancel()
         let started = ContinuousClock.now
         let error = await #expect(throws: PkgfetchError.self) { try await unpack.value }

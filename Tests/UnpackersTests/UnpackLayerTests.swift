@@ -10,7 +10,7 @@ import Glibc
 /// Each layer of the unpacker's defences on its own. A hostile archive meets several of them (the
 /// names, the tree of what was made, the system calls), so removing one leaves the archive refused
 /// by the next, with another message: these tests pin what each layer refuses by itself.
-@Suite("Each layer of the unpacker refuses on its own: entry names, the tree of what was made, the system calls")
+@Suite("Each layer of the unpacker refuses on its own: entry names, the tree of what was made, the system calls", .offPool)
 struct UnpackLayerTests {
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Unpackers
 
 /// The central-directory parser on bytes from outside: a real zip's records are read as written, and
 /// every truncation and every single-byte change of it is parsed or refused with `Failure`, never a
 /// crash or another error.
-@Suite struct ZipCentralDirectoryTests {
+@Suite(.offPool) struct ZipCentralDirectoryTests {
     static func parse(_ bytes: [UInt8], maximumEntries: Int = 100) throws -> ZipCentralDirectory {
         try ZipCentralDirectory(size: Int64(bytes.count), maximumEntries: maximumEntries) { offset, count in
             guard offset >= 0, offset <= Int64(bytes.count) else { return [] }
