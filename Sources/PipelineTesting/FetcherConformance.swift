@@ -145,7 +145,8 @@ public enum FetcherConformance {
         let took = started.duration(to: .now)
         try expect(failure.reason == .timeout && failure.kind == .networkTimeout,
                    "a stalled attempt should end as a timeout (exit 40), not \(failure)")
-        try expect(took < .seconds(5), "the 1 s attempt took \(took)")
+        // Wide enough for a loaded machine; a stall the deadline does not end lasts until the test's own limit.
+        try expect(took < .seconds(30), "the 1 s attempt took \(took)")
         try expect(faulty.cancelCount >= 1, "the stalled body was never cancelled: what it holds is not released")
         try expect(!FileManager.default.fileExists(atPath: work.path("stall.out")), "a file was installed")
         try expect(work.stagingLeft().isEmpty, "staging was left behind: \(work.stagingLeft())")
@@ -190,7 +191,7 @@ public enum FetcherConformance {
         let cancelled = ContinuousClock.now
         task.cancel()
         let failure = try await expectFailure { _ = try await task.value }
-        try expect(cancelled.duration(to: .now) < .seconds(3), "the run took \(cancelled.duration(to: .now)) to end after cancellation")
+        try expect(cancelled.duration(to: .now) < .seconds(20), "the run took \(cancelled.duration(to: .now)) to end after cancellation")
         try expect(failure.reason == .cancelled, "a cancelled run should end as cancelled, not \(failure)")
         try expect(faulty.cancelCount >= 1, "the stalled body was never cancelled")
         try expect(work.stagingLeft().isEmpty, "staging was left behind: \(work.stagingLeft())")

@@ -27,20 +27,21 @@ enum SharedChecks {
     }
 
     /// A stalled attempt of `fetcher` ended at its 1 s deadline leaves no process behind: any the
-    /// fetcher started for it (a helper and its children) is gone within 3 s of the attempt's end.
+    /// fetcher started for it (a helper and its children) is gone within 10 s of the attempt's end (polled: a loaded
+    /// machine may take seconds to reap, and a helper left running is still told from one that is slow).
     static func nothingLeftRunning(_ fetcher: any Fetcher, _ source: Source, stallAfter bytes: Int, installingTo path: String) async throws {
         let fileName = "conformance-\(UUID().uuidString.prefix(8).lowercased()).bin"
         let faulty = FaultyFetcher(fetcher) { _, _ in .stall(after: max(bytes, 1)) }
         let run = SingleSourceRun(fetcher: faulty, source: source, fileName: fileName, retry: RetryPolicy(attempts: 1, perAttemptTimeout: .seconds(1)))
         let failure = try await FetcherConformance.expectFailure { try await run.run(installingTo: path) }
         try FetcherConformance.expect(failure.reason == .timeout, "a stalled attempt should end as a timeout (exit 40), not \(failure)")
-        let giveUp = ContinuousClock.now + .seconds(3)
+        let giveUp = ContinuousClock.now + .seconds(10)
         var left = processes(markedWith: fileName)
         while !left.isEmpty, ContinuousClock.now < giveUp {
             try await Task.sleep(for: .milliseconds(50))
             left = processes(markedWith: fileName)
         }
-        try FetcherConformance.expect(left.isEmpty, "3 s after the attempt's deadline, processes of the attempt still run: \(left.joined(separator: ", "))")
+        try FetcherConformance.expect(left.isEmpty, "10 s after the attempt's deadline, processes of the attempt still run: \(left.joined(separator: ", "))")
     }
 
     /// A fetcher that can say what a source holds without fetching it says what the bytes are: `digest`
