@@ -6,9 +6,9 @@ import Foundation
 
 /// The chunks of a `RangedCopy`: which are claimed, how much of each has arrived, and the frontier (the
 /// first chunk not yet wholly hashed). Connections claim runs of consecutive chunks (one range request
-/// each), in order. Every byte goes to the staging file at once, at its place: the frontier chunk's
-/// bytes are appended (the file hashes them as it writes them), bytes ahead of the frontier are placed
-/// at their offset and read back to be hashed once the frontier reaches them. Nothing waits in memory;
+/// each), in order. Every byte goes to the staging file at once, at its place, and is read back (from
+/// the page cache) to be hashed once the frontier reaches it: at once for the frontier chunk, later
+/// for bytes ahead of it. Nothing waits in memory;
 /// claims stop `waiting` chunks ahead of the frontier, so what is read back stays in the page cache
 /// and little of it is left to hash after the last byte arrives.
 final class ChunkAssembly: @unchecked Sendable {
@@ -122,19 +122,20 @@ final class ChunkAssembly: @unchecked Sendable {
         return (nextClaim - count)..<nextClaim
     }
 
-    /// Appends bytes to `chunk`: to the file's hashed prefix when it is the frontier, else at their
-    /// place in the file.
+    /// Appends bytes to `chunk`, written at their place in the file; at the frontier they join the
+    /// hashed prefix at once. The frontier's bytes too are placed and read back rather than appended:
+    /// an append waits when the hashing thread is behind (reading back what the other connections
+    /// placed), and it would wait here, under the lock, stalling every connection's socket meanwhile.
     func write(chunk: Int, _ bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }
         try lock.withLock {
             if stopped { throw CancellationError() }
-            if chunk == frontier, filled[chunk] == committed {
-                try sink.write(bytes)
-                committed += bytes.count
-            } else {
-                try sink.write(bytes, at: origin + Int64(chunk) * Int64(chunkSize) + Int64(filled[chunk]))
-            }
+            try sink.write(bytes, at: origin + Int64(chunk) * Int64(chunkSize) + Int64(filled[chunk]))
             filled[chunk] += bytes.count
+            if chunk == frontier {
+                try sink.takeWritten(filled[chunk] - committed)
+                committed = filled[chunk]
+            }
         }
     }
 
