@@ -126,10 +126,18 @@ final class ChunkAssembly: @unchecked Sendable {
     /// hashed prefix at once. The frontier's bytes too are placed and read back rather than appended:
     /// an append waits when the hashing thread is behind (reading back what the other connections
     /// placed), and it would wait here, under the lock, stalling every connection's socket meanwhile.
-    func write(chunk: Int, _ bytes: UnsafeRawBufferPointer) throws {
+    /// `appending`: for the first stream while it runs alone, whose bytes are all at the frontier
+    /// and stall no one: appended, so hashed without being read back.
+    func write(chunk: Int, _ bytes: UnsafeRawBufferPointer, appending: Bool = false) throws {
         guard !bytes.isEmpty else { return }
         try lock.withLock {
             if stopped { throw CancellationError() }
+            if appending, chunk == frontier, filled[chunk] == committed {
+                try sink.write(bytes)
+                filled[chunk] += bytes.count
+                committed = filled[chunk]
+                return
+            }
             try sink.write(bytes, at: origin + Int64(chunk) * Int64(chunkSize) + Int64(filled[chunk]))
             filled[chunk] += bytes.count
             if chunk == frontier {

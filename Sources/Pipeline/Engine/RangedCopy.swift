@@ -370,7 +370,7 @@ private final class HeadSink: ByteSink, @unchecked Sendable {
         while !rest.isEmpty {
             let room = assembly.size(of: current) - assembly.filled(current)
             let part = UnsafeRawBufferPointer(rebasing: rest.prefix(room))
-            try assembly.write(chunk: current, part)
+            try assembly.write(chunk: current, part, appending: true)
             delivered += part.count
             rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(part.count))
             guard assembly.filled(current) == assembly.size(of: current) else { continue }
