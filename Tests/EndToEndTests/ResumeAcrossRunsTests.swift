@@ -42,11 +42,15 @@ import TestSupport
         func requests(after skipping: Int) -> [String] { Array(server.accessLog.dropFirst(skipping)) }
     }
 
-    /// The bytes staged so far by a running pkgfetch (its staging file in `out`).
+    /// The bytes staged so far by a running pkgfetch (its staging file in `out`): the file's size, or
+    /// the in-order prefix its resume record names once a ranged copy placed bytes ahead of it.
     static func stagedBytes(in out: String) -> Int {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where entry.hasPrefix(".pkgfetch-staging-") {
             let file = out + "/" + entry + "/source-0"
-            if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int { return size }
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int else { continue }
+            let record = (try? String(contentsOfFile: file + ".resume", encoding: .utf8)) ?? ""
+            let prefix = record.split(separator: "\n").first { $0.hasPrefix("staged ") }.flatMap { Int($0.dropFirst(7)) }
+            return min(size, prefix ?? size)
         }
         return 0
     }

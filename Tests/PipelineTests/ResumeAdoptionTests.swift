@@ -50,6 +50,51 @@ import TestSupport
         try staging.remove()
     }
 
+    /// A ranged copy killed with bytes placed ahead of its hashed prefix (holes between): its record
+    /// names the prefix, and the next run adopts only that, cutting the rest off.
+    @Test func bytesPlacedAheadAreNotAdopted() throws {
+        let dir = try TemporaryDirectory("adopt")
+        let out = dir.join("out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let content = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        let dead = try Self.deadArea(in: out, [:])
+        do {
+            let killed = try StagingFile(path: dead + "/source-0", role: .installed)
+            try content[0..<1_000_000].withUnsafeBytes { try killed.write($0) }
+            try killed.sync()  // waits for the prefix to be hashed and written
+            killed.recordResumable(Self.record(size: Int64(content.count)))
+            try content[2_000_000..<2_500_000].withUnsafeBytes { try killed.write($0, at: 2_000_000) }
+            // No finish: the run is killed here, the file 2.5 MB long with a hole from 1 MB.
+        }
+        let recorded = try #require(ResumeRecord(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: dead + "/source-0.resume")))))
+        #expect(recorded.staged == 1_000_000)
+        let staging = try StagingArea(for: .file(path: out + "/pkg.tgz"), role: .installed, resuming: [Self.source])
+        let (file, version) = try staging.file(named: "source-0", for: Self.source)
+        #expect(version == .entityTag("\"v1\""))
+        #expect(file.byteCount == 1_000_000, "only the hashed prefix is adopted")
+        try content[1_000_000...].withUnsafeBytes { try file.write($0) }
+        let (digest, size) = try file.finish()
+        #expect(size == Int64(content.count))
+        #expect(digest == SHA256Digest(SHA256.hash(data: content)))
+        try staging.remove()
+    }
+
+    /// Bytes placed ahead join the digest, in order, once the prefix reaches them; the file ends at its content.
+    @Test func bytesPlacedAheadAreHashedInOrder() throws {
+        let dir = try TemporaryDirectory("placed")
+        let content = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        let file = try StagingFile(path: dir.join("file"), role: .installed)
+        try content[2_000_000...].withUnsafeBytes { try file.write($0, at: 2_000_000) }
+        try content[0..<1_500_000].withUnsafeBytes { try file.write($0) }
+        try content[1_500_000..<2_000_000].withUnsafeBytes { try file.write($0, at: 1_500_000) }
+        try file.takeWritten(1_500_000)
+        #expect(file.byteCount == Int64(content.count))
+        let (digest, size) = try file.finish()
+        #expect(size == Int64(content.count))
+        #expect(digest == SHA256Digest(SHA256.hash(data: content)))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.join("file"))) == Data(content))
+    }
+
     @Test func nothingElseIsAdopted() throws {
         let dir = try TemporaryDirectory("adopt")
         let out = dir.join("out")
@@ -75,6 +120,10 @@ import TestSupport
     @Test func aRecordIsParsedDefensivelyAndHoldsNoSecret() throws {
         let record = Self.record(size: 42)
         #expect(ResumeRecord(parsing: record.encoded) == record)
+        var placed = record
+        placed.staged = 12345
+        #expect(ResumeRecord(parsing: placed.encoded) == placed)
+        for cut in 0..<placed.encoded.count { #expect(ResumeRecord(parsing: Array(placed.encoded.prefix(cut))) == nil) }
         #expect(!String(decoding: record.encoded, as: UTF8.self).contains("secret"))
         for cut in 0..<record.encoded.count { #expect(ResumeRecord(parsing: Array(record.encoded.prefix(cut))) == nil) }
         #expect(ResumeRecord(parsing: [UInt8](repeating: 0x0A, count: 100_000)) == nil)

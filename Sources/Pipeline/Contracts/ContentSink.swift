@@ -18,10 +18,19 @@ extension ByteSink {
     }
 }
 
+/// A sink that also takes bytes at their place ahead of what was appended (a ranged copy's), and later
+/// takes them, in order, as appended.
+protocol PlacingSink: ByteSink {
+    /// Writes `bytes` at `offset` of the content, ahead of the bytes appended so far.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws
+    /// Appends the next `count` bytes, which `write(_:at:)` already placed.
+    func takeWritten(_ count: Int) throws
+}
+
 /// The runner's sink: its staging file, through the checks every backend needs. A write past the size
 /// limit or past the size the source announced throws, and so does every write once the runner has
 /// given up on the stream (its deadline passed): from then on nothing the fetcher does reaches the file.
-final class ContentSink: ByteSink, @unchecked Sendable {
+final class ContentSink: PlacingSink, @unchecked Sendable {
     private let file: StagingFile
     private let source: Source
     private let progress: any ProgressReporter
@@ -48,17 +57,38 @@ final class ContentSink: ByteSink, @unchecked Sendable {
     /// Appends `bytes` to the content.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         try gate.pass {
-            if let limit, file.byteCount + Int64(bytes.count) > limit.bytes {
-                throw limit.tooLarge
-                    ? PkgfetchError(.tooLarge, "\(source.redacted): the package is larger than the size limit of \(limit.bytes) bytes (--max-size)",
-                                    scheme: source.scheme)
-                    : PkgfetchError(.integrity, "\(source.redacted): the source sent more than the \(limit.bytes) bytes it announced",
-                                    scheme: source.scheme)
-            }
+            try checkLimit(file.byteCount + Int64(bytes.count))
             try file.write(bytes)
             lock.withLock { written += Int64(bytes.count) }
             progress.advanced(to: file.byteCount)
         }
+    }
+
+    /// Places `bytes` at `offset`, within the limit, for `takeWritten` to append later.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try gate.pass {
+            try checkLimit(offset + Int64(bytes.count))
+            try file.write(bytes, at: offset)
+            lock.withLock { written += Int64(bytes.count) }
+        }
+    }
+
+    /// Appends the next `count` bytes, placed earlier (they are hashed now).
+    func takeWritten(_ count: Int) throws {
+        try gate.pass {
+            try file.takeWritten(count)
+            progress.advanced(to: file.byteCount)
+        }
+    }
+
+    /// Throws when the content would reach `end` bytes, past the limit.
+    private func checkLimit(_ end: Int64) throws {
+        guard let limit, end > limit.bytes else { return }
+        throw limit.tooLarge
+            ? PkgfetchError(.tooLarge, "\(source.redacted): the package is larger than the size limit of \(limit.bytes) bytes (--max-size)",
+                            scheme: source.scheme)
+            : PkgfetchError(.integrity, "\(source.redacted): the source sent more than the \(limit.bytes) bytes it announced",
+                            scheme: source.scheme)
     }
 
     /// Bytes written through this sink.

@@ -4,43 +4,50 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Puts the chunks of a `RangedCopy` back in order. The frontier chunk's bytes go straight to the sink
-/// (the staging file, which hashes what it is given, in order); a chunk ahead of the frontier is kept
-/// in a buffer of its own until the frontier reaches it. Chunks are handed out in order, and only
-/// while fewer than `waiting` are claimed but not yet in the file: that bounds the buffers (and so the
-/// memory) whatever the file size, and makes a connection wait rather than run ahead.
+/// The chunks of a `RangedCopy`: which are claimed, how much of each has arrived, and the frontier (the
+/// first chunk not yet wholly hashed). Connections claim runs of consecutive chunks (one range request
+/// each), in order. Every byte goes to the staging file at once, at its place, and is read back (from
+/// the page cache) to be hashed once the frontier reaches it: at once for the frontier chunk, later
+/// for bytes ahead of it. Nothing waits in memory;
+/// claims stop `waiting` chunks ahead of the frontier, so what is read back stays in the page cache
+/// and little of it is left to hash after the last byte arrives.
 final class ChunkAssembly: @unchecked Sendable {
     private let lock = Lock()
     private let chunks: Int
     private let chunkSize: Int
     private let lastChunkSize: Int
+    /// The offset of chunk 0 in the content.
+    private let origin: Int64
+    /// The most chunks one claim takes.
+    private let claimChunks: Int
+    /// Claims share what is left among this many connections at most, so the last ones end together.
+    private let spread: Int
     private let waiting: Int
-    private let sink: any ByteSink
-    /// The first chunk not yet wholly in the file, and how many of its bytes are.
+    private let sink: any PlacingSink
+    /// The first chunk not yet wholly in the file's hashed prefix, and how many of its bytes are.
     private var frontier = 0
     private var committed = 0
     private var filled: [Int]
     private var done: [Bool]
-    private var buffers: [Int: UnsafeMutableRawBufferPointer] = [:]
-    private var spare: [UnsafeMutableRawBufferPointer] = []
     private var nextClaim = 0
     private var claimedAhead = 0
-    private var waiters: [CheckedContinuation<Int?, Never>] = []
+    private var waiters: [CheckedContinuation<Range<Int>?, Never>] = []
     private var stopped = false
 
-    init(chunks: Int, chunkSize: Int, lastChunkSize: Int, waiting: Int, sink: any ByteSink) {
+    /// `chunks` chunks of `chunkSize` bytes (the last `lastChunkSize`), from `origin` on; claims of up
+    /// to `claimChunks` chunks, no more than `waiting` chunks claimed ahead of the frontier.
+    init(chunks: Int, chunkSize: Int, lastChunkSize: Int, origin: Int64 = 0, claimChunks: Int = 1, spread: Int = 1,
+         waiting: Int, sink: any PlacingSink) {
         self.chunks = chunks
         self.chunkSize = chunkSize
         self.lastChunkSize = lastChunkSize
+        self.origin = origin
+        self.claimChunks = max(1, claimChunks)
+        self.spread = max(1, spread)
         self.waiting = max(1, waiting)
         self.sink = sink
         filled = Array(repeating: 0, count: chunks)
         done = Array(repeating: false, count: chunks)
-    }
-
-    deinit {
-        for buffer in buffers.values { buffer.deallocate() }
-        for buffer in spare { buffer.deallocate() }
     }
 
     /// The bytes `chunk` holds when whole.
@@ -49,14 +56,17 @@ final class ChunkAssembly: @unchecked Sendable {
     /// Bytes of `chunk` received so far.
     func filled(_ chunk: Int) -> Int { lock.withLock { filled[chunk] } }
 
-    /// Buffers allocated (for tests: memory stays bounded).
-    var buffersAllocated: Int { lock.withLock { buffers.count + spare.count } }
+    /// Whether `chunk` was marked whole.
+    func isDone(_ chunk: Int) -> Bool { lock.withLock { done[chunk] } }
 
     /// Chunks in all.
     var chunkCount: Int { chunks }
 
     /// Claims waiting for a chunk (for tests: to reach a waiting claim without sleeping).
     var waitingClaims: Int { lock.withLock { waiters.count } }
+
+    /// Whether chunks are left to claim.
+    var hasUnclaimed: Bool { lock.withLock { !stopped && nextClaim < chunks } }
 
     /// Claims the first `count` chunks for the stream already open.
     func claimFirst(_ count: Int = 1) {
@@ -85,11 +95,12 @@ final class ChunkAssembly: @unchecked Sendable {
         }
     }
 
-    /// The next chunk to fetch, once fewer than `waiting` wait; nil when none is left or the copy stopped.
-    func claim() async -> Int? {
+    /// The next run of chunks to fetch, once fewer than `waiting` are claimed ahead of the frontier;
+    /// nil when none is left or the copy stopped.
+    func claim() async -> Range<Int>? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
-                let answer = lock.withLock { () -> Int?? in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Range<Int>?, Never>) in
+                let answer = lock.withLock { () -> Range<Int>?? in
                     if stopped || nextClaim >= chunks { return .some(nil) }
                     if claimedAhead < waiting { return .some(takeNext()) }
                     waiters.append(continuation)
@@ -102,53 +113,55 @@ final class ChunkAssembly: @unchecked Sendable {
         }
     }
 
-    /// Under the lock.
-    private func takeNext() -> Int {
-        claimedAhead += 1
-        nextClaim += 1
-        return nextClaim - 1
+    /// Under the lock: up to `claimChunks` chunks, fewer near the end so that every connection has a share of what is left.
+    private func takeNext() -> Range<Int> {
+        let left = chunks - nextClaim
+        let count = min(claimChunks, max(1, (left + spread - 1) / spread))
+        claimedAhead += count
+        nextClaim += count
+        return (nextClaim - count)..<nextClaim
     }
 
-    /// Appends bytes to `chunk`: into the file when it is the frontier and nothing of it waits, else
-    /// into its buffer.
-    func write(chunk: Int, _ bytes: UnsafeRawBufferPointer) throws {
+    /// Appends bytes to `chunk`, written at their place in the file; at the frontier they join the
+    /// hashed prefix at once. The frontier's bytes too are placed and read back rather than appended:
+    /// an append waits when the hashing thread is behind (reading back what the other connections
+    /// placed), and it would wait here, under the lock, stalling every connection's socket meanwhile.
+    /// `appending`: for the first stream while it runs alone, whose bytes are all at the frontier
+    /// and stall no one: appended, so hashed without being read back.
+    func write(chunk: Int, _ bytes: UnsafeRawBufferPointer, appending: Bool = false) throws {
         guard !bytes.isEmpty else { return }
         try lock.withLock {
             if stopped { throw CancellationError() }
-            if chunk == frontier, filled[chunk] == committed {
+            if appending, chunk == frontier, filled[chunk] == committed {
                 try sink.write(bytes)
-                committed += bytes.count
-            } else {
-                let buffer = try buffers[chunk] ?? newBuffer(for: chunk)
-                UnsafeMutableRawBufferPointer(rebasing: buffer[filled[chunk]..<(filled[chunk] + bytes.count)]).copyMemory(from: bytes)
+                filled[chunk] += bytes.count
+                committed = filled[chunk]
+                return
             }
+            try sink.write(bytes, at: origin + Int64(chunk) * Int64(chunkSize) + Int64(filled[chunk]))
             filled[chunk] += bytes.count
+            if chunk == frontier {
+                try sink.takeWritten(filled[chunk] - committed)
+                committed = filled[chunk]
+            }
         }
     }
 
-    /// Under the lock.
-    private func newBuffer(for chunk: Int) throws -> UnsafeMutableRawBufferPointer {
-        let buffer = spare.popLast() ?? .allocate(byteCount: chunkSize, alignment: 4096)
-        buffers[chunk] = buffer
-        return buffer
-    }
-
-    /// Marks `chunk` whole; every chunk now at the frontier goes into the file.
+    /// Marks `chunk` whole; the frontier moves over every whole chunk, taking what was placed ahead into the hashed prefix.
     func complete(_ chunk: Int) throws {
-        let woken = try lock.withLock { () -> [(CheckedContinuation<Int?, Never>, Int?)] in
+        let woken = try lock.withLock { () -> [(CheckedContinuation<Range<Int>?, Never>, Range<Int>?)] in
             done[chunk] = true
             while frontier < chunks {
-                if filled[frontier] > committed, let buffer = buffers[frontier] {
-                    try sink.write(UnsafeRawBufferPointer(rebasing: buffer[committed..<filled[frontier]]))
+                if filled[frontier] > committed {
+                    try sink.takeWritten(filled[frontier] - committed)
                     committed = filled[frontier]
                 }
                 guard done[frontier] else { break }
-                if let buffer = buffers.removeValue(forKey: frontier) { spare.append(buffer) }
                 claimedAhead -= 1
                 frontier += 1
                 committed = 0
             }
-            var woken: [(CheckedContinuation<Int?, Never>, Int?)] = []
+            var woken: [(CheckedContinuation<Range<Int>?, Never>, Range<Int>?)] = []
             while !waiters.isEmpty, claimedAhead < waiting || nextClaim >= chunks {
                 woken.append((waiters.removeFirst(), nextClaim < chunks ? takeNext() : nil))
             }
@@ -159,7 +172,7 @@ final class ChunkAssembly: @unchecked Sendable {
 
     /// Ends the copy: waiting claims get nil, writes throw.
     func stop() {
-        let woken = lock.withLock { () -> [CheckedContinuation<Int?, Never>] in
+        let woken = lock.withLock { () -> [CheckedContinuation<Range<Int>?, Never>] in
             stopped = true
             defer { waiters.removeAll() }
             return waiters

@@ -86,6 +86,9 @@ package final class ConnectionBudget: @unchecked Sendable {
         for waiter in woken { waiter.resume() }
     }
 
+    /// Whether anyone waits for a connection (`take()`).
+    var hasWaiters: Bool { lock.withLock { !waiters.isEmpty } }
+
     /// Connections taken now (for tests and events).
     package var taken: Int { lock.withLock { inUse } }
 }

@@ -12,6 +12,10 @@ struct ResumeRecord: Equatable, Sendable {
     var validator: Validator
     /// The size of that version; a staged file larger than this is not adopted.
     var totalSize: Int64
+    /// How many of the staged bytes, from the start, are that version's in order; the file beyond them
+    /// may hold holes and bytes written ahead by a ranged copy, and is cut off before it is continued.
+    /// nil: all of them (the file was written in order).
+    var staged: Int64? = nil
 
     static let suffix = Array(".resume".utf8)
     /// The most a record may hold; a larger file is not read.
@@ -48,16 +52,23 @@ struct ResumeRecord: Equatable, Sendable {
         case .digest(let digest): ("digest", digest.hex)
         case .token(let token): ("token", token)
         }
-        return Array("pkgfetch-resume 1\nsource \(identity)\n\(kind) \(value)\nsize \(totalSize)\nend\n".utf8)
+        let staged = staged.map { "staged \($0)\n" } ?? ""
+        return Array("pkgfetch-resume 1\nsource \(identity)\n\(kind) \(value)\nsize \(totalSize)\n\(staged)end\n".utf8)
     }
 
     /// Reads a record; nil for anything that is not a complete, well-formed one.
     init?(parsing bytes: [UInt8]) {
         guard bytes.count <= Self.sizeLimit else { return nil }
         let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard lines.count == 6, lines[0] == "pkgfetch-resume 1", lines[4] == "end", lines[5].isEmpty else { return nil }
+        guard lines.count == 6 || lines.count == 7, lines[0] == "pkgfetch-resume 1", lines[lines.count - 2] == "end",
+              lines[lines.count - 1].isEmpty else { return nil }
         func field(_ line: String, _ key: String) -> String? {
             line.hasPrefix(key + " ") ? String(line.dropFirst(key.count + 1)) : nil
+        }
+        var staged: Int64?
+        if lines.count == 7 {
+            guard let text = field(lines[4], "staged"), let count = Int64(text), count >= 0 else { return nil }
+            staged = count
         }
         guard let identity = field(lines[1], "source"), identity.utf8.count == 64, SHA256Digest(identity) != nil,
               let sizeText = field(lines[3], "size"), let size = Int64(sizeText), size >= 0 else { return nil }
@@ -72,5 +83,6 @@ struct ResumeRecord: Equatable, Sendable {
             return nil
         }
         self.init(identity: identity, validator: validator, totalSize: size)
+        self.staged = staged
     }
 }

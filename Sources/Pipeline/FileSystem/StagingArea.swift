@@ -196,7 +196,10 @@ package final class StagingArea: @unchecked Sendable {
                 try? handle.unlink(bytes + ResumeRecord.suffix, directory: false)
                 return (try StagingFile(path: handle.child(bytes).string, role: role), nil)
             }
-            return (try StagingFile(path: handle.child(bytes).string, role: role, adopting: true), found.record.validator)
+            let file = try StagingFile(path: handle.child(bytes).string, role: role, adopting: true, trusting: found.record.staged)
+            // The file kept its record, which it now keeps true as it is written on (its prefix, once bytes go ahead of it).
+            file.recordResumable(found.record)
+            return (file, found.record.validator)
         }
     }
 

@@ -10,8 +10,10 @@ import Glibc
 #endif
 
 /// A file being fetched, owned by the runner. Bytes are copied into 256 KiB blocks that a second thread
-/// hashes (SHA-256) and writes, so receiving, hashing and writing overlap on two cores and the content is
-/// never read back to verify it. It keeps what earlier attempts wrote, so the runner can resume.
+/// hashes (SHA-256) and writes, so receiving, hashing and writing overlap on two cores. A ranged copy
+/// may also place bytes ahead of that in-order prefix (`write(_:at:)`); the second thread reads them
+/// back from the page cache and hashes them once the prefix reaches them (`takeWritten`), so what is
+/// hashed is always the file's contiguous prefix. It keeps what earlier attempts wrote, so the runner can resume.
 package final class StagingFile: @unchecked Sendable {
     /// Where the content is: the staging file, or a borrowed local copy (see `borrow`).
     package var path: String { borrowed?.path ?? stagingPath }
@@ -43,17 +45,23 @@ package final class StagingFile: @unchecked Sendable {
     }
 
     /// Creates (or truncates) the file at `path`. `adopting`: keeps the bytes already there (a killed
-    /// run's partial download, handed over by `StagingArea`) as the first bytes of the content; they are
+    /// run's partial download, handed over by `StagingArea`) as the first bytes of the content, up to
+    /// `trusting` of them when given (the rest, written ahead by a ranged copy, is cut off); they are
     /// read and hashed now, so the digest checked at the end covers them as much as the bytes fetched.
-    package init(path: String, role: Role = .unpacked, adopting: Bool = false) throws {
+    package init(path: String, role: Role = .unpacked, adopting: Bool = false, trusting: Int64? = nil) throws {
         stagingPath = path
         self.role = role
         let descriptor = open(path, O_CREAT | (adopting ? 0 : O_TRUNC) | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw PkgfetchError(.destinationIO, "cannot create staging file \(path): \(String(cString: strerror(errno)))")
         }
+        record = ResumeRecordFile(path: path + ".resume")
         writer = BlockWriter(descriptor: descriptor, path: path, blockSize: Self.blockSize, streamToDisk: role == .installed,
-                             landed: landed)
+                             landed: landed, record: record)
+        var info = stat()
+        if adopting, let trusting, fstat(descriptor, &info) == 0, Int64(info.st_size) > trusting, ftruncate(descriptor, off_t(trusting)) != 0 {
+            throw PkgfetchError(.destinationIO, "cannot cut staging file \(path) to its staged bytes: \(String(cString: strerror(errno)))")
+        }
         if adopting {
             byteCount = try writer.takeOverExisting()
             landed.advance(by: Int(byteCount))
@@ -61,18 +69,31 @@ package final class StagingFile: @unchecked Sendable {
     }
 
     /// Where `recordResumable` writes: beside the staging file.
-    var resumeRecordPath: String { stagingPath + ".resume" }
+    var resumeRecordPath: String { record.path }
+    private let record: ResumeRecordFile
 
     /// Records, beside the file, which source and version its bytes are, so a run that finds this one
-    /// killed can continue them (`StagingArea`). Written whole (a temporary file renamed), best effort.
+    /// killed can continue them (`StagingArea`); once bytes were placed ahead, also how many are in order.
     func recordResumable(_ record: ResumeRecord) {
-        let temporary = resumeRecordPath + ".tmp"
-        let descriptor = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return }
-        let bytes = record.encoded
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        Glibc.close(descriptor)
-        if written != bytes.count || rename(temporary, resumeRecordPath) != 0 { unlink(temporary) }
+        self.record.set(record, staged: landed.snapshot.count)
+    }
+
+    /// Places `bytes` at `offset`, beyond the in-order prefix, straight into the file (not hashed yet:
+    /// `takeWritten` does once the prefix reaches them). Safe from any thread, alongside `write`.
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        guard borrowed == nil else { throw PkgfetchError(.destinationIO, "cannot place bytes in a borrowed file") }
+        // The record says first that only the prefix is to be trusted: a kill -9 from now leaves bytes ahead of it.
+        record.placingAhead(staged: landed.snapshot.count)
+        try writer.place(bytes, at: offset)
+    }
+
+    /// Takes the next `count` bytes, already placed in the file by `write(_:at:)`, into the in-order
+    /// prefix: they are read back (from the page cache) and hashed in turn.
+    package func takeWritten(_ count: Int) throws {
+        guard count > 0 else { return }
+        try submitCurrent()
+        try writer.submitReadBack(count)
+        byteCount += Int64(count)
     }
 
     /// For an `.unpacked` file: takes the open local file `descriptor` at `name` (whose bytes the caller
@@ -124,7 +145,9 @@ package final class StagingFile: @unchecked Sendable {
 
     /// Drops everything written (or borrowed) so far: the next byte written is byte 0 again.
     package func reset() throws {
-        // The record goes first: bytes of no recorded version are never continued by a later run.
+        // The record goes first: bytes of no recorded version are never continued by a later run (and
+        // the writer thread, still draining, rewrites no record from here on).
+        record.restart()
         if unlink(resumeRecordPath) != 0, errno != ENOENT {
             throw PkgfetchError(.destinationIO, "cannot remove \(resumeRecordPath): \(String(cString: strerror(errno)))")
         }
@@ -141,6 +164,7 @@ package final class StagingFile: @unchecked Sendable {
     package func finish() throws -> (digest: SHA256Digest, size: Int64) {
         try submitCurrent()
         let digest = try writer.digest()
+        try writer.cutPlacedBeyondPrefix()
         landed.finish()
         return (digest, byteCount)
     }
@@ -170,7 +194,17 @@ private final class BlockWriter: @unchecked Sendable {
     private let path: String
     private let condition = Condition()
     private var free: [UnsafeMutableRawBufferPointer]
-    private var queue: [(UnsafeMutableRawBufferPointer, Int)] = []
+    /// What the thread does next, in order: hash and write a block, or read back and hash bytes placed ahead.
+    private enum Work {
+        case block(UnsafeMutableRawBufferPointer, Int)
+        case readBack(Int)
+    }
+    private var queue: [Work] = []
+    /// Set once bytes were placed ahead of the prefix (`place`): the file may extend beyond it.
+    private var placed = false
+    /// Where read-back bytes go to be hashed (allocated on the first read-back).
+    private var readBuffer: UnsafeMutableRawBufferPointer?
+    private let record: ResumeRecordFile
     private var busy = false
     private var failure: PkgfetchError?
     private var hasher = SHA256()
@@ -187,7 +221,8 @@ private final class BlockWriter: @unchecked Sendable {
     /// How far behind the last write pages are dropped: by then their writeback has usually finished.
     static let dropLag: Int64 = 8 << 20
 
-    init(descriptor: Int32, path: String, blockSize: Int, streamToDisk: Bool, landed: LandedBytes) {
+    init(descriptor: Int32, path: String, blockSize: Int, streamToDisk: Bool, landed: LandedBytes, record: ResumeRecordFile) {
+        self.record = record
         self.descriptor = descriptor
         self.path = path
         self.streamToDisk = streamToDisk
@@ -217,12 +252,39 @@ private final class BlockWriter: @unchecked Sendable {
             free.append(block)
             throw failure
         }
-        queue.append((block, count))
+        enqueue(.block(block, count))
+    }
+
+    /// Under the lock.
+    private func enqueue(_ work: Work) {
+        queue.append(work)
         if !threadStarted {
             threadStarted = true
             DetachedThread.start(stackSize: 256 * 1024) { [self] in self.run() }  // the thread keeps the writer alive until it ends
         }
         condition.broadcast()
+    }
+
+    /// Queues reading back and hashing the next `count` bytes of the file (placed there by `place`).
+    func submitReadBack(_ count: Int) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+        enqueue(.readBack(count))
+    }
+
+    /// Writes `bytes` at `offset` now, on the calling thread.
+    func place(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        condition.withLock { placed = true }
+        if let error = writeAll(bytes, at: offset) { throw error }
+    }
+
+    /// Once everything is hashed: cuts off what lies beyond the prefix (nothing, after a whole ranged copy).
+    func cutPlacedBeyondPrefix() throws {
+        try condition.withLock {
+            guard placed, !hashOnly, ftruncate(descriptor, off_t(written)) != 0 else { return }
+            throw PkgfetchError(.destinationIO, "cannot truncate staging file \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Blocks until everything submitted is written; rethrows a write failure.
@@ -276,6 +338,7 @@ private final class BlockWriter: @unchecked Sendable {
             hasher = SHA256()
             written = 0
             dropped = 0
+            placed = false
         }
     }
 
@@ -299,7 +362,8 @@ private final class BlockWriter: @unchecked Sendable {
         condition.unlock()
         Glibc.close(descriptor)
         for block in free { block.deallocate() }
-        for (block, _) in queue { block.deallocate() }
+        for case .block(let block, _) in queue { block.deallocate() }
+        readBuffer?.deallocate()
     }
 
     private func run() {
@@ -307,27 +371,58 @@ private final class BlockWriter: @unchecked Sendable {
         while true {
             while queue.isEmpty, !closed { condition.wait() }
             if queue.isEmpty, closed { break }
-            let (block, count) = queue.removeFirst()
+            let work = queue.removeFirst()
             busy = true
             let writes = !hashOnly
             condition.unlock()
-            let bytes = UnsafeRawBufferPointer(rebasing: block[0..<count])
-            hasher.update(bufferPointer: bytes)
             var error: PkgfetchError?
-            if writes {
-                error = writeAll(bytes)
-                written += Int64(count)
-                if streamToDisk { streamBehind(Int64(count)) }
+            switch work {
+            case .block(let block, let count):
+                let bytes = UnsafeRawBufferPointer(rebasing: block[0..<count])
+                hasher.update(bufferPointer: bytes)
+                if writes {
+                    error = writeAll(bytes, at: written)
+                    if error == nil { land(count) }
+                } else {
+                    landed.advance(by: count)
+                }
+            case .readBack(let count):
+                error = readBack(count)
             }
-            // Here, and only here, bytes join the hashed, in-order prefix.
-            if error == nil { landed.advance(by: count) }
             condition.lock()
             busy = false
             if let error, failure == nil { failure = error }
-            free.append(block)
+            if case .block(let block, _) = work { free.append(block) }
             condition.broadcast()
         }
         condition.unlock()
+    }
+
+    /// Takes `count` bytes just written at `written` into the prefix. Here, and only here, bytes join
+    /// the hashed, in-order prefix.
+    private func land(_ count: Int) {
+        written += Int64(count)
+        if streamToDisk { streamBehind(Int64(count)) }
+        landed.advance(by: count)
+        record.prefixReached(written)
+    }
+
+    /// Reads back `count` bytes at `written` (placed ahead earlier, so in the page cache) and hashes them.
+    private func readBack(_ count: Int) -> PkgfetchError? {
+        let buffer = readBuffer ?? .allocate(byteCount: StagingFile.blockSize, alignment: 4096)
+        readBuffer = buffer
+        var left = count
+        while left > 0 {
+            let read = pread(descriptor, buffer.baseAddress, min(buffer.count, left), off_t(written))
+            if read < 0, errno == EINTR { continue }
+            guard read > 0 else {
+                return PkgfetchError(.destinationIO, "cannot read back staging file \(path): \(read < 0 ? String(cString: strerror(errno)) : "it ends early")")
+            }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<read]))
+            left -= read
+            land(read)
+        }
+        return nil
     }
 
     /// Starts writeback of the block just written and drops the pages `dropLag` behind it. Neither
@@ -341,10 +436,10 @@ private final class BlockWriter: @unchecked Sendable {
         }
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) -> PkgfetchError? {
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, at position: Int64) -> PkgfetchError? {
         var offset = 0
         while offset < bytes.count {
-            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            let written = pwrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset, off_t(position) + off_t(offset))
             if written < 0 {
                 if errno == EINTR { continue }
                 return PkgfetchError(.destinationIO, "cannot write \(path): \(String(cString: strerror(errno)))")
@@ -387,5 +482,79 @@ private final class BorrowedFile {
               now.st_ctim.tv_sec == before.st_ctim.tv_sec, now.st_ctim.tv_nsec == before.st_ctim.tv_nsec else {
             throw PkgfetchError(.integrityMismatch, "\(name) changed (its size or times) while it was verified and unpacked; nothing was installed")
         }
+    }
+}
+
+/// The resume record beside a staging file (`ResumeRecord`), kept true as the file is written: once a
+/// ranged copy places bytes ahead of the in-order prefix, the record says how many bytes the prefix
+/// holds (`staged`), first before the first byte is placed ahead, then again as the prefix grows by
+/// `step`. A run that adopts the file after a kill -9 cuts it there, so it never trusts a hole.
+/// Written whole (a temporary file renamed), best effort.
+final class ResumeRecordFile: @unchecked Sendable {
+    let path: String
+    private let lock = Lock()
+    /// The record last set for the file's version; nil: none (no resume).
+    private var base: ResumeRecord?
+    /// Set once bytes were placed ahead of the prefix: from then on the record names the prefix.
+    private var ahead = false
+    /// The prefix the record names.
+    private var recordedPrefix: Int64 = 0
+    /// How much the prefix grows between rewrites (a rename every 8 MiB costs nothing next to the bytes).
+    static let step: Int64 = 8 << 20
+
+    init(path: String) { self.path = path }
+
+    /// The record for the version now staged, of which `staged` bytes are hashed in order.
+    func set(_ record: ResumeRecord, staged: Int64) {
+        lock.withLock {
+            base = record
+            base?.staged = nil
+            if ahead { write(prefix: staged) } else { write(base!) }
+        }
+    }
+
+    /// Bytes are about to be placed ahead of the `staged` bytes hashed in order.
+    func placingAhead(staged: Int64) {
+        lock.withLock {
+            guard !ahead else { return }
+            ahead = true
+            write(prefix: staged)
+        }
+    }
+
+    /// The hashed prefix now holds `staged` bytes.
+    func prefixReached(_ staged: Int64) {
+        lock.withLock {
+            guard ahead, staged >= recordedPrefix + Self.step else { return }
+            write(prefix: staged)
+        }
+    }
+
+    /// The file is empty again (its record was removed first).
+    func restart() {
+        lock.withLock {
+            base = nil
+            ahead = false
+            recordedPrefix = 0
+        }
+    }
+
+    /// Under the lock.
+    private func write(prefix: Int64) {
+        guard var record = base else { return }
+        record.staged = prefix
+        recordedPrefix = prefix
+        write(record)
+    }
+
+    /// Under the lock.
+    private func write(_ record: ResumeRecord) {
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        let bytes = record.encoded
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        Glibc.close(descriptor)
+        if written != bytes.count || rename(temporary, path) != 0 { unlink(temporary) }
     }
 }
