@@ -4,7 +4,7 @@
 # Sizes: BENCH_BLOB_MB (1024), BENCH_UNPACK_MB (200), BENCH_SMALL_COUNT (50), BENCH_RUNS (5),
 # BENCH_CAPPED_RUNS (BENCH_RUNS), BENCH_BATCH_LARGE (4) × BENCH_BATCH_LARGE_MB (256) + BENCH_BATCH_SMALL (20)
 # × 1 MiB, BENCH_STARTUP_RUNS (50). BENCH_ONLY=startup,registry,cdn,capped,batch,e2e-capped,unpack,e2e,small
-# picks cases; PKGFETCH_BASELINE=/path/to/pkgfetch adds another build's rows.
+# picks cases (BENCH_CAPS=50m,200m the capped rates); PKGFETCH_BASELINE=/path/to/pkgfetch adds another build's rows.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
