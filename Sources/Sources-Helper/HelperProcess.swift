@@ -36,6 +36,13 @@ final class HelperProcess: @unchecked Sendable {
     /// Starts `executable` with `arguments` and exactly `environment`; `relay` gets each stderr line.
     init(executable: String, arguments: [String], environment: [String: String],
          relay: @escaping @Sendable (String) -> Void) throws {
+        // Counted from before the fork: a helper can be running (and a signal handled) before the
+        // spawn returns, and `stopAll` must not miss it.
+        guard LiveHelpers.shared.beginSpawn() else {
+            throw PkgfetchError(.interrupted, "not starting \(executable): pkgfetch is stopping")
+        }
+        var spawned = false
+        defer { if !spawned { LiveHelpers.shared.endSpawn() } }
         let out = try Self.pipe(), err = try Self.pipe(), announce = try Self.pipe()
         let reads = [out.read, err.read, announce.read]
         defer { for descriptor in [out.write, err.write, announce.write] { close(descriptor) } }
@@ -49,6 +56,7 @@ final class HelperProcess: @unchecked Sendable {
         }
         output = out.read
         announcement = announce.read
+        spawned = true
         LiveHelpers.shared.add(self)
         let errRead = err.read
         DetachedThread.start { [self] in relayStandardError(errRead, relay) }
@@ -175,13 +183,43 @@ public final class LiveHelpers: @unchecked Sendable {
     public static let shared = LiveHelpers()
     private let lock = Lock()
     private var helpers: [ObjectIdentifier: HelperProcess] = [:]
+    /// Spawns begun and not yet registered (or failed).
+    private var spawning = 0
+    /// Set by `stopAll`: no helper starts after it.
+    private var stopping = false
 
-    func add(_ helper: HelperProcess) { lock.withLock { helpers[ObjectIdentifier(helper)] = helper } }
+    /// Counts a spawn about to begin; false once `stopAll` has begun (then nothing may start).
+    func beginSpawn() -> Bool {
+        lock.withLock {
+            if stopping { return false }
+            spawning += 1
+            return true
+        }
+    }
+
+    /// A spawn that failed: nothing to register.
+    func endSpawn() { lock.withLock { spawning -= 1 } }
+
+    /// Registers a spawned helper (ending its spawn); one registered after `stopAll` began is ended at once.
+    func add(_ helper: HelperProcess) {
+        let late = lock.withLock { () -> Bool in
+            spawning -= 1
+            helpers[ObjectIdentifier(helper)] = helper
+            return stopping
+        }
+        if late { helper.stopNow(timeout: .now() + .seconds(1)) }
+    }
+
     func remove(_ helper: HelperProcess) { lock.withLock { _ = helpers.removeValue(forKey: ObjectIdentifier(helper)) } }
 
-    /// Kills every live helper's process group and waits (up to a second in all) until each has
-    /// exited and its keeper has ended what it left behind.
+    /// Refuses new helpers, waits (up to a second) for spawns under way to register, kills every live
+    /// helper's process group and waits (up to a second in all) until each has exited and its keeper
+    /// has ended what it left behind. A helper can be running before its spawn returns: a signal
+    /// handled in that window would otherwise leave it, and its keeper, running after pkgfetch ends.
     public func stopAll() {
+        lock.withLock { stopping = true }
+        let registered = DispatchTime.now() + .seconds(1)
+        while lock.withLock({ spawning > 0 }), DispatchTime.now() < registered { usleep(1_000) }
         let live = lock.withLock { Array(helpers.values) }
         let until = DispatchTime.now() + .seconds(1)
         for helper in live { helper.stopNow(timeout: until) }

@@ -13,10 +13,11 @@ package final class ConnectionBudget: @unchecked Sendable {
     package let total: Int
     /// A large download whose first stream brings its first 16 MiB faster than this (bytes per second)
     /// stays one stream: such a link is not capped per connection (loopback, a mirror on the LAN), and
-    /// on it more connections only cost CPU. nil: always several connections. Default 150 MiB/s, from
-    /// measurements on 2 cores: loopback registry and nginx streams ran at 250–500 MiB/s under other
-    /// load, and ranges there took up to 2.4× as long; 250 MiB/s misjudged them in 2 runs of 5. A link
-    /// capped at 200 MiB/s per connection therefore stays one stream too.
+    /// on it more connections only cost CPU. nil: always several connections. Default 400 MiB/s: a link
+    /// capped at 200 MiB/s per connection took 5.15 s for 1 GiB alone and 1.39 s in ranges (aria2c -x4
+    /// 2.55 s); quiet loopback streams run at about 1 GiB/s and stay alone, while a loaded machine's
+    /// (250–500 MiB/s) may be taken for capped, which costs 1.3–1.4× there (ranges forced on loopback:
+    /// 1.40 s against 1.02 s for 1 GiB) — correct either way, and rare on a node.
     package let oneStreamAbove: Int64?
     private let lock = Lock()
     private var inUse = 0
@@ -24,7 +25,7 @@ package final class ConnectionBudget: @unchecked Sendable {
     private var nextWaiter: UInt64 = 0
 
     /// A budget of `total` connections; see `oneStreamAbove`.
-    package init(total: Int, oneStreamAbove: Int64? = 150 << 20) {
+    package init(total: Int, oneStreamAbove: Int64? = 400 << 20) {
         self.total = max(1, total)
         self.oneStreamAbove = oneStreamAbove
     }
