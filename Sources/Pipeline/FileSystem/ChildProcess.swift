@@ -126,11 +126,12 @@ package final class ChildProcess: @unchecked Sendable {
     package var wasStopped: Bool { lock.withLock { stopping } }
 
     /// Ends the whole process group: SIGTERM now, SIGKILL after `grace` if it is still running.
-    /// Returns at once.
+    /// Returns at once. Only the first call signals: a second SIGTERM would cut short the clean-up
+    /// the first one started (a shell's `trap '…; wait' TERM` returns from its wait on the second).
     package func stop() {
         let first = lock.withLock { () -> Bool in
             defer { stopping = true }
-            if status == nil { _ = kill(-pid, SIGTERM) }
+            if status == nil, !stopping { _ = kill(-pid, SIGTERM) }
             return !stopping
         }
         guard first else { return }
