@@ -112,7 +112,7 @@ final class RangedCopy: @unchecked Sendable {
         do {
             if try await deliverHead(head, into: headSink) { return .complete }
             let connections = 1 + takeConnections()
-            context.events.emit(task: "ranges", source: source, bytes: size, outcome: "\(connections) connections", attempt: context.attempt)
+            announce(connections)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<connections {
                     group.addTask { [self] in try await stoppingOnError { try await work() } }
@@ -136,6 +136,11 @@ final class RangedCopy: @unchecked Sendable {
             if taken == 0 { taken = budget.take(upTo: budget.total - 1) }
             return taken
         }
+    }
+
+    /// Says, as an event, how many connections the copy now uses.
+    private func announce(_ connections: Int) {
+        context.events.emit(task: "ranges", source: source, bytes: size, outcome: "\(connections) connections", attempt: context.attempt)
     }
 
     /// Gives back one connection beyond the head's when a download waits for one; returns how many
@@ -196,11 +201,11 @@ final class RangedCopy: @unchecked Sendable {
             while let chunks = await assembly.claim() {
                 try await fetch(chunks)
                 if let connections = giveConnectionToWaiter() {
-                    context.events.emit(task: "ranges", source: source, bytes: size, outcome: "\(connections) connections", attempt: context.attempt)
+                    announce(connections)
                     break
                 }
                 if let connections = takeFreedConnection() {
-                    context.events.emit(task: "ranges", source: source, bytes: size, outcome: "\(connections) connections", attempt: context.attempt)
+                    announce(connections)
                     group.addTask { [self] in try await stoppingOnError { try await work() } }
                 }
             }
@@ -213,11 +218,9 @@ final class RangedCopy: @unchecked Sendable {
         var resumes = 0
         while true {
             // One connection fills the run in order: what is missing starts at the first chunk not whole.
-            guard let chunk = chunks.first(where: { assembly.filled($0) < assembly.size(of: $0) }) else {
-                for chunk in chunks where !assembly.isDone(chunk) { try assembly.complete(chunk) }
-                return
-            }
-            for whole in chunks.lowerBound..<chunk where !assembly.isDone(whole) { try assembly.complete(whole) }
+            let missing = chunks.first(where: { assembly.filled($0) < assembly.size(of: $0) })
+            for whole in chunks.lowerBound..<(missing ?? chunks.upperBound) where !assembly.isDone(whole) { try assembly.complete(whole) }
+            guard let chunk = missing else { return }
             let have = Int64(assembly.filled(chunk))
             let first = start + Int64(chunk) * Self.chunkSize + have
             let last = chunks.upperBound - 1

@@ -95,6 +95,14 @@ final class SourceCopy: @unchecked Sendable {
     private func copy(_ context: FetchContext, gate: AttemptGate) async throws -> Delivered {
         var resumes = 0
         var reopenBecause: (reason: String, status: Int?)?
+        /// Drops the staged bytes, which `why` says are not of the version being fetched, and asks again from byte 0.
+        func startOver(_ why: String, status: Int?) async throws {
+            try await onFile(gate) { [self] in try file.reset() }
+            lock.withLock { validator = nil }
+            guard resumes < maxResumes else { throw PkgfetchError(.rejected, "\(source.redacted): \(why)") }
+            resumes += 1
+            reopenBecause = ("\(why); starting over", status)
+        }
         while true {
             // Resume only onto bytes whose version is known; the fetcher is told which one it is.
             let (offset, known) = try await onFile(gate) { [self] in
@@ -117,11 +125,7 @@ final class SourceCopy: @unchecked Sendable {
             if let problem = mismatch(stream, asked: offset, known: known) {
                 // Bytes that do not continue the staged ones: drop both, ask again from the start.
                 stream.body.discard()
-                try await onFile(gate) { [self] in try file.reset() }
-                lock.withLock { validator = nil }
-                guard resumes < maxResumes else { throw PkgfetchError(.rejected, "\(source.redacted): \(problem)") }
-                resumes += 1
-                reopenBecause = ("\(problem); starting over", stream.status)
+                try await startOver(problem, status: stream.status)
                 continue
             }
             if let size = stream.size, let sizeLimit, size > sizeLimit {
@@ -147,11 +151,7 @@ final class SourceCopy: @unchecked Sendable {
                         reopenBecause = ("\(why); going on with one stream", stream.status)
                         continue
                     case .sourceChanged(let why):
-                        try await onFile(gate) { [self] in try file.reset() }
-                        lock.withLock { validator = nil }
-                        guard resumes < maxResumes else { throw PkgfetchError(.rejected, "\(source.redacted): \(why)") }
-                        resumes += 1
-                        reopenBecause = ("\(why); starting over", stream.status)
+                        try await startOver(why, status: stream.status)
                         continue
                     }
                 } else {
